@@ -1,0 +1,95 @@
+# mod_memtrack build. `make` builds the module, `make test` everything.
+# Flags come from apxs (httpd's own build), APR and pkg-config; the module is
+# installed with `apxs -i`.
+
+APXS      ?= apxs
+CC        ?= cc
+PROVE     ?= prove
+BUILD     := build
+
+HTTPD_INC := $(shell $(APXS) -q INCLUDEDIR)
+APR_CFLAGS:= $(shell apr-1-config --cppflags --includes) $(shell apu-1-config --includes)
+APR_LIBS  := $(shell apr-1-config --link-ld) $(shell apu-1-config --link-ld)
+DEP_CFLAGS:= $(shell pkg-config --cflags json-c hiredis)
+DEP_LIBS  := $(shell pkg-config --libs json-c hiredis)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
+CSTD      := -std=c11 -D_GNU_SOURCE
+OPT       ?= -O2 -g
+CFLAGS_ALL = $(CSTD) $(OPT) $(WARN) -fPIC -Iinclude -I$(HTTPD_INC) \
+             $(APR_CFLAGS) $(DEP_CFLAGS) $(EXTRA_CFLAGS)
+
+CORE_SRC  := $(sort $(wildcard src/mt_*.c))
+GLUE_SRC  := mod_memtrack.c $(sort $(wildcard src/mod_memtrack_*.c))
+UNIT_SRC  := $(sort $(wildcard t/unit/test_*.c))
+TOOL_SRC  := $(sort $(wildcard tools/*.c))
+HEADERS   := $(wildcard include/*.h)
+
+MODULE    := $(BUILD)/mod_memtrack.so
+ASAN_MOD  := $(BUILD)/asan/mod_memtrack.so
+TEST_MODS := $(BUILD)/mod_mt_grow.so
+UNIT_BINS := $(UNIT_SRC:t/unit/%.c=$(BUILD)/unit/%)
+TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
+ASAN_FLAGS:= -fsanitize=address,undefined -fno-omit-frame-pointer
+
+.PHONY: all asan unit test test-unit test-integration test-asan demo bench \
+        deps install clean lint
+
+all: $(MODULE) $(TEST_MODS) $(TOOLS)
+
+$(MODULE): $(CORE_SRC) $(GLUE_SRC) $(HEADERS) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -shared -o $@ $(CORE_SRC) $(GLUE_SRC) $(DEP_LIBS)
+
+$(ASAN_MOD): $(CORE_SRC) $(GLUE_SRC) $(HEADERS) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -shared -o $@ $(CORE_SRC) $(GLUE_SRC) $(DEP_LIBS)
+
+# Modules that exist only for the tests (never installed).
+$(BUILD)/mod_mt_%.so: t/modules/mod_mt_%.c Makefile
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -shared -o $@ $<
+
+# Unit tests of the httpd-free core: linked without httpd, with sanitizers.
+$(BUILD)/unit/%: t/unit/%.c $(CORE_SRC) $(HEADERS) t/unit/mt_tap.h Makefile
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -It/unit -o $@ $< $(CORE_SRC) \
+	    $(APR_LIBS) $(DEP_LIBS) -lpthread
+
+# Command-line tools built from the same core.
+$(BUILD)/%: tools/%.c $(CORE_SRC) $(HEADERS) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(CORE_SRC) $(APR_LIBS) $(DEP_LIBS) -lpthread
+
+asan: $(ASAN_MOD)
+unit: $(UNIT_BINS)
+
+deps:
+	@sh tools/install-deps.sh
+
+test: deps all asan unit
+	$(PROVE) -v t/unit.t
+	$(PROVE) t/*.t
+	MT_ASAN=1 $(PROVE) t/*.t
+
+test-unit: unit
+	$(PROVE) -v t/unit.t
+
+demo: deps all
+	@perl tools/demo.pl
+
+bench: deps all
+	@perl tools/bench.pl
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	    --inline-suppr --std=c11 -Iinclude $(CORE_SRC) $(GLUE_SRC)
+
+install: $(MODULE)
+	$(APXS) -i -n memtrack $(MODULE)
+	@if [ -d /etc/apache2/mods-available ]; then \
+	    install -m 644 conf/memtrack.load conf/memtrack.conf /etc/apache2/mods-available/; \
+	    echo "enable with: a2enmod memtrack && systemctl reload apache2"; fi
+
+clean:
+	rm -rf $(BUILD) t/tmp

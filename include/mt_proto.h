@@ -1,0 +1,76 @@
+/* mt_proto: the X-MemTrack backend protocol (app process to module).
+ *
+ * httpd-free core. The app answers with one response header:
+ *
+ *   X-MemTrack: v=1; pid=4242; rss_before=123; rss_after=456; ...
+ *
+ * a "key=value" list separated by ";" (spaces around items are allowed).
+ * The parser is strict and bounded: the header is at most MT_PROTO_MAX_LEN
+ * bytes, keys come from a fixed set, numbers are decimal integers within
+ * [0, MT_PROTO_MAX_NUM], names match [A-Za-z0-9_:/.#-]{1,MT_PROTO_MAX_NAME}.
+ * A bad item is ignored and counted; a header over the length limit is
+ * refused whole. Nothing the app says is trusted further than these limits.
+ *
+ * Keys (all optional but pid; numbers are bytes or counts):
+ *   v                        protocol version, 1
+ *   pid                      the app process that served the request
+ *   rss_before, rss_after    the app's own resident bytes (statm) at start/end
+ *   gc_before, gc_after      GC.count
+ *   minor_before, minor_after, major_before, major_after  minor/major GC runs
+ *   live_before, live_after  live object slots (GC.stat heap_live_slots)
+ *   old_before, old_after    old objects (GC.stat old_objects)
+ *   alloc_before, alloc_after  total allocated objects
+ *   freed_before, freed_after  total freed objects
+ *   uss, pss                 private / proportional bytes (smaps_rollup)
+ *   qc_before, qc_after      ActiveRecord query cache entries
+ *   controller, action       names, as the app reports them
+ */
+#ifndef MT_PROTO_H
+#define MT_PROTO_H
+
+#include <apr_pools.h>
+#include "mt_sample.h"
+
+#define MT_PROTO_HEADER   "X-MemTrack"
+#define MT_PROTO_MAX_LEN  2048
+#define MT_PROTO_MAX_NAME 128
+#define MT_PROTO_MAX_NUM  ((apr_int64_t)1 << 50)  /* 1 PiB or 10^15 objects */
+
+/* GC counters of one side of a request; MT_UNKNOWN where not reported. */
+typedef struct mt_gc_t {
+    apr_int64_t count;          /* GC.count */
+    apr_int64_t minor;          /* minor_gc_count */
+    apr_int64_t major;          /* major_gc_count */
+    apr_int64_t live_slots;     /* heap_live_slots: live objects */
+    apr_int64_t old_objects;    /* old_objects */
+    apr_int64_t allocated;      /* total_allocated_objects */
+    apr_int64_t freed;          /* total_freed_objects */
+} mt_gc_t;
+
+/* What one X-MemTrack header said. */
+typedef struct mt_app_report_t {
+    int         version;        /* 1, or 0 when not given */
+    int         pid;            /* 0 when absent or invalid */
+    apr_int64_t rss_before;     /* bytes, MT_UNKNOWN when absent */
+    apr_int64_t rss_after;
+    mt_gc_t     gc_before;
+    mt_gc_t     gc_after;
+    apr_int64_t uss_bytes;
+    apr_int64_t pss_bytes;
+    apr_int64_t qc_before;      /* query cache entries */
+    apr_int64_t qc_after;
+    const char *controller;     /* NULL when absent */
+    const char *action;
+    int         bad_items;      /* items ignored: unknown key, bad value */
+} mt_app_report_t;
+
+/* Reset a report to "nothing known". */
+void mt_proto_clear(mt_app_report_t *rep);
+
+/* Parse a header value. APR_SUCCESS when a valid pid was found (other items
+ * may still have been ignored, see bad_items); APR_EINVAL when the header is
+ * refused (too long, no valid pid). Strings are copied into p. */
+apr_status_t mt_proto_parse(mt_app_report_t *rep, const char *value,
+                            apr_pool_t *p);
+
+#endif

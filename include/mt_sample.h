@@ -1,0 +1,58 @@
+/* mt_sample: reading the memory of one process from /proc.
+ *
+ * httpd-free core. The fast path is statm through a file descriptor that stays
+ * open for the life of the child: one pread() of a few dozen bytes, well under
+ * a microsecond. status (anonymous RSS, swap, peak) costs several
+ * microseconds and is read once per request at most, on the "after" side.
+ * smaps_rollup and mallinfo2() cost milliseconds and are never read here.
+ */
+#ifndef MT_SAMPLE_H
+#define MT_SAMPLE_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+/* Marks a number that was not measured; serialised as JSON null. */
+#define MT_UNKNOWN ((apr_int64_t)-1)
+
+/* One sample of one process. Every field is MT_UNKNOWN until read. */
+typedef struct mt_sample_t {
+    apr_time_t  taken_at;        /* when it was read (apr time, microseconds) */
+    apr_int64_t rss_bytes;       /* resident set (statm field 2) */
+    apr_int64_t vsize_bytes;     /* virtual size (statm field 1) */
+    apr_int64_t shared_bytes;    /* resident file-backed and shmem (statm 3) */
+    apr_int64_t rss_anon_bytes;  /* RssAnon from status */
+    apr_int64_t swap_bytes;      /* VmSwap from status */
+    apr_int64_t peak_rss_bytes;  /* VmHWM from status */
+} mt_sample_t;
+
+/* A process whose /proc files are kept open for repeated sampling. */
+typedef struct mt_proc_t mt_proc_t;
+
+/* Open /proc/<pid>/statm and status for reading; pid 0 means this process.
+ * The descriptors are closed by a cleanup on p. */
+apr_status_t mt_proc_open(mt_proc_t **pproc, int pid, apr_pool_t *p);
+
+/* The pid the handle reads (the real pid, also for pid 0). */
+int mt_proc_pid(const mt_proc_t *proc);
+
+/* Reset every field to MT_UNKNOWN. */
+void mt_sample_clear(mt_sample_t *s);
+
+/* Fast path: fill rss, vsize, shared and taken_at from statm. */
+apr_status_t mt_sample_statm(mt_sample_t *s, mt_proc_t *proc);
+
+/* Slower path: fill rss_anon, swap and peak from status. */
+apr_status_t mt_sample_status(mt_sample_t *s, mt_proc_t *proc);
+
+/* Parse the text of a statm file; exposed for unit tests. */
+apr_status_t mt_sample_parse_statm(mt_sample_t *s, const char *text,
+                                   apr_int64_t page_bytes);
+
+/* Parse the text of a status file; exposed for unit tests. */
+apr_status_t mt_sample_parse_status(mt_sample_t *s, const char *text);
+
+/* Number of open file descriptors of this process (reads /proc/self/fd). */
+apr_status_t mt_sample_fd_count(int *nfds, apr_pool_t *p);
+
+#endif

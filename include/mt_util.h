@@ -1,0 +1,31 @@
+/* mt_util: small httpd-free helpers shared by the glue and the tools. */
+#ifndef MT_UTIL_H
+#define MT_UTIL_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+/* The marker that ends a string cut to fit a record. */
+#define MT_CUT_MARKER "...[cut]"
+
+/* Parse "20M", "512K", "1G", "4096" (case-insensitive suffix, optional "B")
+ * into bytes. APR_EINVAL on anything else, negative values or overflow. */
+apr_status_t mt_size_parse(apr_int64_t *bytes, const char *text);
+
+/* Copy text as valid UTF-8 of at most max_bytes bytes: invalid sequences
+ * become U+FFFD and an over-long result is cut at a character boundary and
+ * ends in MT_CUT_MARKER. *cut tells whether it was cut (may be NULL). */
+const char *mt_str_clean(apr_pool_t *p, const char *text, apr_size_t max_bytes,
+                         int *cut);
+
+/* True when id is 1..max_len characters of [A-Za-z0-9@_.:+/=-]: safe to use
+ * in a Redis key, a header and a log line. */
+int mt_reqid_is_safe(const char *id, apr_size_t max_len);
+
+/* A fresh random request id: 22 characters of URL-safe base64. */
+const char *mt_reqid_make(apr_pool_t *p);
+
+/* ISO 8601 UTC with microseconds: 2026-11-22T04:08:43.123456Z */
+const char *mt_time_iso8601(apr_pool_t *p, apr_time_t t);
+
+#endif
