@@ -1,0 +1,555 @@
+package MTTest;
+
+=head1 NAME
+
+MTTest - start a throwaway httpd with mod_memtrack for integration tests
+
+=head1 SYNOPSIS
+
+    use FindBin; use lib "$FindBin::Bin/lib";
+    use MTTest;                     # skip_all when build/mod_memtrack.so is missing
+    use Test::More;
+
+    my $h = MTTest->start(mpm => 'prefork', conf => "MemTrackThreshold 8M\n");
+    my $res = $h->get('/static.txt');          # HTTP::Tiny response hash
+    my @recs = $h->wait_records(1, 5);         # decoded records.jsonl lines
+    $h->stop;                                  # also done at DESTROY / END
+
+=head1 WHAT start() BUILDS
+
+A temp dir C<t/tmp/NAME-PID-N/> (mode 0755, so www-data children can read it)
+holding C<httpd.conf>, C<htdocs/> (C<index.html>, C<static.txt>),
+C<error.log>, C<stderr.log> (httpd's own stdout/stderr, where ASan reports
+go), C<httpd.pid> and C<records.jsonl>. httpd listens on a free 127.0.0.1
+port, runs C<-DFOREGROUND> as our child, and is stopped by its pid.
+
+The config loads the MPM, authz_core, mime, dir, the freshly built
+F<build/mod_memtrack.so> (F<build/asan/mod_memtrack.so> plus
+C<LD_PRELOAD> of the ASan runtime and C<ASAN_OPTIONS=detect_leaks=0> when
+C<$ENV{MT_ASAN}>) and F<build/mod_mt_grow.so> when built, which serves
+C<< <Location /grow> >> (C<GET /grow?mb=N> grows the child by N MiB and
+answers C<pid=P mb=N>; C<&status=404> makes it answer 404 after growing).
+C<MemTrack On> is set in the main server unless C<< track => 0 >>.
+C<LogLevel info memtrack:debug>; C<User>/C<Group www-data> when root.
+
+=head1 OPTIONS of start() (all optional)
+
+    mpm      => 'event' | 'prefork'     default 'event'
+    mpm_conf => "StartServers 1 ..."    replaces the MPM defaults below
+    modules  => ['unique_id', ...]      extra modules from /usr/lib/apache2/modules
+    prelude  => "..."                   text placed before the main config
+    conf     => "..."                   extra text for the main server (end of file)
+    log      => 'file' | 'pipe' | 'none'  default 'file'
+                file: MemTrackLog DIR/records.jsonl
+                pipe: MemTrackLog "|perl DIR/logger.pl DIR" - appends its stdin
+                      to DIR/records.jsonl, writes its pid to DIR/logger.pid
+    track    => 1                       0: no "MemTrack On" in the main server
+    memtrack => 1                       0: do not load mod_memtrack at all
+                                        (baselines; no MemTrack* lines written)
+    name     => 'basename of $0'        prefix of the temp dir
+
+MPM defaults: event C<StartServers 2, ServerLimit 4, ThreadsPerChild 25,
+MaxRequestWorkers 100>; prefork C<StartServers 2, MinSpareServers 1,
+MaxSpareServers 4, ServerLimit 64, MaxRequestWorkers 64>.
+
+=head1 METHODS
+
+    $h->port  $h->dir  $h->pid (httpd parent)  $h->mpm
+    $h->url($path)                  http://127.0.0.1:PORT$path
+    $h->get($path, \%headers)       HTTP::Tiny response hash (also ->request:
+    $h->request($method, $path, \%headers, $body)
+    $h->raw_request($bytes)         send raw bytes, return the raw response
+    $h->raw_lines                   complete lines of records.jsonl (with "\n")
+    $h->records                     decoded records (undef for a line that is
+                                    not valid JSON), after waiting until the
+                                    file stops growing (at most ~2 s)
+    $h->wait_records($n, $timeout)  wait until >= $n lines (default 10 s), then
+                                    return ->records
+    $h->error_log                   contents of error.log
+    $h->child_pids                  live httpd children (not piped loggers)
+    $h->logger_pid                  pid of the current piped logger (log=>'pipe')
+    $h->ab(n => 2000, c => 50, path => '/', args => [...])
+                                    runs ab, returns (exit code, output)
+    $h->graceful                    USR1 to the parent
+    $h->stop                        TERM the parent, KILL after 10 s
+                                    (DESTROY and END stop too; DESTROY removes
+                                    the temp dir unless a test failed or
+                                    MT_KEEP_TMP is set)
+
+    MTTest::configtest(%start_options)  -> (exit code, output of apache2 -t);
+                                    default log => 'none'
+    MTTest::rss_bytes($pid)         resident bytes from /proc/PID/statm
+    MTTest::decode_line($line)      decoded hash or undef (strict UTF-8 JSON)
+    MTTest::module_path()           the .so under test
+    @MTTest::REQUIRED_FIELDS        the record fields DESIGN.md fixes
+
+=cut
+
+use strict;
+use warnings;
+use Carp qw(croak);
+use Cwd qw(abs_path);
+use File::Basename qw(dirname basename);
+use File::Path qw(make_path remove_tree);
+use IO::Socket::INET;
+use HTTP::Tiny;
+use JSON::PP;
+use Encode ();
+use POSIX qw(WNOHANG);
+use Time::HiRes qw(sleep time);
+
+our $ROOT     = abs_path(dirname(__FILE__) . '/../..');
+our $MODDIR   = '/usr/lib/apache2/modules';
+our $HTTPD    = '/usr/sbin/apache2';
+our @REQUIRED_FIELDS = qw(request_id time host method url status controller
+    action target pid memory_before memory_after memory_growth objects_before
+    objects_after gc_stats_before gc_stats_after query_cache_before
+    query_cache_after request_time threshold_exceeded);
+
+my %LIVE;          # pid => harness, for END
+my $SEQ = 0;
+my $JSON = JSON::PP->new->utf8(0);
+
+sub module_path {
+    return $ENV{MT_ASAN} ? "$ROOT/build/asan/mod_memtrack.so"
+                         : "$ROOT/build/mod_memtrack.so";
+}
+
+sub grow_module_path { return "$ROOT/build/mod_mt_grow.so" }
+
+sub import {
+    my ($class, @args) = @_;
+    return if grep { $_ eq ':noskip' } @args;
+    my $why = _why_not_runnable();
+    if ($why) {
+        require Test::More;
+        Test::More::plan(skip_all => $why);
+    }
+}
+
+sub _why_not_runnable {
+    return "$HTTPD not installed" unless -x $HTTPD;
+    my $m = module_path();
+    return "module not built: $m (run make" . ($ENV{MT_ASAN} ? ' asan' : '') . ")"
+        unless -f $m;
+    return "ASan runtime not found (gcc -print-file-name=libasan.so)"
+        if $ENV{MT_ASAN} && !_asan_runtime();
+    return;
+}
+
+sub _asan_runtime {
+    my $p = `gcc -print-file-name=libasan.so 2>/dev/null`;
+    chomp $p;
+    return ($p && $p =~ m{/} && -e $p) ? abs_path($p) : undef;
+}
+
+sub _free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'tcp', Listen => 1, ReuseAddr => 1)
+        or croak "no free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+sub _mkdir_tmp {
+    my ($name) = @_;
+    my $base = "$ROOT/t/tmp";
+    make_path($base);
+    chmod 0755, "$ROOT/t", $base;
+    my $dir = sprintf '%s/%s-%d-%d', $base, $name, $$, ++$SEQ;
+    remove_tree($dir) if -e $dir;
+    make_path("$dir/htdocs", "$dir/run");
+    chmod 0755, $dir, "$dir/htdocs", "$dir/run";
+    _write("$dir/htdocs/index.html", "<html><body>memtrack test</body></html>\n");
+    _write("$dir/htdocs/static.txt", "static\n");
+    _write("$dir/htdocs/err.html", "custom error page\n");
+    return $dir;
+}
+
+sub _write {
+    my ($path, $text) = @_;
+    open my $fh, '>', $path or croak "write $path: $!";
+    print {$fh} $text;
+    close $fh or croak "close $path: $!";
+    chmod 0644, $path;
+}
+
+sub _slurp {
+    my ($path) = @_;
+    open my $fh, '<', $path or return '';
+    local $/;
+    my $t = <$fh>;
+    return defined $t ? $t : '';
+}
+
+my $LOGGER = <<'EOS';
+#!/usr/bin/perl
+# Test piped logger: appends stdin to DIR/records.jsonl, one write per read.
+use strict; use warnings;
+my $dir = shift or die "usage: logger.pl DIR\n";
+open my $p, '>', "$dir/logger.pid.tmp" or die "$dir: $!";
+print {$p} "$$\n"; close $p;
+rename "$dir/logger.pid.tmp", "$dir/logger.pid" or die "rename: $!";
+open my $all, '>>', "$dir/logger.pids" or die; print {$all} "$$\n"; close $all;
+open my $out, '>>', "$dir/records.jsonl" or die "records: $!";
+binmode STDIN; binmode $out;
+while (1) {
+    my $n = sysread(STDIN, my $buf, 65536);
+    last unless $n;
+    my $off = 0;
+    while ($off < $n) {
+        my $w = syswrite($out, $buf, $n - $off, $off);
+        die "write: $!" unless defined $w;
+        $off += $w;
+    }
+}
+EOS
+
+sub _mpm_defaults {
+    my ($mpm) = @_;
+    return $mpm eq 'prefork'
+        ? "StartServers 2\nMinSpareServers 1\nMaxSpareServers 4\n"
+          . "ServerLimit 64\nMaxRequestWorkers 64\nMaxConnectionsPerChild 0\n"
+        : "StartServers 2\nServerLimit 4\nThreadsPerChild 25\n"
+          . "MaxRequestWorkers 100\nMinSpareThreads 25\nMaxSpareThreads 100\n"
+          . "MaxConnectionsPerChild 0\n";
+}
+
+sub _config {
+    my ($o) = @_;
+    my $dir = $o->{dir};
+    my $mpm = $o->{mpm};
+    croak "mpm must be event or prefork" unless $mpm =~ /^(event|prefork)$/;
+    my $memtrack = $o->{memtrack} // 1;
+    my @mods = ("mpm_$mpm", qw(authz_core mime dir), @{ $o->{modules} || [] });
+    my %seen;
+    my $c = "# generated by t/lib/MTTest.pm\n"
+          . "ServerRoot \"$dir\"\nDefaultRuntimeDir \"$dir/run\"\n"
+          . "PidFile \"$dir/httpd.pid\"\n";
+    for my $m (grep { !$seen{$_}++ } @mods) {
+        $c .= "LoadModule ${m}_module $MODDIR/mod_$m.so\n";
+    }
+    if ($memtrack) {
+        $c .= "LoadModule memtrack_module " . module_path() . "\n";
+    }
+    if (-f grow_module_path()) {
+        $c .= "LoadModule mt_grow_module " . grow_module_path() . "\n";
+    }
+    $c .= ($o->{prelude} // '') . "\n";
+    $c .= "ServerName 127.0.0.1\nListen 127.0.0.1:$o->{port}\n";
+    $c .= "User www-data\nGroup www-data\n" if $> == 0;
+    $c .= "ErrorLog \"$dir/error.log\"\n";
+    $c .= $memtrack ? "LogLevel info memtrack:debug\n" : "LogLevel info\n";
+    $c .= "TypesConfig /etc/mime.types\nDocumentRoot \"$dir/htdocs\"\n"
+        . "DirectoryIndex index.html\nTimeout 30\nKeepAliveTimeout 2\n"
+        . "<Directory />\n  Require all granted\n</Directory>\n";
+    $c .= $o->{mpm_conf} // _mpm_defaults($mpm);
+    $c .= "\n";
+    if (-f grow_module_path()) {
+        $c .= "<Location /grow>\n  SetHandler memtrack-test-grow\n</Location>\n";
+    }
+    if ($memtrack) {
+        my $log = $o->{log} // 'file';
+        if ($log eq 'file') {
+            $c .= "MemTrackLog \"$dir/records.jsonl\"\n";
+        } elsif ($log eq 'pipe') {
+            _write("$dir/logger.pl", $LOGGER);
+            $c .= "MemTrackLog \"|$^X $dir/logger.pl $dir\"\n";
+        } elsif ($log ne 'none') {
+            croak "log must be file, pipe or none";
+        }
+        $c .= "MemTrack On\n" if $o->{track} // 1;
+    }
+    $c .= ($o->{conf} // '') . "\n";
+    return $c;
+}
+
+sub _env_for_httpd {
+    my %env;
+    if ($ENV{MT_ASAN}) {
+        $env{LD_PRELOAD} = _asan_runtime();
+        $env{ASAN_OPTIONS} = 'detect_leaks=0:abort_on_error=0:log_path='
+            . 'stderr';
+        $env{UBSAN_OPTIONS} = 'print_stacktrace=1';
+    }
+    return %env;
+}
+
+sub start {
+    my ($class, %o) = @_;
+    my $why = _why_not_runnable();
+    croak "cannot start httpd: $why" if $why && ($o{memtrack} // 1);
+    $o{mpm} //= 'event';
+    $o{name} //= basename($0, '.t');
+    $o{name} =~ s/[^A-Za-z0-9_-]/_/g;
+    $o{dir} = _mkdir_tmp($o{name});
+    $o{port} = _free_port();
+    my $self = bless { %o }, $class;
+    _write("$o{dir}/httpd.conf", _config(\%o));
+
+    my %env = _env_for_httpd();
+    my $pid = fork // croak "fork: $!";
+    if (!$pid) {
+        # own session: prefork TERMs its whole process group at shutdown
+        POSIX::setsid();
+        $ENV{$_} = $env{$_} for keys %env;
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', "$o{dir}/stderr.log";
+        open STDERR, '>&', \*STDOUT;
+        exec $HTTPD, '-f', "$o{dir}/httpd.conf", '-DFOREGROUND'
+            or POSIX::_exit(127);
+    }
+    $self->{pid} = $pid;
+    $LIVE{$pid} = $self;
+    $self->{http} = HTTP::Tiny->new(timeout => 30, keep_alive => 0,
+                                    max_redirect => 0);
+    $self->_wait_up(20);
+    return $self;
+}
+
+sub _wait_up {
+    my ($self, $timeout) = @_;
+    my $until = time + $timeout;
+    while (time < $until) {
+        if (waitpid($self->{pid}, WNOHANG) == $self->{pid}) {
+            my $rc = $? >> 8;
+            delete $LIVE{ $self->{pid} };
+            $self->{pid} = undef;
+            croak "httpd exited ($rc) at start:\n" . _slurp("$self->{dir}/stderr.log")
+                . _slurp("$self->{dir}/error.log");
+        }
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $self->{port}, Timeout => 1);
+        if ($s) {
+            close $s;
+            # children answer once the parent has forked them
+            return if @{ [ $self->child_pids ] };
+        }
+        sleep 0.05;
+    }
+    $self->stop;
+    croak "httpd did not answer on port $self->{port} within ${timeout}s";
+}
+
+sub port { $_[0]{port} }
+sub dir  { $_[0]{dir} }
+sub pid  { $_[0]{pid} }
+sub mpm  { $_[0]{mpm} }
+sub url  { my ($s, $p) = @_; $p //= '/'; return "http://127.0.0.1:$s->{port}$p" }
+
+sub get {
+    my ($self, $path, $headers) = @_;
+    return $self->request('GET', $path, $headers);
+}
+
+sub request {
+    my ($self, $method, $path, $headers, $body) = @_;
+    my %a = (headers => $headers || {});
+    $a{content} = $body if defined $body;
+    return $self->{http}->request($method, $self->url($path), \%a);
+}
+
+sub raw_request {
+    my ($self, $bytes, $timeout) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $self->{port}, Timeout => 5)
+        or croak "connect: $!";
+    binmode $s;
+    print {$s} $bytes;
+    shutdown($s, 1);
+    my $out = '';
+    my $until = time + ($timeout // 10);
+    local $SIG{ALRM} = sub { die "timeout\n" };
+    eval {
+        alarm(int($timeout // 10) + 1);
+        while (time < $until) {
+            my $n = sysread($s, my $buf, 65536);
+            last unless $n;
+            $out .= $buf;
+        }
+        alarm(0);
+    };
+    alarm(0);
+    close $s;
+    return $out;
+}
+
+sub records_path { "$_[0]{dir}/records.jsonl" }
+
+sub raw_lines {
+    my ($self) = @_;
+    my $t = _slurp($self->records_path);
+    my @l = $t =~ /([^\n]*\n)/g;
+    return @l;
+}
+
+sub decode_line {
+    my ($line) = @_;
+    my $copy = $line;
+    my $text = eval { Encode::decode('UTF-8', $copy, Encode::FB_CROAK) };
+    return undef unless defined $text;
+    my $d = eval { $JSON->decode($text) };
+    return (ref $d eq 'HASH') ? $d : undef;
+}
+
+sub _settle {
+    my ($self, $max) = @_;
+    my $until = time + $max;
+    my $last = -1;
+    while (time < $until) {
+        my $size = -s $self->records_path // 0;
+        return if $size == $last;
+        $last = $size;
+        sleep 0.2;
+    }
+}
+
+sub records {
+    my ($self) = @_;
+    $self->_settle(2);
+    return map { decode_line($_) } $self->raw_lines;
+}
+
+sub wait_records {
+    my ($self, $n, $timeout) = @_;
+    my $until = time + ($timeout // 10);
+    while (time < $until) {
+        my $t = _slurp($self->records_path);
+        my $count = () = $t =~ /\n/g;
+        last if $count >= $n;
+        sleep 0.05;
+    }
+    return $self->records;
+}
+
+sub error_log { _slurp("$_[0]{dir}/error.log") }
+sub stderr_log { _slurp("$_[0]{dir}/stderr.log") }
+
+sub _proc_children {
+    my ($ppid) = @_;
+    my @kids;
+    opendir my $d, '/proc' or return;
+    for my $p (grep { /^\d+$/ } readdir $d) {
+        my $st = _slurp("/proc/$p/stat");
+        next unless $st =~ /^\d+ \((.*)\) \S+ (\d+)/s;
+        push @kids, [$p, $1] if $2 == $ppid;
+    }
+    return @kids;
+}
+
+sub child_pids {
+    my ($self) = @_;
+    return () unless $self->{pid};
+    my $exe = abs_path($HTTPD);
+    my @pids;
+    for my $k (_proc_children($self->{pid})) {
+        my $e = readlink("/proc/$k->[0]/exe") // '';
+        push @pids, $k->[0] if $e eq $exe || $k->[1] eq 'apache2';
+    }
+    return sort { $a <=> $b } @pids;
+}
+
+sub logger_pid {
+    my ($self) = @_;
+    my $p = _slurp("$self->{dir}/logger.pid");
+    return $p =~ /^(\d+)/ ? $1 : undef;
+}
+
+sub ab {
+    my ($self, %a) = @_;
+    my $n = $a{n} // 100;
+    my $c = $a{c} // 1;
+    my @cmd = ('ab', '-q', '-r', '-s', '30', '-n', $n, '-c', $c,
+               @{ $a{args} || [] }, $self->url($a{path} // '/'));
+    my $pid = open(my $fh, '-|') // croak "fork: $!";
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        exec 'timeout', ($a{timeout} // 300), @cmd or POSIX::_exit(127);
+    }
+    local $/;
+    my $out = <$fh>;
+    close $fh;
+    return ($? >> 8, $out // '');
+}
+
+sub graceful {
+    my ($self) = @_;
+    kill 'USR1', $self->{pid} if $self->{pid};
+}
+
+sub stop {
+    my ($self) = @_;
+    my $pid = $self->{pid} or return;
+    my @kids = map { $_->[0] } _proc_children($pid);
+    kill 'TERM', $pid;
+    my $until = time + 10;
+    my $gone = 0;
+    while (time < $until) {
+        my $r = waitpid($pid, WNOHANG);
+        if ($r == $pid || $r == -1) { $gone = 1; last }
+        sleep 0.05;
+    }
+    unless ($gone) {
+        kill 'KILL', $pid;
+        waitpid($pid, 0);
+    }
+    # anything the parent left behind (children, piped loggers) that we know of
+    my $lp = $self->logger_pid;
+    push @kids, $lp if $lp;
+    for my $k (@kids) {
+        kill 'KILL', $k if kill 0, $k;
+    }
+    delete $LIVE{$pid};
+    $self->{pid} = undef;
+    return 1;
+}
+
+# The temp dir is kept when a test failed (or MT_KEEP_TMP is set) so that
+# error.log and records.jsonl can be read afterwards.
+sub _cleanup {
+    my ($self) = @_;
+    return if $ENV{MT_KEEP_TMP} || !$self->{dir} || !-d $self->{dir};
+    return unless Test::Builder->can('new') && Test::Builder->new->is_passing;
+    remove_tree($self->{dir});
+}
+
+sub DESTROY {
+    my ($self) = @_;
+    local ($?, $!, $@);
+    $self->stop if $self->{pid};
+    $self->_cleanup;
+}
+
+END {
+    local $?;
+    $_->stop for values %LIVE;
+}
+
+$SIG{INT} = $SIG{TERM} = sub { $_->stop for values %LIVE; exit 1 };
+
+sub rss_bytes {
+    my ($pid) = @_;
+    my $s = _slurp("/proc/$pid/statm");
+    return undef unless $s =~ /^\d+ (\d+)/;
+    return $1 * POSIX::sysconf(POSIX::_SC_PAGESIZE());
+}
+
+sub configtest {
+    my (%o) = @_;
+    $o{mpm} //= 'event';
+    $o{log} //= 'none';
+    $o{name} //= 'configtest';
+    $o{dir} = _mkdir_tmp($o{name});
+    $o{port} = _free_port();
+    _write("$o{dir}/httpd.conf", _config(\%o));
+    my %env = _env_for_httpd();
+    local @ENV{ keys %env } = values %env;
+    my $cmd = "$HTTPD -t -f '$o{dir}/httpd.conf' 2>&1";
+    my $out = `$cmd`;
+    my $rc = $? >> 8;
+    remove_tree($o{dir}) unless $ENV{MT_KEEP_TMP};
+    return ($rc, $out);
+}
+
+1;
