@@ -35,6 +35,9 @@
 #define MT_PROTO_MAX_LEN  2048
 #define MT_PROTO_MAX_NAME 128
 #define MT_PROTO_MAX_NUM  ((apr_int64_t)1 << 50)  /* 1 PiB or 10^15 objects */
+#define MT_PROTO_VERSION  1
+#define MT_PROTO_PID_MIN  2         /* never init */
+#define MT_PROTO_PID_MAX  4194304   /* PID_MAX_LIMIT on 64-bit Linux */
 
 /* GC counters of one side of a request; MT_UNKNOWN where not reported. */
 typedef struct mt_gc_t {
@@ -61,7 +64,10 @@ typedef struct mt_app_report_t {
     apr_int64_t qc_after;
     const char *controller;     /* NULL when absent */
     const char *action;
-    int         bad_items;      /* items ignored: unknown key, bad value */
+    int         bad_items;      /* items ignored: unknown key, bad value,
+                                 * malformed item, repeated key */
+    const char *refused;        /* why mt_proto_parse refused the header
+                                 * (static text), NULL when accepted */
 } mt_app_report_t;
 
 /* Reset a report to "nothing known". */
@@ -69,7 +75,19 @@ void mt_proto_clear(mt_app_report_t *rep);
 
 /* Parse a header value. APR_SUCCESS when a valid pid was found (other items
  * may still have been ignored, see bad_items); APR_EINVAL when the header is
- * refused (too long, no valid pid). Strings are copied into p. */
+ * refused (NULL, too long, no valid pid): then every field but bad_items and
+ * refused is cleared, so nothing from a refused header can be used by mistake.
+ *
+ * Rules, precisely: items are separated by ';'; spaces and tabs around an item
+ * and around its '=' are ignored; empty items are skipped (not counted). An
+ * item is bad (ignored, counted) when it has no '=', an empty or unknown key
+ * (keys are case-sensitive), a value that is not a plain decimal number in
+ * range (no sign, no "0x", no inner space; leading zeros allowed), or a name
+ * outside the character set. A key given twice keeps its first occurrence
+ * (valid or not); every later one is bad. v must be 1, pid 2..4194304
+ * (the kernel's PID_MAX_LIMIT). The value ends at the C string's NUL.
+ * Runs in O(length) time, never reads beyond the NUL or MT_PROTO_MAX_LEN + 1
+ * bytes, and allocates at most two names of MT_PROTO_MAX_NAME + 1 bytes. */
 apr_status_t mt_proto_parse(mt_app_report_t *rep, const char *value,
                             apr_pool_t *p);
 

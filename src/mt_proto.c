@@ -1,0 +1,256 @@
+/* mt_proto: parser of the X-MemTrack header (see include/mt_proto.h).
+ *
+ * The value comes from an application process, which may be buggy or
+ * compromised, so the parser is written like one facing a client: one pass
+ * over at most MT_PROTO_MAX_LEN bytes, no recursion, no allocation but the two
+ * bounded names, arithmetic checked before it can overflow. Items are taken
+ * one at a time between ';' separators and judged alone: a bad item costs the
+ * app that item only, counted in bad_items so the glue can log it.
+ *
+ * Keys live in one table with their kind and the offset of their field, so
+ * adding a key is one line and the "each key once" rule is one bit per key.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "mt_proto.h"
+
+typedef enum {
+    MT_KEY_VERSION,     /* int, must be MT_PROTO_VERSION */
+    MT_KEY_PID,         /* int, MT_PROTO_PID_MIN..MT_PROTO_PID_MAX */
+    MT_KEY_NUM,         /* apr_int64_t, 0..MT_PROTO_MAX_NUM */
+    MT_KEY_NAME         /* const char *, [A-Za-z0-9_:/.#-]{1,MT_PROTO_MAX_NAME} */
+} mt_key_kind_e;
+
+typedef struct {
+    const char   *name;
+    apr_size_t    len;
+    mt_key_kind_e kind;
+    size_t        offset;   /* of the field in mt_app_report_t */
+} mt_key_t;
+
+#define KEY(n, k, f) { n, sizeof(n) - 1, k, offsetof(mt_app_report_t, f) }
+
+static const mt_key_t mt_keys[] = {
+    KEY("v",            MT_KEY_VERSION, version),
+    KEY("pid",          MT_KEY_PID,     pid),
+    KEY("rss_before",   MT_KEY_NUM,     rss_before),
+    KEY("rss_after",    MT_KEY_NUM,     rss_after),
+    KEY("gc_before",    MT_KEY_NUM,     gc_before.count),
+    KEY("gc_after",     MT_KEY_NUM,     gc_after.count),
+    KEY("minor_before", MT_KEY_NUM,     gc_before.minor),
+    KEY("minor_after",  MT_KEY_NUM,     gc_after.minor),
+    KEY("major_before", MT_KEY_NUM,     gc_before.major),
+    KEY("major_after",  MT_KEY_NUM,     gc_after.major),
+    KEY("live_before",  MT_KEY_NUM,     gc_before.live_slots),
+    KEY("live_after",   MT_KEY_NUM,     gc_after.live_slots),
+    KEY("old_before",   MT_KEY_NUM,     gc_before.old_objects),
+    KEY("old_after",    MT_KEY_NUM,     gc_after.old_objects),
+    KEY("alloc_before", MT_KEY_NUM,     gc_before.allocated),
+    KEY("alloc_after",  MT_KEY_NUM,     gc_after.allocated),
+    KEY("freed_before", MT_KEY_NUM,     gc_before.freed),
+    KEY("freed_after",  MT_KEY_NUM,     gc_after.freed),
+    KEY("uss",          MT_KEY_NUM,     uss_bytes),
+    KEY("pss",          MT_KEY_NUM,     pss_bytes),
+    KEY("qc_before",    MT_KEY_NUM,     qc_before),
+    KEY("qc_after",     MT_KEY_NUM,     qc_after),
+    KEY("controller",   MT_KEY_NAME,    controller),
+    KEY("action",       MT_KEY_NAME,    action),
+};
+
+#undef KEY
+
+#define MT_NKEYS (sizeof(mt_keys) / sizeof(mt_keys[0]))
+
+/* One bit per key in the "seen" set. */
+typedef char mt_keys_fit_in_mask[MT_NKEYS <= 32 ? 1 : -1];
+
+static void gc_clear(mt_gc_t *gc)
+{
+    gc->count = MT_UNKNOWN;
+    gc->minor = MT_UNKNOWN;
+    gc->major = MT_UNKNOWN;
+    gc->live_slots = MT_UNKNOWN;
+    gc->old_objects = MT_UNKNOWN;
+    gc->allocated = MT_UNKNOWN;
+    gc->freed = MT_UNKNOWN;
+}
+
+void mt_proto_clear(mt_app_report_t *rep)
+{
+    rep->version = 0;
+    rep->pid = 0;
+    rep->rss_before = MT_UNKNOWN;
+    rep->rss_after = MT_UNKNOWN;
+    gc_clear(&rep->gc_before);
+    gc_clear(&rep->gc_after);
+    rep->uss_bytes = MT_UNKNOWN;
+    rep->pss_bytes = MT_UNKNOWN;
+    rep->qc_before = MT_UNKNOWN;
+    rep->qc_after = MT_UNKNOWN;
+    rep->controller = NULL;
+    rep->action = NULL;
+    rep->bad_items = 0;
+    rep->refused = NULL;
+}
+
+/* HTTP's optional whitespace. Nothing else counts as space: a vertical tab
+ * or a NUL smuggled in is a bad item, not padding. */
+static int is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static int is_name_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9') || c == '_' || c == ':' || c == '/'
+        || c == '.' || c == '#' || c == '-';
+}
+
+/* Decimal digits only, at least one, value <= max. */
+static int parse_num(apr_int64_t *out, const char *s, apr_size_t len,
+                     apr_int64_t max)
+{
+    apr_int64_t v = 0;
+    apr_size_t i;
+
+    if (len == 0)
+        return 0;
+    for (i = 0; i < len; i++) {
+        int d;
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        d = s[i] - '0';
+        if (v > (max - d) / 10)     /* v * 10 + d would exceed max */
+            return 0;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 1;
+}
+
+static int valid_name(const char *s, apr_size_t len)
+{
+    apr_size_t i;
+
+    if (len == 0 || len > MT_PROTO_MAX_NAME)
+        return 0;
+    for (i = 0; i < len; i++) {
+        if (!is_name_char((unsigned char)s[i]))
+            return 0;
+    }
+    return 1;
+}
+
+static const mt_key_t *find_key(const char *s, apr_size_t len, int *index)
+{
+    apr_size_t i;
+
+    for (i = 0; i < MT_NKEYS; i++) {
+        if (mt_keys[i].len == len && memcmp(mt_keys[i].name, s, len) == 0) {
+            *index = (int)i;
+            return &mt_keys[i];
+        }
+    }
+    return NULL;
+}
+
+/* Store one value into its field. 1 when it was valid. */
+static int store_value(mt_app_report_t *rep, const mt_key_t *key,
+                       const char *val, apr_size_t len, apr_pool_t *p)
+{
+    char *field = (char *)rep + key->offset;
+    apr_int64_t n;
+
+    switch (key->kind) {
+    case MT_KEY_VERSION:
+        if (!parse_num(&n, val, len, MT_PROTO_VERSION) || n != MT_PROTO_VERSION)
+            return 0;
+        *(int *)(void *)field = (int)n;
+        return 1;
+    case MT_KEY_PID:
+        if (!parse_num(&n, val, len, MT_PROTO_PID_MAX) || n < MT_PROTO_PID_MIN)
+            return 0;
+        *(int *)(void *)field = (int)n;
+        return 1;
+    case MT_KEY_NUM:
+        if (!parse_num(&n, val, len, MT_PROTO_MAX_NUM))
+            return 0;
+        *(apr_int64_t *)(void *)field = n;
+        return 1;
+    case MT_KEY_NAME:
+        if (!valid_name(val, len))
+            return 0;
+        *(const char **)(void *)field = apr_pstrmemdup(p, val, len);
+        return 1;
+    }
+    return 0;
+}
+
+/* Judge one item, [s, e) without its ';'. 1 when taken or empty. */
+static int parse_item(mt_app_report_t *rep, apr_uint32_t *seen,
+                      const char *s, const char *e, apr_pool_t *p)
+{
+    const char *eq, *kend, *v;
+    const mt_key_t *key;
+    int index = 0;
+
+    while (s < e && is_ows(*s))
+        s++;
+    while (e > s && is_ows(e[-1]))
+        e--;
+    if (s == e)
+        return 1;                       /* empty item: tolerated */
+    eq = memchr(s, '=', (size_t)(e - s));
+    if (eq == NULL)
+        return 0;
+    for (kend = eq; kend > s && is_ows(kend[-1]); kend--)
+        ;
+    for (v = eq + 1; v < e && is_ows(*v); v++)
+        ;
+    key = find_key(s, (apr_size_t)(kend - s), &index);
+    if (key == NULL)
+        return 0;
+    if (*seen & ((apr_uint32_t)1 << index))
+        return 0;                       /* repeated: the first one stands */
+    *seen |= (apr_uint32_t)1 << index;
+    return store_value(rep, key, v, (apr_size_t)(e - v), p);
+}
+
+static apr_status_t refuse(mt_app_report_t *rep, const char *why)
+{
+    int bad = rep->bad_items;
+
+    mt_proto_clear(rep);
+    rep->bad_items = bad;
+    rep->refused = why;
+    return APR_EINVAL;
+}
+
+apr_status_t mt_proto_parse(mt_app_report_t *rep, const char *value,
+                            apr_pool_t *p)
+{
+    apr_uint32_t seen = 0;
+    const char *s, *end;
+
+    mt_proto_clear(rep);
+    if (value == NULL)
+        return refuse(rep, "no header");
+    /* strnlen stops at the bound: a huge value is never read whole. */
+    end = value + strnlen(value, MT_PROTO_MAX_LEN + 1);
+    if (end - value > MT_PROTO_MAX_LEN)
+        return refuse(rep, "header too long");
+    for (s = value; s < end; ) {
+        const char *semi = memchr(s, ';', (size_t)(end - s));
+        const char *e = semi ? semi : end;
+        if (!parse_item(rep, &seen, s, e, p))
+            rep->bad_items++;
+        s = semi ? semi + 1 : end;
+    }
+    if (rep->pid == 0)
+        return refuse(rep, "no valid pid");
+    return APR_SUCCESS;
+}
