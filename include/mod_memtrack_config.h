@@ -51,6 +51,9 @@ int         mt_config_sample_rate(const mt_dir_conf_t *d);
 /* True once any "MemTrack On" was read in the running config. */
 int mt_config_any_enabled(void);
 
+/* Forget what the last config said; called before each config read. */
+void mt_config_reset(void);
+
 extern const command_rec mt_config_cmds[];
 void *mt_config_create_dir(apr_pool_t *p, char *dir);
 void *mt_config_merge_dir(apr_pool_t *p, void *basev, void *addv);

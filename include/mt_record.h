@@ -43,6 +43,7 @@ typedef struct mt_record_t {
     apr_int64_t threshold_bytes; /* 0 when no threshold */
     apr_int64_t overhead_us;     /* the module's own time in its hooks */
     const char *server;          /* the host name of this web server */
+    int         httpd_pid;       /* the httpd child that handled the request */
 } mt_record_t;
 
 /* Signed resident growth, MT_UNKNOWN-aware: returns 0 and sets *known = 0

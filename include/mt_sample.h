@@ -21,7 +21,7 @@ typedef struct mt_sample_t {
     apr_int64_t rss_bytes;       /* resident set (statm field 2) */
     apr_int64_t vsize_bytes;     /* virtual size (statm field 1) */
     apr_int64_t shared_bytes;    /* resident file-backed and shmem (statm 3) */
-    apr_int64_t rss_anon_bytes;  /* RssAnon from status */
+    apr_int64_t rss_anon_bytes;  /* anonymous resident: statm rss - shared */
     apr_int64_t swap_bytes;      /* VmSwap from status */
     apr_int64_t peak_rss_bytes;  /* VmHWM from status */
 } mt_sample_t;
@@ -39,10 +39,10 @@ int mt_proc_pid(const mt_proc_t *proc);
 /* Reset every field to MT_UNKNOWN. */
 void mt_sample_clear(mt_sample_t *s);
 
-/* Fast path: fill rss, vsize, shared and taken_at from statm. */
+/* Fast path: fill rss, vsize, shared, rss_anon and taken_at from statm. */
 apr_status_t mt_sample_statm(mt_sample_t *s, mt_proc_t *proc);
 
-/* Slower path: fill rss_anon, swap and peak from status. */
+/* Slower path: fill swap and peak (and the exact RssAnon) from status. */
 apr_status_t mt_sample_status(mt_sample_t *s, mt_proc_t *proc);
 
 /* Parse the text of a statm file; exposed for unit tests. */

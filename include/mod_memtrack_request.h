@@ -1,0 +1,28 @@
+/* mod_memtrack_request: per-request state and the request hooks. */
+#ifndef MOD_MEMTRACK_REQUEST_H
+#define MOD_MEMTRACK_REQUEST_H
+
+#include "httpd.h"
+#include "mt_sample.h"
+#include "mt_proto.h"
+
+/* What the module knows about one request, from post_read_request to
+ * log_transaction. Lives in r->pool, reached through r->request_config (never
+ * thread-local: log_transaction may run on another thread). An internal
+ * redirect shares its original's state, so the first sample survives. */
+typedef struct mt_req_t {
+    apr_time_t       start;        /* r->request_time of the original */
+    mt_sample_t      before;       /* the httpd child, post_read_request */
+    const char      *request_id;
+    const char      *id_source;    /* "client", "unique_id", "module" */
+    apr_int64_t      overhead_us;  /* time spent in the module's hooks */
+    mt_app_report_t *app;          /* what the app said, NULL when nothing */
+    int              app_refused;  /* an X-MemTrack header was refused */
+} mt_req_t;
+
+/* The state of r (or of the request it was redirected from), or NULL. */
+mt_req_t *mt_request_get(request_rec *r);
+
+void mt_request_register_hooks(apr_pool_t *p);
+
+#endif

@@ -1,0 +1,51 @@
+/* mod_memtrack: per-request memory tracking for httpd and the application
+ * processes behind it.
+ *
+ * For every tracked request the module samples the process that served it
+ * before and after (the httpd child, or the Passenger app process), writes
+ * one JSON record to a piped logger, a file or Redis, and flags requests whose
+ * growth crosses MemTrackThreshold. This file holds the module record and hook
+ * registration only; each concern lives in its own file under src/:
+ *
+ *   mod_memtrack_config.c   directives and merging
+ *   mod_memtrack_request.c  post_read_request / log_transaction
+ *   mod_memtrack_target.c   which process a request is attributed to
+ *   mod_memtrack_log.c      the JSON Lines sink (piped logger or file)
+ *   mod_memtrack_redis.c    the Redis sink
+ *   mt_*.c                  the httpd-free core: sampling, records, protocol
+ */
+#include "httpd.h"
+#include "http_config.h"
+
+#include "mod_memtrack_config.h"
+#include "mod_memtrack_log.h"
+#include "mod_memtrack_redis.h"
+#include "mod_memtrack_request.h"
+#include "mod_memtrack_target.h"
+
+static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)pconf; (void)plog; (void)ptemp;
+    mt_config_reset();
+    return OK;
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    mt_request_register_hooks(p);
+    mt_target_register_hooks(p);
+    mt_log_register_hooks(p);
+    mt_redis_register_hooks(p);
+}
+
+AP_DECLARE_MODULE(memtrack) = {
+    STANDARD20_MODULE_STUFF,
+    mt_config_create_dir,
+    mt_config_merge_dir,
+    mt_config_create_srv,
+    mt_config_merge_srv,
+    mt_config_cmds,
+    register_hooks,
+    AP_MODULE_FLAG_NONE
+};

@@ -1,0 +1,252 @@
+/* mod_memtrack_config: directives and config merging.
+ *
+ * Directive handlers check their argument and return a message naming the
+ * directive and the value (NULL when fine); they never log. Merges build a
+ * new struct and never change base, so a <Location> can switch tracking off
+ * or change the threshold without touching its parent.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_strings.h"
+#include "apr_lib.h"
+
+#include "mod_memtrack_config.h"
+#include "mod_memtrack_redis.h"
+#include "mt_util.h"
+
+APLOG_USE_MODULE(memtrack);
+
+#define MT_DEFAULT_SAMPLE_RATE 1
+#define MT_MAX_SAMPLE_RATE     1000000
+
+/* Set when any "MemTrack On" is read, so that servers that never track pay
+ * nothing; the config is re-read on every restart, which resets it. */
+static int mt_any_enabled;
+
+void mt_config_reset(void)
+{
+    mt_any_enabled = 0;
+}
+
+int mt_config_any_enabled(void)
+{
+    return mt_any_enabled;
+}
+
+mt_srv_conf_t *mt_config_srv(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &memtrack_module);
+}
+
+mt_dir_conf_t *mt_config_dir(request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &memtrack_module);
+}
+
+int mt_config_enabled(const mt_dir_conf_t *d)
+{
+    return d && d->enabled == 1;
+}
+
+apr_int64_t mt_config_threshold(const mt_dir_conf_t *d)
+{
+    return (d && d->threshold_bytes > 0) ? d->threshold_bytes : 0;
+}
+
+int mt_config_target(const mt_dir_conf_t *d)
+{
+    return (d && d->target != MT_TARGET_UNSET) ? d->target : MT_TARGET_IS_AUTO;
+}
+
+int mt_config_sample_rate(const mt_dir_conf_t *d)
+{
+    return (d && d->sample_rate > 0) ? d->sample_rate : MT_DEFAULT_SAMPLE_RATE;
+}
+
+void *mt_config_create_dir(apr_pool_t *p, char *dir)
+{
+    mt_dir_conf_t *d = apr_palloc(p, sizeof(*d));
+
+    (void)dir;
+    d->enabled = MT_UNSET;
+    d->threshold_bytes = MT_UNSET;
+    d->target = MT_TARGET_UNSET;
+    d->sample_rate = MT_UNSET;
+    return d;
+}
+
+void *mt_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
+{
+    const mt_dir_conf_t *base = basev, *add = addv;
+    mt_dir_conf_t *d = apr_palloc(p, sizeof(*d));
+
+    d->enabled = add->enabled != MT_UNSET ? add->enabled : base->enabled;
+    d->threshold_bytes = add->threshold_bytes != MT_UNSET
+                         ? add->threshold_bytes : base->threshold_bytes;
+    d->target = add->target != MT_TARGET_UNSET ? add->target : base->target;
+    d->sample_rate = add->sample_rate != MT_UNSET
+                     ? add->sample_rate : base->sample_rate;
+    return d;
+}
+
+void *mt_config_create_srv(apr_pool_t *p, server_rec *s)
+{
+    mt_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    (void)s;
+    sc->trust_request_id = MT_UNSET;
+    return sc;
+}
+
+void *mt_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
+{
+    const mt_srv_conf_t *base = basev, *add = addv;
+    mt_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    sc->log_spec = add->log_spec ? add->log_spec : base->log_spec;
+    sc->redis = mt_redis_conf_merge(p, base->redis, add->redis);
+    sc->trust_request_id = add->trust_request_id != MT_UNSET
+                           ? add->trust_request_id : base->trust_request_id;
+    sc->request_id_header = add->request_id_header ? add->request_id_header
+                                                   : base->request_id_header;
+    return sc;
+}
+
+static const char *cmd_enable(cmd_parms *cmd, void *dc, int on)
+{
+    mt_dir_conf_t *d = dc;
+
+    (void)cmd;
+    d->enabled = on;
+    if (on) {
+        mt_any_enabled = 1;
+    }
+    return NULL;
+}
+
+static const char *cmd_threshold(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mt_dir_conf_t *d = dc;
+    apr_int64_t bytes;
+
+    if (mt_size_parse(&bytes, arg) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a size: use bytes or "
+                            "a number with K, M or G, e.g. 20M",
+                            cmd->cmd->name, arg);
+    }
+    d->threshold_bytes = bytes;
+    return NULL;
+}
+
+static const char *cmd_target(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mt_dir_conf_t *d = dc;
+
+    if (!strcasecmp(arg, "self")) d->target = MT_TARGET_IS_SELF;
+    else if (!strcasecmp(arg, "backend")) d->target = MT_TARGET_IS_BACKEND;
+    else if (!strcasecmp(arg, "auto")) d->target = MT_TARGET_IS_AUTO;
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not one of self, backend, "
+                            "auto", cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+static const char *cmd_sample_rate(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mt_dir_conf_t *d = dc;
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+
+    if (!apr_isdigit(*arg) || *end || n < 1 || n > MT_MAX_SAMPLE_RATE) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number from 1 "
+                            "to %d (record 1 request in N)", cmd->cmd->name,
+                            arg, MT_MAX_SAMPLE_RATE);
+    }
+    d->sample_rate = (int)n;
+    return NULL;
+}
+
+/* "|program args" or a file whose directory exists. The sink itself is
+ * opened in open_logs, in the parent, like CustomLog. */
+static const char *cmd_log(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mt_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config,
+                                             &memtrack_module);
+    const char *path, *slash;
+    apr_finfo_t fi;
+
+    (void)dc;
+    if (arg[0] == '|') {
+        if (!arg[1 + strspn(arg + 1, "|$ \t")]) {
+            return apr_psprintf(cmd->pool, "%s: '%s' names no program",
+                                cmd->cmd->name, arg);
+        }
+        sc->log_spec = arg;
+        return NULL;
+    }
+    path = ap_server_root_relative(cmd->pool, arg);
+    if (!path || !*arg) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a valid path",
+                            cmd->cmd->name, arg);
+    }
+    slash = strrchr(path, '/');
+    if (!slash || slash[1] == '\0'
+        || apr_stat(&fi, slash == path ? "/" : apr_pstrmemdup(cmd->pool, path,
+                    slash - path), APR_FINFO_TYPE, cmd->pool) != APR_SUCCESS
+        || fi.filetype != APR_DIR) {
+        return apr_psprintf(cmd->pool, "%s: '%s': the directory for the file "
+                            "does not exist", cmd->cmd->name, arg);
+    }
+    sc->log_spec = path;
+    return NULL;
+}
+
+static const char *cmd_trust_id(cmd_parms *cmd, void *dc, int on)
+{
+    mt_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config,
+                                             &memtrack_module);
+
+    (void)dc;
+    sc->trust_request_id = on;
+    return NULL;
+}
+
+static const char *cmd_id_header(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mt_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config,
+                                             &memtrack_module);
+    const char *c;
+
+    (void)dc;
+    for (c = arg; *c; c++) {
+        if (!apr_isalnum(*c) && *c != '-' && *c != '_') break;
+    }
+    if (!*arg || *c || c - arg > 64) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a header name",
+                            cmd->cmd->name, arg);
+    }
+    sc->request_id_header = arg;
+    return NULL;
+}
+
+const command_rec mt_config_cmds[] = {
+    AP_INIT_FLAG("MemTrack", cmd_enable, NULL, RSRC_CONF | ACCESS_CONF,
+        "On to record the memory of every request here (default Off)"),
+    AP_INIT_TAKE1("MemTrackThreshold", cmd_threshold, NULL,
+        RSRC_CONF | ACCESS_CONF,
+        "Growth above this size (20M, 512K, 1G, bytes) flags the request"),
+    AP_INIT_TAKE1("MemTrackLog", cmd_log, NULL, RSRC_CONF,
+        "JSON Lines sink: \"|program args\" (piped logger) or a file path"),
+    AP_INIT_TAKE1("MemTrackTarget", cmd_target, NULL, RSRC_CONF | ACCESS_CONF,
+        "Process to attribute: self, backend or auto (default auto)"),
+    AP_INIT_TAKE1("MemTrackSampleRate", cmd_sample_rate, NULL,
+        RSRC_CONF | ACCESS_CONF, "Record 1 request in N (default 1)"),
+    AP_INIT_FLAG("MemTrackTrustRequestId", cmd_trust_id, NULL, RSRC_CONF,
+        "On to take the request id from the client's header (default Off)"),
+    AP_INIT_TAKE1("MemTrackRequestIdHeader", cmd_id_header, NULL, RSRC_CONF,
+        "Header trusted for the request id (default X-Request-Id)"),
+    MT_REDIS_CMDS,
+    { NULL }
+};

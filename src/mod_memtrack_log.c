@@ -1,0 +1,155 @@
+/* mod_memtrack_log: the JSON Lines sink.
+ *
+ * Opened in the parent's open_logs hook, like CustomLog, so every child
+ * inherits the descriptor. "|program" goes through ap_open_piped_log(): a
+ * reliable piped logger that httpd restarts when it dies; the pipe itself
+ * outlives the logger, so records written meanwhile wait in it.
+ *
+ * Each record is one write() of at most PIPE_BUF bytes, which POSIX makes
+ * atomic on a pipe: lines from many children never interleave. The pipe is
+ * non-blocking: when the logger stops reading and the pipe is full, write()
+ * fails with EAGAIN and the record is dropped and counted rather than making
+ * the request thread wait. Writes go straight to the descriptor, not through
+ * apr_file_write(), which would wait on a full pipe.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_atomic.h"
+#include "apr_hash.h"
+#include "apr_strings.h"
+#include "apr_portable.h"
+
+#include "mod_memtrack_config.h"
+#include "mod_memtrack_log.h"
+#include "mod_memtrack_sink.h"
+
+APLOG_USE_MODULE(memtrack);
+
+#define MT_DROP_REPORT_SECS 60
+
+typedef struct {
+    int fd;
+} mt_log_sink_t;
+
+void mt_sink_count_drop(mt_sink_t *sink, server_rec *s, apr_status_t rv)
+{
+    apr_uint32_t dropped = apr_atomic_inc32(&sink->dropped) + 1;
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_uint32_t last = apr_atomic_read32(&sink->report_sec);
+
+    /* One thread per minute wins the compare-and-swap and reports. */
+    if (now - last < MT_DROP_REPORT_SECS
+        || apr_atomic_cas32(&sink->report_sec, now, last) != last) {
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                 "memtrack: %s: dropped %u records (%u since the last report) "
+                 "in this child", sink->name, dropped,
+                 dropped - apr_atomic_xchg32(&sink->reported, dropped));
+}
+
+static apr_status_t log_emit(mt_sink_t *sink, const char *request_id,
+                             const char *line, apr_size_t len)
+{
+    mt_log_sink_t *ls = sink->ctx;
+    ssize_t n;
+
+    (void)request_id;
+    do {
+        n = write(ls->fd, line, len);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    return (apr_size_t)n == len ? APR_SUCCESS : APR_INCOMPLETE;
+}
+
+static apr_status_t open_pipe(int *fd, const char *spec, apr_pool_t *p)
+{
+    piped_log *pl = ap_open_piped_log(p, spec + 1);
+    apr_os_file_t osfd;
+    int flags;
+
+    if (!pl) {
+        return APR_EGENERAL;
+    }
+    apr_os_file_get(&osfd, ap_piped_log_write_fd(pl));
+    flags = fcntl(osfd, F_GETFL);
+    if (flags < 0 || fcntl(osfd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    *fd = osfd;
+    return APR_SUCCESS;
+}
+
+static apr_status_t open_file(int *fd, const char *path, apr_pool_t *p)
+{
+    apr_file_t *f;
+    apr_os_file_t osfd;
+    apr_status_t rv;
+
+    rv = apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_APPEND
+                       | APR_FOPEN_CREATE | APR_FOPEN_LARGEFILE,
+                       APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD
+                       | APR_FPROT_WREAD, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    apr_os_file_get(&osfd, f);
+    *fd = osfd;
+    return APR_SUCCESS;
+}
+
+static mt_sink_t *sink_open(const char *spec, server_rec *s, apr_pool_t *p)
+{
+    mt_sink_t *sink = apr_pcalloc(p, sizeof(*sink));
+    mt_log_sink_t *ls = apr_pcalloc(p, sizeof(*ls));
+    apr_status_t rv;
+
+    rv = spec[0] == '|' ? open_pipe(&ls->fd, spec, p)
+                        : open_file(&ls->fd, spec, p);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                     "memtrack: MemTrackLog %s: cannot open; records of this "
+                     "server are not logged", spec);
+        return NULL;
+    }
+    sink->name = apr_pstrcat(p, "MemTrackLog ", spec, NULL);
+    sink->ctx = ls;
+    sink->emit = log_emit;
+    return sink;
+}
+
+/* One sink per distinct MemTrackLog value, shared by the vhosts naming it. */
+static int open_logs(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                     server_rec *s)
+{
+    apr_hash_t *opened = apr_hash_make(ptemp);
+
+    (void)plog;
+    for (; s; s = s->next) {
+        mt_srv_conf_t *sc = mt_config_srv(s);
+        mt_sink_t *sink;
+
+        if (!sc->log_spec) {
+            continue;
+        }
+        sink = apr_hash_get(opened, sc->log_spec, APR_HASH_KEY_STRING);
+        if (!sink && (sink = sink_open(sc->log_spec, s, pconf)) != NULL) {
+            apr_hash_set(opened, sc->log_spec, APR_HASH_KEY_STRING, sink);
+        }
+        sc->log_sink = sink;
+    }
+    return OK;
+}
+
+void mt_log_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_open_logs(open_logs, NULL, NULL, APR_HOOK_MIDDLE);
+}

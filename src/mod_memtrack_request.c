@@ -1,0 +1,229 @@
+/* mod_memtrack_request: the two request hooks.
+ *
+ * post_read_request takes the "before" sample and settles the request id;
+ * log_transaction takes the "after" sample, builds the record and hands it to
+ * the sinks. Both run on every request, so both are cheap: the child's statm
+ * is read through a descriptor opened once in child_init (well under a
+ * microsecond), status (several microseconds) only on the "after" side of
+ * requests that are recorded. Nothing here can change a request's outcome:
+ * every hook returns DECLINED/OK whatever happens to the module.
+ */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "apr_atomic.h"
+#include "apr_strings.h"
+#include "apr_network_io.h"
+
+#include "mod_memtrack_config.h"
+#include "mod_memtrack_request.h"
+#include "mod_memtrack_sink.h"
+#include "mod_memtrack_target.h"
+#include "mt_record.h"
+#include "mt_util.h"
+
+APLOG_USE_MODULE(memtrack);
+
+#define MT_REQID_MAX   128
+#define MT_LOG_URL_MAX 256
+
+static mt_proc_t *mt_self;              /* this child's /proc/self, kept open */
+static const char *mt_hostname;         /* this machine, for the record */
+static volatile apr_uint32_t mt_seq;    /* requests seen, for the sample rate */
+
+mt_req_t *mt_request_get(request_rec *r)
+{
+    return ap_get_module_config(r->request_config, &memtrack_module);
+}
+
+static void child_init(apr_pool_t *pchild, server_rec *s)
+{
+    char host[APRMAXHOSTLEN + 1];
+    apr_status_t rv;
+
+    if (!mt_config_any_enabled()) {
+        return;
+    }
+    if (APR_SUCCESS != (rv = mt_proc_open(&mt_self, 0, pchild))) {
+        mt_self = NULL;
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                     "memtrack: cannot open /proc/self/statm; requests of "
+                     "this child are not tracked");
+    }
+    mt_hostname = apr_gethostname(host, sizeof(host), pchild) == APR_SUCCESS
+                  ? apr_pstrdup(pchild, host) : NULL;
+}
+
+/* The request id: a trusted client header, mod_unique_id's, or our own. */
+static void settle_request_id(request_rec *r, mt_req_t *st)
+{
+    mt_srv_conf_t *sc = mt_config_srv(r->server);
+    const char *hdr = sc->request_id_header ? sc->request_id_header
+                                            : "X-Request-Id";
+    const char *id;
+
+    if (sc->trust_request_id == 1
+        && (id = apr_table_get(r->headers_in, hdr)) != NULL
+        && mt_reqid_is_safe(id, MT_REQID_MAX)) {
+        st->request_id = id;
+        st->id_source = "client";
+    }
+    else if ((id = apr_table_get(r->subprocess_env, "UNIQUE_ID")) != NULL
+             && mt_reqid_is_safe(id, MT_REQID_MAX)) {
+        st->request_id = id;
+        st->id_source = "unique_id";
+    }
+    else {
+        st->request_id = mt_reqid_make(r->pool);
+        st->id_source = "module";
+    }
+    /* The backend logs the same id; an untrusted client value is replaced
+     * so that it can never name (and overwrite) another request's record. */
+    apr_table_set(r->headers_in, "X-Request-Id", st->request_id);
+    apr_table_setn(r->notes, "memtrack_request_id", st->request_id);
+}
+
+static int post_read_request(request_rec *r)
+{
+    mt_req_t *st;
+    apr_time_t t0;
+
+    if (!mt_self) {
+        return DECLINED;
+    }
+    if (r->prev) {
+        /* Internal redirect: keep the original's state and first sample. */
+        request_rec *orig = r->prev;
+        while (orig->prev) orig = orig->prev;
+        if ((st = mt_request_get(orig)) != NULL) {
+            ap_set_module_config(r->request_config, &memtrack_module, st);
+        }
+        return DECLINED;
+    }
+    t0 = apr_time_now();
+    st = apr_pcalloc(r->pool, sizeof(*st));
+    st->start = r->request_time;
+    mt_sample_clear(&st->before);
+    mt_sample_statm(&st->before, mt_self);
+    settle_request_id(r, st);
+    mt_target_strip_request(r);
+    ap_set_module_config(r->request_config, &memtrack_module, st);
+    st->overhead_us = apr_time_now() - t0;
+    return DECLINED;
+}
+
+/* One in N recorded requests, counted per child. */
+static int sampled_out(const mt_dir_conf_t *dc)
+{
+    int rate = mt_config_sample_rate(dc);
+
+    return rate > 1 && apr_atomic_inc32(&mt_seq) % (apr_uint32_t)rate != 0;
+}
+
+static void fill_record(mt_record_t *rec, request_rec *r, request_rec *last,
+                        const mt_req_t *st, const mt_dir_conf_t *dc)
+{
+    rec->request_id = st->request_id;
+    rec->time = st->start;
+    rec->host = r->hostname ? r->hostname : r->server->server_hostname;
+    rec->method = r->method;
+    rec->url = r->unparsed_uri;
+    rec->status = last->status;
+    rec->threshold_bytes = mt_config_threshold(dc);
+    rec->server = mt_hostname;
+    rec->httpd_pid = mt_proc_pid(mt_self);
+    rec->fds = -1;
+    mt_sample_clear(&rec->before);
+    mt_sample_clear(&rec->after);
+}
+
+static void warn_threshold(request_rec *r, const mt_record_t *rec)
+{
+    int known;
+    apr_int64_t growth = mt_record_growth(rec, &known);
+
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  "memtrack: threshold exceeded: request_id=%s method=%s "
+                  "url=%s growth=%" APR_INT64_T_FMT " threshold=%"
+                  APR_INT64_T_FMT " pid=%d target=%s", rec->request_id,
+                  rec->method, mt_str_clean(r->pool, rec->url,
+                                            MT_LOG_URL_MAX, NULL),
+                  growth, rec->threshold_bytes, rec->pid, rec->target);
+}
+
+static void emit(request_rec *r, mt_sink_t *sink, const mt_record_t *rec,
+                 const char *line, apr_size_t len)
+{
+    apr_status_t rv;
+
+    if (!sink) {
+        return;
+    }
+    if (APR_SUCCESS == (rv = sink->emit(sink, rec->request_id, line, len))) {
+        apr_atomic_inc32(&sink->written);
+    }
+    else {
+        mt_sink_count_drop(sink, r->server, rv);
+    }
+}
+
+static int log_transaction(request_rec *r)
+{
+    mt_req_t *st = mt_request_get(r);
+    request_rec *last = r;
+    mt_dir_conf_t *dc;
+    mt_record_t rec = { 0 };
+    mt_srv_conf_t *sc;
+    apr_time_t t0 = apr_time_now();
+    char *line;
+    apr_size_t len;
+    apr_status_t rv;
+    int known;
+
+    if (!st || !mt_self) {
+        return DECLINED;
+    }
+    while (last->next) last = last->next;
+    dc = mt_config_dir(last);
+    if (!mt_config_enabled(dc) || sampled_out(dc)) {
+        return DECLINED;
+    }
+    fill_record(&rec, r, last, st, dc);
+    if (!mt_target_sample(&rec, r, st, dc, mt_self)) {
+        return DECLINED;   /* MemTrackTarget backend and no app answered */
+    }
+    rec.request_time = (double)(apr_time_now() - st->start) / APR_USEC_PER_SEC;
+    apr_table_setn(r->notes, "memtrack_growth", apr_psprintf(r->pool,
+                   "%" APR_INT64_T_FMT, mt_record_growth(&rec, &known)));
+    rec.overhead_us = st->overhead_us + (apr_time_now() - t0);
+    rv = mt_record_to_json(&line, &len, &rec, PIPE_BUF, r->pool);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "memtrack: cannot build the record of %s", rec.request_id);
+        return DECLINED;
+    }
+    if (mt_record_exceeded(&rec)) {
+        warn_threshold(r, &rec);
+    }
+    sc = mt_config_srv(r->server);
+    emit(r, sc->log_sink, &rec, line, len);
+    emit(r, sc->redis_sink, &rec, line, len);
+    return DECLINED;
+}
+
+void mt_request_register_hooks(apr_pool_t *p)
+{
+    /* After mod_unique_id (MIDDLE) so that its id is there to be used. */
+    static const char *const after_unique_id[] = { "mod_unique_id.c", NULL };
+
+    (void)p;
+    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(post_read_request, after_unique_id, NULL,
+                              APR_HOOK_MIDDLE);
+    /* FIRST: the notes (memtrack_growth) must be set before mod_log_config
+     * (MIDDLE) formats the access log line. */
+    ap_hook_log_transaction(log_transaction, NULL, NULL, APR_HOOK_FIRST);
+}
