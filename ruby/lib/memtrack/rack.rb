@@ -1,0 +1,286 @@
+# frozen_string_literal: true
+
+require "etc"
+require_relative "version"
+
+module MemTrack
+  # Rack middleware that tells mod_memtrack which process served a request
+  # and what the process saw, through one response header:
+  #
+  #   X-MemTrack: v=1; pid=4242; rss_before=...; rss_after=...; gc_before=...
+  #
+  # (keys: include/mt_proto.h and ruby/README.md). Per request it reads seven
+  # GC.stat counters and its own /proc/self/statm through a descriptor that
+  # stays open, twice; no heap walks. Private/proportional memory
+  # (/proc/self/smaps_rollup, hundreds of microseconds) is read only every
+  # Nth request or when mod_memtrack asks with "X-MemTrack-Want: smaps".
+  #
+  # The "after" side is measured when the app returns its triple, before the
+  # body is iterated: a streamed body's work is not in the numbers, and the
+  # header has to be final at that point anyway.
+  #
+  # Nothing here raises into the app: every failure is swallowed and counted
+  # (#errors), and the request goes on without (part of) the header.
+  class Rack
+    HEADER      = "X-MemTrack"
+    WANT_ENV    = "HTTP_X_MEMTRACK_WANT"
+    ACTIVE_ENV  = "memtrack.active"       # set while an instance is in the stack
+    NAME_CHARS  = %r{[^A-Za-z0-9_:/.#-]}
+    NAME_RE     = %r{\A[A-Za-z0-9_:/.#-]{1,128}\z}
+    NAME_MAX    = 128
+    MAX_NUM     = 1 << 50                 # MT_PROTO_MAX_NUM
+    # protocol key prefix => GC.stat key; only keys this Ruby knows are kept.
+    GC_KEYS = {
+      "gc" => :count, "minor" => :minor_gc_count, "major" => :major_gc_count,
+      "live" => :heap_live_slots, "old" => :old_objects,
+      "alloc" => :total_allocated_objects, "freed" => :total_freed_objects
+    }.select { |_, k| GC.stat.key?(k) }.freeze
+    SMAPS_FILE  = "/proc/self/smaps_rollup"
+    STATM_FILE  = "/proc/self/statm"
+
+    attr_reader :errors, :last_error, :smaps_every
+
+    # smaps_every: read smaps_rollup every Nth request (0 = never, except when
+    #   the module asks); default ENV["MEMTRACK_SMAPS_EVERY"] or 100.
+    # smaps_want_per_sec: how many module requests for smaps are honoured per
+    #   second and process, so a client that reaches the app without the
+    #   module in front cannot make every request pay for smaps_rollup.
+    def initialize(app, smaps_every: nil, smaps_want_per_sec: 20)
+      @app = app
+      every = smaps_every || ENV.fetch("MEMTRACK_SMAPS_EVERY", "100")
+      @smaps_every = [Integer(every.to_s, 10), 0].max rescue 100
+      @want_per_sec = smaps_want_per_sec.to_i
+      @want_window = 0
+      @want_used = 0
+      @requests = 0
+      @errors = 0
+      @last_error = nil
+      @proc = ProcSelf.new
+      @header = header_name
+    end
+
+    def call(env)
+      return @app.call(env) if env[ACTIVE_ENV]
+
+      env[ACTIVE_ENV] = true
+      before = safely { sample }
+      res = @app.call(env)
+      safely { set_header(res, report(env, before)) }
+      res
+    end
+
+    # The X-MemTrack value for this request; public for tests and the bench.
+    def report(env, before)
+      after = sample
+      out = +"v=#{PROTOCOL_VERSION}; pid=#{Process.pid}"
+      add_pair(out, "rss", before && before[:rss], after[:rss])
+      GC_KEYS.each_key { |k| add_pair(out, k, before && before[k], after[k]) }
+      add_pair(out, "qc", before && before[:qc], after[:qc])
+      add_smaps(out) if smaps_now?(env)
+      add_names(out, env)
+      out
+    end
+
+    private
+
+    def header_name
+      rel = defined?(::Rack::RELEASE) ? ::Rack::RELEASE.to_s.to_i : 2
+      rel >= 3 ? HEADER.downcase : HEADER  # Rack 3 wants lower-case names
+    end
+
+    def set_header(res, value)
+      headers = res[1]
+      if headers.frozen?
+        res[1] = headers.merge(@header => value)
+      else
+        headers[@header] = value
+      end
+    end
+
+    def sample
+      s = { rss: safely { @proc.rss_bytes }, qc: safely { QueryCache.entries } }
+      GC_KEYS.each { |k, gk| s[k] = GC.stat(gk) }
+      s
+    end
+
+    def add_pair(out, key, before, after)
+      add_num(out, "#{key}_before", before)
+      add_num(out, "#{key}_after", after)
+    end
+
+    def add_num(out, key, val)
+      return unless val.is_a?(Integer) && val >= 0 && val <= MAX_NUM
+
+      out << "; " << key << "=" << val.to_s
+    end
+
+    def smaps_now?(env)
+      @requests += 1
+      return true if @smaps_every.positive? && ((@requests - 1) % @smaps_every).zero?
+      return false unless env[WANT_ENV].to_s.include?("smaps")
+
+      want_allowed?
+    end
+
+    def want_allowed?
+      now = Process.clock_gettime(Process::CLOCK_MONOTONIC).to_i
+      if now != @want_window
+        @want_window = now
+        @want_used = 0
+      end
+      @want_used += 1
+      @want_used <= @want_per_sec
+    end
+
+    def add_smaps(out)
+      uss, pss = safely { @proc.smaps }
+      add_num(out, "uss", uss)
+      add_num(out, "pss", pss)
+    end
+
+    def add_names(out, env)
+      controller, action = safely { Names.of(env) }
+      controller = Names.clean(controller)
+      action = Names.clean(action)
+      out << "; controller=" << controller if controller
+      out << "; action=" << action if action
+    end
+
+    def safely
+      yield
+    rescue StandardError => e
+      @errors += 1
+      @last_error = e
+      nil
+    end
+
+    # This process's own /proc files. statm stays open; after a fork (a
+    # Passenger smart-spawn preloader, Unicorn) /proc/self of the old
+    # descriptor still names the parent, so it is reopened when the pid changes.
+    class ProcSelf
+      def initialize
+        @pid = nil
+        @statm = nil
+        @page = page_bytes
+      end
+
+      def rss_bytes
+        reopen if @pid != Process.pid
+        text = @statm.pread(96, 0)
+        pages = text[/\A\d+ (\d+)/, 1]
+        pages && pages.to_i * @page
+      end
+
+      # [uss, pss] in bytes from smaps_rollup (Linux 4.14+).
+      def smaps
+        pss = 0
+        uss = 0
+        File.foreach(SMAPS_FILE) do |line|
+          if line.start_with?("Pss:")
+            pss = kib(line)
+          elsif line.start_with?("Private_Clean:", "Private_Dirty:")
+            uss += kib(line)
+          end
+        end
+        [uss, pss]
+      end
+
+      private
+
+      def kib(line)
+        line[/\d+/].to_i * 1024
+      end
+
+      def reopen
+        old = @statm
+        @statm = File.open(STATM_FILE, "rb")
+        @pid = Process.pid
+        old&.close
+      rescue StandardError
+        @statm = old
+        raise
+      end
+
+      def page_bytes
+        (Etc.respond_to?(:sysconf) && Etc.sysconf(Etc::SC_PAGESIZE)) || 4096
+      rescue StandardError
+        4096
+      end
+    end
+
+    # Controller and action: set by the app in env["memtrack.controller"] and
+    # env["memtrack.action"], or found from Rails' controller instance or,
+    # failing that, its routing parameters.
+    module Names
+      module_function
+
+      def of(env)
+        c = env["memtrack.controller"]
+        a = env["memtrack.action"]
+        return [c, a] if c
+
+        inst = env["action_controller.instance"]
+        if inst
+          a ||= inst.action_name if inst.respond_to?(:action_name)
+          return [inst.class.name, a]
+        end
+        from_path_parameters(env["action_dispatch.request.path_parameters"], a)
+      end
+
+      def from_path_parameters(params, action)
+        return [nil, action] unless params.is_a?(Hash)
+
+        ctl = params[:controller] || params["controller"]
+        action ||= params[:action] || params["action"]
+        [ctl && class_name(ctl.to_s), action]
+      end
+
+      # "admin/line_items" => "Admin::LineItemsController", like Rails logs.
+      def class_name(path)
+        path.split("/").map { |s| s.split("_").map(&:capitalize).join }.join("::") + "Controller"
+      end
+
+      # A name that fits [A-Za-z0-9_:/.#-]{1,128}, or nil.
+      def clean(name)
+        return nil if name.nil?
+
+        s = name.is_a?(String) ? name : name.to_s
+        return s if NAME_RE.match?(s)
+
+        s = s.b.gsub(NAME_CHARS, "_")[0, NAME_MAX]
+        s.empty? ? nil : s
+      end
+    end
+
+    # Entries in ActiveRecord's query cache of the connections this thread
+    # holds; nil when ActiveRecord is not loaded or has no pools. A thread
+    # that holds no connection has no cached queries, which is a true 0.
+    module QueryCache
+      module_function
+
+      def entries
+        return nil unless defined?(::ActiveRecord::Base)
+
+        base = ::ActiveRecord::Base
+        return nil unless base.respond_to?(:connection_handler)
+
+        pools = base.connection_handler.connection_pool_list
+        return nil if pools.empty?
+
+        pools.sum { |pool| pool.active_connection? ? size(pool.connection) : 0 }
+      end
+
+      # Rails 6.1/7.0: {sql => {binds => result}}; 7.1+: a store with #size.
+      def size(conn)
+        return 0 unless conn.respond_to?(:query_cache)
+
+        qc = conn.query_cache
+        case qc
+        when nil then 0
+        when Hash then qc.sum { |_, v| v.respond_to?(:size) ? v.size : 1 }
+        else qc.respond_to?(:size) ? qc.size : 0
+        end
+      end
+    end
+  end
+end
