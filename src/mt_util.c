@@ -69,31 +69,33 @@ const char *mt_str_clean(apr_pool_t *p, const char *text, apr_size_t max_bytes,
                          int *cut)
 {
     const unsigned char *in = (const unsigned char *)text;
-    apr_size_t len, room, i = 0, o = 0, marker = sizeof(MT_CUT_MARKER) - 1;
+    apr_size_t len, i = 0, o = 0, keep = 0;
+    apr_size_t marker = sizeof(MT_CUT_MARKER) - 1;
     char *out;
 
     if (cut) *cut = 0;
     if (!text) return NULL;
     if (max_bytes <= marker) max_bytes = marker + 1;
     len = strlen(text);
-    /* Every input byte yields at most 3 output bytes (U+FFFD). */
-    out = apr_palloc(p, (len < max_bytes ? len * 3 : max_bytes) + marker + 1);
-    room = max_bytes;
+    /* Each input byte gives at most 3 output bytes (U+FFFD). */
+    out = apr_palloc(p, (len * 3 < max_bytes ? len * 3 : max_bytes) + 1);
     while (i < len) {
         apr_size_t n = utf8_seq_len(in + i, len - i);
-        const char *src = n ? (const char *)in + i : MT_REPLACEMENT;
-        apr_size_t w = n ? n : 3;
+        apr_size_t w = n ? n : sizeof(MT_REPLACEMENT) - 1;
 
-        /* Keep room for the marker unless this is the last character. */
-        if (o + w > room - ((i + (n ? n : 1) < len) ? marker : 0)) {
-            memcpy(out + o, MT_CUT_MARKER, marker);
-            o += marker;
+        if (o + w > max_bytes) {
+            /* Too long: go back to the last boundary leaving marker room. */
+            memcpy(out + keep, MT_CUT_MARKER, marker);
+            o = keep + marker;
             if (cut) *cut = 1;
             break;
         }
-        memcpy(out + o, src, w);
+        memcpy(out + o, n ? (const char *)in + i : MT_REPLACEMENT, w);
         o += w;
         i += n ? n : 1;
+        if (o + marker <= max_bytes) {
+            keep = o;
+        }
     }
     out[o] = '\0';
     return out;

@@ -1,0 +1,69 @@
+/* Unit tests: /proc parsing and sampling of this very process. */
+#include <stdlib.h>
+#include <unistd.h>
+#include <apr_general.h>
+#include "mt_tap.h"
+#include "mt_sample.h"
+
+static void test_parse(void)
+{
+    mt_sample_t s;
+    const char *status =
+        "Name:\ttest\nVmPeak:\t  10000 kB\nVmHWM:\t    2048 kB\n"
+        "VmRSS:\t    1024 kB\nRssAnon:\t     512 kB\nVmSwap:\t       4 kB\n";
+
+    mt_sample_clear(&s);
+    ok(mt_sample_parse_statm(&s, "100 50 20 1 0 30 0\n", 4096) == APR_SUCCESS,
+       "statm parses");
+    is_int(s.vsize_bytes, 100 * 4096, "vsize");
+    is_int(s.rss_bytes, 50 * 4096, "rss");
+    is_int(s.shared_bytes, 20 * 4096, "shared");
+    is_int(s.rss_anon_bytes, 30 * 4096, "anon = rss - shared");
+    ok(mt_sample_parse_statm(&s, "garbage", 4096) == APR_EINVAL, "bad statm refused");
+    ok(mt_sample_parse_statm(&s, "1 -2 3", 4096) == APR_EINVAL, "negative statm refused");
+    ok(mt_sample_parse_status(&s, status) == APR_SUCCESS, "status parses");
+    is_int(s.peak_rss_bytes, 2048 * 1024, "VmHWM");
+    is_int(s.rss_anon_bytes, 512 * 1024, "RssAnon");
+    is_int(s.swap_bytes, 4 * 1024, "VmSwap");
+    mt_sample_clear(&s);
+    ok(mt_sample_parse_status(&s, "Name: x\n") == APR_EINVAL, "status without VmHWM");
+    is_int(s.swap_bytes, MT_UNKNOWN, "missing stays unknown");
+}
+
+static void test_self(apr_pool_t *p)
+{
+    mt_proc_t *proc;
+    mt_sample_t a, b;
+    char *block;
+    int nfds = -1;
+    const size_t grow = 16 * 1024 * 1024;
+
+    ok(mt_proc_open(&proc, 0, p) == APR_SUCCESS, "open /proc/self");
+    is_int(mt_proc_pid(proc), getpid(), "pid of self");
+    mt_sample_clear(&a);
+    mt_sample_clear(&b);
+    ok(mt_sample_statm(&a, proc) == APR_SUCCESS && a.rss_bytes > 0, "statm of self");
+    block = malloc(grow);
+    for (size_t i = 0; i < grow; i += 4096) block[i] = (char)i;
+    ok(mt_sample_statm(&b, proc) == APR_SUCCESS, "statm again (kept-open fd)");
+    ok(b.rss_bytes - a.rss_bytes >= (apr_int64_t)(grow * 9 / 10),
+       "16 MiB touched shows as growth (%lld)", (long long)(b.rss_bytes - a.rss_bytes));
+    ok(mt_sample_status(&b, proc) == APR_SUCCESS && b.peak_rss_bytes >= b.rss_bytes / 2,
+       "status of self");
+    ok(mt_sample_fd_count(&nfds, p) == APR_SUCCESS && nfds >= 3, "fd count (%d)", nfds);
+    free(block);
+    ok(mt_proc_open(&proc, 999999999, p) != APR_SUCCESS, "no such process");
+}
+
+int main(void)
+{
+    apr_pool_t *p;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    test_parse();
+    test_self(p);
+    apr_pool_destroy(p);
+    apr_terminate();
+    return done_testing();
+}
