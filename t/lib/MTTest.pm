@@ -32,6 +32,9 @@ answers C<pid=P mb=N>; C<&status=404> makes it answer 404 after growing).
 C<MemTrack On> is set in the main server unless C<< track => 0 >>.
 C<LogLevel info memtrack:debug>; C<User>/C<Group www-data> when root.
 
+C<$ENV{MT_MODULE}> overrides the path of the module under test (for
+example an installed one); C<$ENV{MT_KEEP_TMP}> keeps every temp dir.
+
 =head1 OPTIONS of start() (all optional)
 
     mpm      => 'event' | 'prefork'     default 'event'
@@ -47,6 +50,9 @@ C<LogLevel info memtrack:debug>; C<User>/C<Group www-data> when root.
     memtrack => 1                       0: do not load mod_memtrack at all
                                         (baselines; no MemTrack* lines written)
     name     => 'basename of $0'        prefix of the temp dir
+
+In C<conf>, C<prelude> and C<mpm_conf>, C<@DIR@> stands for the temp dir and
+C<@PORT@> for the port (e.g. C<CustomLog @DIR@/access.log mt>).
 
 MPM defaults: event C<StartServers 2, ServerLimit 4, ThreadsPerChild 25,
 MaxRequestWorkers 100>; prefork C<StartServers 2, MinSpareServers 1,
@@ -82,6 +88,10 @@ MaxSpareServers 4, ServerLimit 64, MaxRequestWorkers 64>.
     MTTest::decode_line($line)      decoded hash or undef (strict UTF-8 JSON)
     MTTest::module_path()           the .so under test
     @MTTest::REQUIRED_FIELDS        the record fields DESIGN.md fixes
+    MTTest::record_problems($rec, $line)
+                                    list of problems with one record (types,
+                                    required fields, time format, line length);
+                                    empty when fine
 
 =cut
 
@@ -95,6 +105,7 @@ use IO::Socket::INET;
 use HTTP::Tiny;
 use JSON::PP;
 use Encode ();
+use B ();
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep time);
 
@@ -111,6 +122,7 @@ my $SEQ = 0;
 my $JSON = JSON::PP->new->utf8(0);
 
 sub module_path {
+    return $ENV{MT_MODULE} if $ENV{MT_MODULE};
     return $ENV{MT_ASAN} ? "$ROOT/build/asan/mod_memtrack.so"
                          : "$ROOT/build/mod_memtrack.so";
 }
@@ -262,6 +274,8 @@ sub _config {
         $c .= "MemTrack On\n" if $o->{track} // 1;
     }
     $c .= ($o->{conf} // '') . "\n";
+    $c =~ s/\@DIR\@/$dir/g;
+    $c =~ s/\@PORT\@/$o->{port}/g;
     return $c;
 }
 
@@ -533,6 +547,71 @@ sub rss_bytes {
     my $s = _slurp("/proc/$pid/statm");
     return undef unless $s =~ /^\d+ (\d+)/;
     return $1 * POSIX::sysconf(POSIX::_SC_PAGESIZE());
+}
+
+sub _is_num {
+    my ($v) = @_;
+    return 0 unless defined $v && !ref $v;
+    my $f = B::svref_2object(\$v)->FLAGS;
+    return ($f & (B::SVf_IOK() | B::SVf_NOK())) && !($f & B::SVf_POK()) ? 1 : 0;
+}
+
+sub _is_int { my ($v) = @_; return _is_num($v) && $v == int($v) }
+sub _is_str { my ($v) = @_; return defined $v && !ref $v && !_is_num($v) }
+
+# Problems with one record (empty list when it is fine). $line, when given,
+# is the raw line: checked for the PIPE_BUF limit and the final newline.
+sub record_problems {
+    my ($r, $line) = @_;
+    my @p;
+    return ('not a JSON object') unless ref $r eq 'HASH';
+    if (defined $line) {
+        push @p, 'line longer than 4096 bytes: ' . length($line)
+            if length($line) > 4096;
+        push @p, 'line does not end in one newline'
+            unless $line =~ /\A[^\n]*\n\z/;
+    }
+    for my $k (@REQUIRED_FIELDS) {
+        push @p, "missing field $k" unless exists $r->{$k};
+    }
+    push @p, 'request_id not a non-empty string'
+        unless _is_str($r->{request_id}) && length $r->{request_id};
+    push @p, "time not ISO 8601 UTC with microseconds: " . ($r->{time} // 'null')
+        unless _is_str($r->{time})
+            && $r->{time} =~ /\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\z/;
+    for my $k (qw(method url)) {
+        push @p, "$k not a string" unless _is_str($r->{$k});
+    }
+    push @p, 'host not a string or null'
+        unless !defined $r->{host} || _is_str($r->{host});
+    for my $k (qw(controller action)) {
+        push @p, "$k not a string or null"
+            unless !defined $r->{$k} || _is_str($r->{$k});
+    }
+    push @p, 'status not an integer 100..599'
+        unless _is_int($r->{status}) && $r->{status} >= 100 && $r->{status} <= 599;
+    push @p, 'target not self/backend: ' . ($r->{target} // 'null')
+        unless defined $r->{target} && $r->{target} =~ /\A(self|backend)\z/;
+    push @p, 'pid not an integer > 1' unless _is_int($r->{pid}) && $r->{pid} > 1;
+    for my $k (qw(memory_before memory_after memory_growth objects_before
+                  objects_after query_cache_before query_cache_after)) {
+        push @p, "$k not an integer or null"
+            unless !defined $r->{$k} || _is_int($r->{$k});
+    }
+    for my $k (qw(gc_stats_before gc_stats_after)) {
+        push @p, "$k not an object or null"
+            unless !defined $r->{$k} || ref $r->{$k} eq 'HASH';
+    }
+    if (_is_int($r->{memory_before}) && _is_int($r->{memory_after})
+        && _is_int($r->{memory_growth})) {
+        push @p, 'memory_growth != memory_after - memory_before'
+            unless $r->{memory_growth} == $r->{memory_after} - $r->{memory_before};
+    }
+    push @p, 'request_time not a number >= 0'
+        unless _is_num($r->{request_time}) && $r->{request_time} >= 0;
+    push @p, 'threshold_exceeded not a JSON boolean'
+        unless JSON::PP::is_bool($r->{threshold_exceeded});
+    return @p;
 }
 
 sub configtest {
