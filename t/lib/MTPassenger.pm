@@ -1,0 +1,347 @@
+package MTPassenger;
+
+=head1 NAME
+
+MTPassenger - run a test app under Phusion Passenger inside the MTTest harness
+
+=head1 SYNOPSIS
+
+    use MTTest;  use MTPassenger;
+    my $h = MTPassenger->start(app => 'rack', procs => 2,     # MTTest harness
+                               conf => "MemTrackTarget auto\n");
+    my @pids = MTPassenger::warm($h, procs => 2);   # app pids, spawned
+    my $res = $h->get('/pid');                      # body: the serving pid
+    MTPassenger::stop($h);                          # also stops the apps
+
+    # or only the text, for MTTest->start(conf => ..., modules => [...]):
+    my $text = MTPassenger::conf(app => 'rails', procs => 1);
+    my @mods = MTPassenger::modules();
+
+=head1 OPTIONS (start and conf)
+
+    app      => 'rack' | 'rack-plain' | 'rails' | '/abs/app/root'
+    procs    => 2        PassengerMinInstances and PassengerMaxPoolSize
+    spawn    => 'direct' | 'smart'        PassengerSpawnMethod (default direct)
+    preload  => 0        1: SetEnv RUBYOPT -r<repo>/ruby/lib/memtrack/preload
+                         (the companion's no-code-change route)
+    env      => {K=>V}   more SetEnv lines for the app
+    base     => undef    '/sub': serve the app at a sub-URI (Alias +
+                         PassengerBaseURI) instead of at the document root
+    user     => 'www-data'  the app user when we are root
+    app_conf => ''       extra lines inside the app's <Directory>/<Location>
+
+start() also takes every MTTest->start option (conf is appended after the
+Passenger lines, modules are merged) and returns the MTTest harness. It
+creates C<DIR/appdata> owned by the app user (the Rails app keeps its
+sqlite database and log there: SetEnv MT_APP_DATA) before any request can
+spawn the app.
+
+=head1 WHAT WORKS HERE (learnt by hand, Debian 12, Passenger 6.0.17, root)
+
+=over
+
+=item *
+PassengerRoot is F</usr/lib/ruby/vendor_ruby/phusion_passenger/locations.ini>
+(what C<passenger-config --root> prints and Debian's passenger.conf uses).
+
+=item *
+Passenger serves an app whose F<public/> is the DocumentRoot, or, as here,
+any directory that says C<PassengerAppRoot>: the harness's own
+C<DIR/htdocs> stays the DocumentRoot, files that exist there
+(F</static.txt>) are served by httpd itself (C<target: self>), everything
+else goes to the app. No copy of the app is needed.
+
+=item *
+As root, Passenger runs the app as the owner of its startup file unless
+that is root; F<config.ru> in the repo is root's, so the app would run as
+C<PassengerDefaultUser> (C<nobody> by default). We set C<PassengerUser> and
+C<PassengerDefaultUser> to www-data, the user httpd's children run as.
+The app user must be able to read the repo (the apps load the gem from
+F<ruby/lib>): F</work/main> is 0755, the files 0644. App processes never
+run as root, which the module's pid check relies on.
+
+=item *
+C<PassengerInstanceRegistryDir> must exist: we use C<DIR/run> (made by the
+harness). Passenger puts its C<passenger.XXXX/> there (root-only files).
+
+=item *
+C<SetEnv> values (mod_env) reach the app process as environment variables;
+C<SetEnv RUBYOPT -r/path/preload> loads the companion before the app
+(checked: the app sees RUBYOPT and runs the preload). C<SetEnv> also works
+inside C<< <Directory> >> and C<< <Location> >>.
+
+=item *
+PassengerMinInstances 2 does not pre-spawn: the first request spawns one
+process and Passenger adds the second in the background. warm() therefore
+sends requests until C<procs> app processes of this server exist and have
+each answered. C<PassengerSpawnMethod direct> boots each process from
+scratch (no C<Passenger AppPreloader> process next to the apps, which would
+be a second "app" process to the single-process discovery); Rack boots in
+~0.3 s, the Rails app in ~1.5 s per process on this machine.
+
+=item *
+Stopping httpd with TERM stops the Passenger watchdog, core and apps within
+a second or two; stop() KILLs by pid any Passenger process of this server
+still alive after 10 s.
+
+=item *
+C<PassengerFriendlyErrorPages off>: an exception in the app is a plain 500.
+C<PassengerDisableSecurityUpdateCheck on> and
+C<PassengerDisableAnonymousTelemetry on>: no network from the core.
+
+=back
+
+=cut
+
+use strict;
+use warnings;
+use Carp qw(croak);
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use File::Path qw(make_path);
+use Time::HiRes qw(sleep time);
+use POSIX qw(WNOHANG);
+use HTTP::Tiny;
+
+our $ROOT        = abs_path(dirname(__FILE__) . '/../..');
+our $PASSENGER_SO = '/usr/lib/apache2/modules/mod_passenger.so';
+our $PASSENGER_ROOT = '/usr/lib/ruby/vendor_ruby/phusion_passenger/locations.ini';
+our $RUBY        = '/usr/bin/ruby';
+our $APP_TITLE   = 'Passenger RubyApp: ';
+
+# Why Passenger tests cannot run here, or undef.
+sub why_not {
+    return "mod_passenger not installed ($PASSENGER_SO)" unless -f $PASSENGER_SO;
+    return "$RUBY not installed" unless -x $RUBY;
+    return "$PASSENGER_ROOT missing" unless -f $PASSENGER_ROOT;
+    return;
+}
+
+sub app_root {
+    my ($app) = @_;
+    $app //= 'rack';
+    return $app if $app =~ m{^/};
+    my $dir = "$ROOT/t/apps/$app";
+    croak "no test app $dir" unless -f "$dir/config.ru";
+    return $dir;
+}
+
+sub preload_path { return "$ROOT/ruby/lib/memtrack/preload" }
+
+# Modules the Passenger config needs besides what MTTest always loads.
+sub modules { return qw(env alias) }
+
+sub _app_user { my (%o) = @_; return $o{user} // 'www-data' }
+
+# The Apache config text (goes into MTTest's conf; @DIR@ is the temp dir).
+sub conf {
+    my (%o) = @_;
+    my $root  = app_root($o{app});
+    my $procs = $o{procs} // 2;
+    my $spawn = $o{spawn} // 'direct';
+    my $user  = _app_user(%o);
+    croak "procs must be 1..8" unless $procs =~ /^[1-8]$/;
+    croak "spawn must be direct or smart" unless $spawn =~ /^(direct|smart)$/;
+
+    my $c = "# --- Passenger (t/lib/MTPassenger.pm), app $root\n"
+          . "LoadModule passenger_module $PASSENGER_SO\n"
+          . "PassengerRoot $PASSENGER_ROOT\n"
+          . "PassengerDefaultRuby $RUBY\n"
+          . "PassengerDisableSecurityUpdateCheck on\n"
+          . "PassengerDisableAnonymousTelemetry on\n"
+          . "PassengerInstanceRegistryDir \"\@DIR\@/run\"\n"
+          . "PassengerLogFile \"\@DIR\@/passenger.log\"\n"
+          . "PassengerLogLevel 3\n"
+          . "PassengerMaxPoolSize $procs\n"
+          . "PassengerStartTimeout 90\n"
+          . "PassengerPoolIdleTime 0\n"
+          . "PassengerFriendlyErrorPages off\n";
+    $c .= "PassengerDefaultUser $user\nPassengerDefaultGroup $user\n" if $> == 0;
+
+    my $inner = "  PassengerAppRoot \"$root\"\n"
+              . "  PassengerAppType rack\n"
+              . "  PassengerStartupFile config.ru\n"
+              . "  PassengerAppEnv production\n"
+              . "  PassengerSpawnMethod $spawn\n"
+              . "  PassengerMinInstances $procs\n"
+              . "  SetEnv MT_APP_DATA \"\@DIR\@/appdata\"\n";
+    $inner .= "  PassengerUser $user\n  PassengerGroup $user\n" if $> == 0;
+    $inner .= "  SetEnv RUBYOPT \"-r" . preload_path() . "\"\n" if $o{preload};
+    for my $k (sort keys %{ $o{env} || {} }) {
+        croak "bad env name $k" unless $k =~ /^[A-Za-z_][A-Za-z0-9_]*$/;
+        $inner .= "  SetEnv $k \"$o{env}{$k}\"\n";
+    }
+    $inner .= $o{app_conf} // '';
+
+    if (my $base = $o{base}) {
+        croak "base must look like /name" unless $base =~ m{^/[A-Za-z0-9_-]+$};
+        $c .= "Alias $base \"$root/public\"\n"
+            . "<Location $base>\n  PassengerBaseURI $base\n$inner</Location>\n"
+            . "<Directory \"$root/public\">\n  Require all granted\n"
+            . "  Options -MultiViews\n</Directory>\n";
+    } else {
+        $c .= "<Directory \"\@DIR\@/htdocs\">\n$inner</Directory>\n";
+    }
+    return $c;
+}
+
+# Start an MTTest harness with the app under Passenger. Returns the harness.
+sub start {
+    my ($class, %o) = @_;
+    my $why = why_not();
+    croak "cannot run Passenger: $why" if $why;
+    my %p = map { $_ => delete $o{$_} }
+            grep { exists $o{$_} } qw(app procs spawn preload env base user app_conf);
+    my %mods = map { $_ => 1 } @{ $o{modules} || [] }, modules();
+    $o{modules} = [sort keys %mods];
+    $o{conf} = conf(%p) . ($o{conf} // '');
+    $o{name} //= do { my $n = $0; $n =~ s{.*/}{}; $n =~ s/\.t$//; $n };
+    require MTTest;
+    my $h = MTTest->start(%o);
+    $h->{mt_passenger} = { root => app_root($p{app}), procs => $p{procs} // 2 };
+    _make_appdata($h->dir . '/appdata', _app_user(%p));
+    return $h;
+}
+
+sub _make_appdata {
+    my ($dir, $user) = @_;
+    make_path($dir);
+    chmod 0755, $dir;
+    if ($> == 0) {
+        my (undef, undef, $uid, $gid) = getpwnam($user);
+        croak "no user $user" unless defined $uid;
+        chown $uid, $gid, $dir or croak "chown $dir: $!";
+    }
+}
+
+sub _slurp {
+    my ($path) = @_;
+    open my $fh, '<', $path or return '';
+    local $/;
+    my $t = <$fh>;
+    return $t // '';
+}
+
+# All descendants of $pid: [pid, cmdline] pairs.
+sub _descendants {
+    my ($top) = @_;
+    my (%kids, %cmd);
+    opendir my $d, '/proc' or return;
+    for my $p (grep { /^\d+$/ } readdir $d) {
+        my $st = _slurp("/proc/$p/stat");
+        next unless $st =~ /^\d+ \(.*\) \S+ (\d+)/s;
+        push @{ $kids{$1} }, $p;
+        ($cmd{$p} = _slurp("/proc/$p/cmdline")) =~ s/\0+/ /g;
+    }
+    my @out;
+    my @todo = ($top);
+    while (defined(my $p = shift @todo)) {
+        for my $k (@{ $kids{$p} || [] }) {
+            push @out, [$k, $cmd{$k} // ''];
+            push @todo, $k;
+        }
+    }
+    return @out;
+}
+
+# Pids of the Passenger app processes of this server (optionally of one app
+# root), sorted.
+sub app_pids {
+    my ($h, $root) = @_;
+    return () unless $h->pid;
+    $root //= $h->{mt_passenger}{root};
+    my @p = grep { $_->[1] =~ /^\Q$APP_TITLE\E(\S+)/ && (!$root || $1 eq $root) }
+            _descendants($h->pid);
+    return sort { $a <=> $b } map { $_->[0] } @p;
+}
+
+# Every Passenger process of this server (watchdog, core, preloaders, apps).
+sub passenger_pids {
+    my ($h) = @_;
+    return () unless $h->pid;
+    return map { $_->[0] } grep { $_->[1] =~ /^Passenger / } _descendants($h->pid);
+}
+
+# Pid of the Passenger core (root; the app processes' parent).
+sub core_pid {
+    my ($h) = @_;
+    my ($c) = grep { $_->[1] =~ /^Passenger core/ } _descendants($h->pid);
+    return $c ? $c->[0] : undef;
+}
+
+# Send requests until `procs` app processes exist and each has answered
+# `path` (a path whose body starts with the pid). Returns the pids seen;
+# croaks after `timeout` seconds.
+sub warm {
+    my ($h, %o) = @_;
+    my $want = $o{procs} // $h->{mt_passenger}{procs} // 2;
+    my $path = $o{path} // '/pid';
+    my $until = time + ($o{timeout} // 90);
+    my %seen;
+    my $last = '';
+    while (time < $until) {
+        my @kids = _parallel_get($h, $path, $want);
+        for my $r (@kids) {
+            if ($r =~ /^(\d+)/) { $seen{$1} = 1 } else { $last = $r }
+        }
+        my %live = map { $_ => 1 } app_pids($h);
+        delete $seen{$_} for grep { !$live{$_} } keys %seen;
+        return sort { $a <=> $b } keys %seen if keys(%seen) >= $want;
+        sleep 0.2;
+    }
+    croak "Passenger app did not come up with $want processes; seen: "
+        . join(',', sort keys %seen) . "; last answer: " . substr($last, 0, 300)
+        . "\n" . _slurp($h->dir . '/passenger.log') =~ s/\A.*(.{3000})\z/$1/sr;
+}
+
+# `n` concurrent GETs (forked, so they overlap and Passenger has to use
+# more than one process). Returns the bodies (or "ERR status").
+sub _parallel_get {
+    my ($h, $path, $n) = @_;
+    my @fh;
+    for (1 .. $n) {
+        my $pid = open(my $fh, '-|') // croak "fork: $!";
+        if (!$pid) {
+            my $http = HTTP::Tiny->new(timeout => 60);
+            my $r = $http->get($h->url($path));
+            print $r->{success} ? $r->{content} : "ERR $r->{status} $r->{content}";
+            close STDOUT;
+            POSIX::_exit(0);
+        }
+        push @fh, [$pid, $fh];
+    }
+    my @out;
+    for my $x (@fh) {
+        my $fh = $x->[1];
+        local $/;
+        push @out, scalar(<$fh>) // '';
+        close $fh;
+    }
+    return @out;
+}
+
+# Alive and not a zombie (orphans may wait for a pid 1 that never reaps).
+sub _alive {
+    my ($pid) = @_;
+    return 0 unless kill 0, $pid;
+    return _slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z /s;
+}
+
+# Stop httpd (MTTest's stop) and make sure no Passenger process of this
+# server outlives it: KILL by pid what is left after 10 s.
+sub stop {
+    my ($h) = @_;
+    return unless $h && $h->pid;
+    my @ps = passenger_pids($h);
+    $h->stop;
+    my $until = time + 10;
+    while (time < $until) {
+        @ps = grep { _alive($_) } @ps;
+        last unless @ps;
+        sleep 0.1;
+    }
+    kill 'KILL', $_ for @ps;
+    return 1;
+}
+
+1;
