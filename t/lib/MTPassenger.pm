@@ -280,7 +280,7 @@ sub warm {
     my %seen;
     my $last = '';
     while (time < $until) {
-        my @kids = _parallel_get($h, $path, $want);
+        my @kids = parallel_get($h, $path, $want);
         for my $r (@kids) {
             if ($r =~ /^(\d+)/) { $seen{$1} = 1 } else { $last = $r }
         }
@@ -291,12 +291,12 @@ sub warm {
     }
     croak "Passenger app did not come up with $want processes; seen: "
         . join(',', sort keys %seen) . "; last answer: " . substr($last, 0, 300)
-        . "\n" . _slurp($h->dir . '/passenger.log') =~ s/\A.*(.{3000})\z/$1/sr;
+        . "\n" . _slurp($h->dir . '/passenger.log') =~ s/\A.*(.{3000})\z/$1/rs;
 }
 
 # `n` concurrent GETs (forked, so they overlap and Passenger has to use
 # more than one process). Returns the bodies (or "ERR status").
-sub _parallel_get {
+sub parallel_get {
     my ($h, $path, $n) = @_;
     my @fh;
     for (1 .. $n) {
