@@ -10,6 +10,7 @@
  *   mod_memtrack_config.c   directives and merging
  *   mod_memtrack_request.c  post_read_request / log_transaction
  *   mod_memtrack_target.c   which process a request is attributed to
+ *   mod_memtrack_shm.c      per-process state shared by all children
  *   mod_memtrack_log.c      the JSON Lines sink (piped logger or file)
  *   mod_memtrack_redis.c    the Redis sink
  *   mt_*.c                  the httpd-free core: sampling, records, protocol
@@ -21,6 +22,7 @@
 #include "mod_memtrack_log.h"
 #include "mod_memtrack_redis.h"
 #include "mod_memtrack_request.h"
+#include "mod_memtrack_shm.h"
 #include "mod_memtrack_target.h"
 
 static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
@@ -35,6 +37,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     mt_request_register_hooks(p);
     mt_target_register_hooks(p);
+    mt_shm_register_hooks(p);
     mt_log_register_hooks(p);
     mt_redis_register_hooks(p);
 }

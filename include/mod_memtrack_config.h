@@ -24,6 +24,7 @@ typedef struct mt_dir_conf_t {
     apr_int64_t threshold_bytes;  /* MemTrackThreshold; 0 = none */
     int         target;           /* mt_target_mode_e */
     int         sample_rate;      /* MemTrackSampleRate: 1 in N */
+    const char *app_root;         /* MemTrackAppRoot, NULL: DocumentRoot/.. */
 } mt_dir_conf_t;
 
 struct mt_redis_conf_t;   /* owned by mod_memtrack_redis.c */

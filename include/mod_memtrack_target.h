@@ -12,10 +12,11 @@
 /* Remove protocol headers a client sent, so the backend never sees them. */
 void mt_target_strip_request(request_rec *r);
 
-/* Choose the target and fill rec's target, pid, before/after samples and
- * their sources. 0 when the request is not to be recorded (target backend
- * and no backend identified). */
-int mt_target_sample(mt_record_t *rec, request_rec *r, const mt_req_t *st,
+/* Choose the target and fill rec's target, pid, before/after samples, their
+ * sources and how the pid was found (attribution). Always 1 today: a request
+ * that cannot be attributed under MemTrackTarget backend is still recorded,
+ * with null memory and the reason in attribution. */
+int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
                      const mt_dir_conf_t *dc, mt_proc_t *self);
 
 void mt_target_register_hooks(apr_pool_t *p);

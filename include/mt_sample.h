@@ -52,6 +52,10 @@ apr_status_t mt_sample_parse_statm(mt_sample_t *s, const char *text,
 /* Parse the text of a status file; exposed for unit tests. */
 apr_status_t mt_sample_parse_status(mt_sample_t *s, const char *text);
 
+/* One statm sample of another process: open, pread, close (a few
+ * microseconds; for app processes, which come and go). */
+apr_status_t mt_sample_pid_statm(mt_sample_t *s, int pid);
+
 /* Number of open file descriptors of this process (reads /proc/self/fd). */
 apr_status_t mt_sample_fd_count(int *nfds, apr_pool_t *p);
 

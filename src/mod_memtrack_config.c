@@ -73,6 +73,7 @@ void *mt_config_create_dir(apr_pool_t *p, char *dir)
     d->threshold_bytes = MT_UNSET;
     d->target = MT_TARGET_UNSET;
     d->sample_rate = MT_UNSET;
+    d->app_root = NULL;
     return d;
 }
 
@@ -87,6 +88,7 @@ void *mt_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     d->target = add->target != MT_TARGET_UNSET ? add->target : base->target;
     d->sample_rate = add->sample_rate != MT_UNSET
                      ? add->sample_rate : base->sample_rate;
+    d->app_root = add->app_root ? add->app_root : base->app_root;
     return d;
 }
 
@@ -113,11 +115,27 @@ void *mt_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
     return sc;
 }
 
-static const char *cmd_enable(cmd_parms *cmd, void *dc, int on)
+/* On|Off, with a message that names the value (AP_INIT_FLAG's does not). */
+static const char *parse_on_off(cmd_parms *cmd, const char *arg, int *on)
+{
+    if (!strcasecmp(arg, "on")) *on = 1;
+    else if (!strcasecmp(arg, "off")) *on = 0;
+    else {
+        return apr_psprintf(cmd->pool, "%s: '%s' is neither On nor Off",
+                            cmd->cmd->name, arg);
+    }
+    return NULL;
+}
+
+static const char *cmd_enable(cmd_parms *cmd, void *dc, const char *arg)
 {
     mt_dir_conf_t *d = dc;
+    const char *err;
+    int on = 0;
 
-    (void)cmd;
+    if ((err = parse_on_off(cmd, arg, &on)) != NULL) {
+        return err;
+    }
     d->enabled = on;
     if (on) {
         mt_any_enabled = 1;
@@ -203,12 +221,29 @@ static const char *cmd_log(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-static const char *cmd_trust_id(cmd_parms *cmd, void *dc, int on)
+static const char *cmd_app_root(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mt_dir_conf_t *d = dc;
+
+    if (arg[0] != '/' || strlen(arg) > 500) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not an absolute path of at "
+                            "most 500 bytes", cmd->cmd->name, arg);
+    }
+    d->app_root = arg;
+    return NULL;
+}
+
+static const char *cmd_trust_id(cmd_parms *cmd, void *dc, const char *arg)
 {
     mt_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config,
                                              &memtrack_module);
+    const char *err;
+    int on = 0;
 
     (void)dc;
+    if ((err = parse_on_off(cmd, arg, &on)) != NULL) {
+        return err;
+    }
     sc->trust_request_id = on;
     return NULL;
 }
@@ -232,7 +267,7 @@ static const char *cmd_id_header(cmd_parms *cmd, void *dc, const char *arg)
 }
 
 const command_rec mt_config_cmds[] = {
-    AP_INIT_FLAG("MemTrack", cmd_enable, NULL, RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("MemTrack", cmd_enable, NULL, RSRC_CONF | ACCESS_CONF,
         "On to record the memory of every request here (default Off)"),
     AP_INIT_TAKE1("MemTrackThreshold", cmd_threshold, NULL,
         RSRC_CONF | ACCESS_CONF,
@@ -243,7 +278,10 @@ const command_rec mt_config_cmds[] = {
         "Process to attribute: self, backend or auto (default auto)"),
     AP_INIT_TAKE1("MemTrackSampleRate", cmd_sample_rate, NULL,
         RSRC_CONF | ACCESS_CONF, "Record 1 request in N (default 1)"),
-    AP_INIT_FLAG("MemTrackTrustRequestId", cmd_trust_id, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("MemTrackAppRoot", cmd_app_root, NULL, RSRC_CONF | ACCESS_CONF,
+        "Passenger app root, to find a single app process (default: the "
+        "parent of DocumentRoot)"),
+    AP_INIT_TAKE1("MemTrackTrustRequestId", cmd_trust_id, NULL, RSRC_CONF,
         "On to take the request id from the client's header (default Off)"),
     AP_INIT_TAKE1("MemTrackRequestIdHeader", cmd_id_header, NULL, RSRC_CONF,
         "Header trusted for the request id (default X-Request-Id)"),

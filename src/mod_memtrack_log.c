@@ -31,6 +31,7 @@
 APLOG_USE_MODULE(memtrack);
 
 #define MT_DROP_REPORT_SECS 60
+#define MT_PIPE_BYTES       (1024 * 1024)
 
 typedef struct {
     int fd;
@@ -79,6 +80,12 @@ static apr_status_t open_pipe(int *fd, const char *spec, apr_pool_t *p)
         return APR_EGENERAL;
     }
     apr_os_file_get(&osfd, ap_piped_log_write_fd(pl));
+#ifdef F_SETPIPE_SZ
+    /* A deeper pipe absorbs bursts (64 KiB is ~50 records) while the logger
+     * catches up, so records are dropped only when it really falls behind.
+     * 1 MiB is the default pipe-max-size an unprivileged process may ask. */
+    (void)fcntl(osfd, F_SETPIPE_SZ, MT_PIPE_BYTES);
+#endif
     flags = fcntl(osfd, F_GETFL);
     if (flags < 0 || fcntl(osfd, F_SETFL, flags | O_NONBLOCK) < 0) {
         return APR_FROM_OS_ERROR(errno);

@@ -20,6 +20,7 @@
 
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_request.h"
+#include "mod_memtrack_shm.h"
 #include "mod_memtrack_sink.h"
 #include "mod_memtrack_target.h"
 #include "mt_record.h"
@@ -115,6 +116,21 @@ static int post_read_request(request_rec *r)
     return DECLINED;
 }
 
+/* Keep the per-process totals that the status page and "previous"
+ * before-samples read. */
+static void note_state(const mt_record_t *rec)
+{
+    mt_state_t *state = mt_shm_state();
+    int known;
+    apr_int64_t growth = mt_record_growth(rec, &known);
+
+    if (state && rec->pid > 0 && rec->after.rss_bytes != MT_UNKNOWN) {
+        mt_state_record(state, rec->pid, !strcmp(rec->target, MT_TARGET_SELF)
+                        ? MT_STATE_KIND_SELF : MT_STATE_KIND_BACKEND,
+                        rec->after.rss_bytes, growth, known, apr_time_now());
+    }
+}
+
 /* One in N recorded requests, counted per child. */
 static int sampled_out(const mt_dir_conf_t *dc)
 {
@@ -192,9 +208,8 @@ static int log_transaction(request_rec *r)
         return DECLINED;
     }
     fill_record(&rec, r, last, st, dc);
-    if (!mt_target_sample(&rec, r, st, dc, mt_self)) {
-        return DECLINED;   /* MemTrackTarget backend and no app answered */
-    }
+    mt_target_sample(&rec, r, st, dc, mt_self);
+    note_state(&rec);
     rec.request_time = (double)(apr_time_now() - st->start) / APR_USEC_PER_SEC;
     apr_table_setn(r->notes, "memtrack_growth", apr_psprintf(r->pool,
                    "%" APR_INT64_T_FMT, mt_record_growth(&rec, &known)));

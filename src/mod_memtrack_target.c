@@ -1,13 +1,41 @@
-/* mod_memtrack_target: attributing a request to a process. */
+/* mod_memtrack_target: attributing a request to a process.
+ *
+ * The app process that served a request names itself in the X-MemTrack
+ * response header (mt_proto.c parses it). An output filter takes the header
+ * out of both r->headers_out and r->err_headers_out before the HTTP header
+ * filter runs: Passenger puts app headers in err_headers_out, which are
+ * merged into the response only when headers are sent, so removing them
+ * from headers_out alone (or with "Header unset") would let them through.
+ * The filter is also inserted for error responses, so 304s, errors and HEAD
+ * are covered; log_transaction looks again in case no brigade ever passed.
+ *
+ * A reported pid is only read when mt_procfind_check allows it: not root's,
+ * not the httpd parent, not an httpd child, and, for requests Passenger
+ * handled, a "Passenger RubyApp" process. Without a header, a Passenger app
+ * group with exactly one process is found by its process title.
+ */
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_filter.h"
 #include "apr_strings.h"
 
+#include "mod_memtrack_shm.h"
 #include "mod_memtrack_target.h"
+#include "mt_procfind.h"
 #include "mt_proto.h"
 
 APLOG_USE_MODULE(memtrack);
+
+#define MT_FILTER_NAME "MEMTRACK_BACKEND"
+/* Passenger marks the requests it will handle with this pool userdata. */
+#define MT_PASSENGER_NOTE "Phusion Passenger"
+
+static mt_procfind_cache_t *mt_single_cache;   /* per child */
+static int mt_httpd_parent;                    /* getppid() in the child */
 
 void mt_target_strip_request(request_rec *r)
 {
@@ -15,12 +43,56 @@ void mt_target_strip_request(request_rec *r)
     apr_table_unset(r->headers_in, "X-MemTrack-Want");
 }
 
-static int sample_self(mt_record_t *rec, const mt_req_t *st, mt_proc_t *self,
-                       apr_pool_t *p)
+/* Take X-MemTrack out of the response tables; parse the first one seen. */
+static void take_header(request_rec *r, mt_req_t *st)
+{
+    const char *v = apr_table_get(r->err_headers_out, MT_PROTO_HEADER);
+
+    if (!v) {
+        v = apr_table_get(r->headers_out, MT_PROTO_HEADER);
+    }
+    if (!v) {
+        return;
+    }
+    if (!st->app && !st->app_refused) {
+        mt_app_report_t *app = apr_palloc(r->pool, sizeof(*app));
+        if (mt_proto_parse(app, v, r->pool) == APR_SUCCESS) {
+            st->app = app;
+        }
+        else {
+            st->app_refused = 1;
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "memtrack: %s header "
+                          "refused (too long or no valid pid)", MT_PROTO_HEADER);
+        }
+    }
+    apr_table_unset(r->err_headers_out, MT_PROTO_HEADER);
+    apr_table_unset(r->headers_out, MT_PROTO_HEADER);
+}
+
+static apr_status_t strip_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    mt_req_t *st = mt_request_get(f->r);
+
+    if (st) {
+        take_header(f->r, st);
+    }
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+static void insert_filter(request_rec *r)
+{
+    if (mt_request_get(r)) {
+        ap_add_output_filter(MT_FILTER_NAME, NULL, r, r->connection);
+    }
+}
+
+static void set_self(mt_record_t *rec, const mt_req_t *st, mt_proc_t *self,
+                     const char *attribution, apr_pool_t *p)
 {
     rec->target = MT_TARGET_SELF;
     rec->pid = mt_proc_pid(self);
-    rec->attribution = "self";
+    rec->attribution = attribution;
     rec->before = st->before;
     rec->before_source = st->before.rss_bytes != MT_UNKNOWN ? MT_BEFORE_MODULE
                                                             : MT_BEFORE_NONE;
@@ -33,19 +105,162 @@ static int sample_self(mt_record_t *rec, const mt_req_t *st, mt_proc_t *self,
             rec->fds = -1;
         }
     }
+}
+
+/* Fill the backend side: after from /proc, before from the app or from the
+ * last record of that pid. 0 when the pid cannot be read. */
+static int set_backend(mt_record_t *rec, int pid, const mt_app_report_t *app,
+                       const char *attribution)
+{
+    mt_state_t *state = mt_shm_state();
+    apr_int64_t prev;
+
+    if (mt_sample_pid_statm(&rec->after, pid) != APR_SUCCESS) {
+        return 0;
+    }
+    rec->target = MT_TARGET_BACKEND;
+    rec->pid = pid;
+    rec->attribution = attribution;
+    if (app && app->rss_before != MT_UNKNOWN) {
+        rec->before.rss_bytes = app->rss_before;
+        rec->before_source = MT_BEFORE_APP;
+    }
+    else if (state && mt_state_last_rss(state, pid, &prev) == APR_SUCCESS) {
+        rec->before.rss_bytes = prev;
+        rec->before_source = MT_BEFORE_SHARED;
+    }
+    else {
+        rec->before_source = MT_BEFORE_NONE;
+    }
     return 1;
 }
 
-int mt_target_sample(mt_record_t *rec, request_rec *r, const mt_req_t *st,
+static int is_passenger_request(request_rec *r)
+{
+    void *note = NULL;
+
+    apr_pool_userdata_get(&note, MT_PASSENGER_NOTE, r->pool);
+    return note != NULL;
+}
+
+/* The app root Passenger uses by default: the parent of DocumentRoot. */
+static const char *passenger_app_root(request_rec *r, const mt_dir_conf_t *dc)
+{
+    const char *root = dc->app_root ? dc->app_root : ap_document_root(r);
+    char *copy = apr_pstrdup(r->pool, root), *slash;
+
+    if (dc->app_root) {
+        return copy;
+    }
+    while ((slash = strrchr(copy, '/')) != NULL && slash[1] == '\0') {
+        *slash = '\0';     /* trailing slashes */
+    }
+    if ((slash = strrchr(copy, '/')) != NULL && slash != copy) {
+        *slash = '\0';
+    }
+    return copy;
+}
+
+static void policy_for(mt_procfind_policy_t *pol, int passenger)
+{
+    memset(pol, 0, sizeof(*pol));
+    pol->httpd_parent_pid = mt_httpd_parent;
+    pol->require_title = passenger ? MT_PROCFIND_TITLE_RUBY : NULL;
+}
+
+/* The pid the app reported, if it may be attributed to. */
+static const char *check_reported(request_rec *r, const mt_req_t *st,
+                                  int passenger)
+{
+    mt_procfind_policy_t pol;
+    const char *why = NULL;
+
+    policy_for(&pol, passenger);
+    if (mt_procfind_check(st->app->pid, &pol, &why, r->pool) == APR_SUCCESS) {
+        return NULL;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "memtrack: app reported pid "
+                  "%d, refused: %s", st->app->pid, why ? why : "?");
+    return apr_pstrcat(r->pool, "refused: ", why ? why : "?", NULL);
+}
+
+/* No header: a Passenger group with exactly one process is that process. */
+static const char *find_single(request_rec *r, const mt_dir_conf_t *dc,
+                               int *pid)
+{
+    mt_procfind_policy_t pol;
+    apr_status_t rv;
+
+    policy_for(&pol, 1);
+    rv = mt_single_cache
+         ? mt_procfind_single_cached(pid, mt_single_cache,
+                                     passenger_app_root(r, dc), &pol, r->pool)
+         : mt_procfind_single(pid, passenger_app_root(r, dc), &pol, r->pool);
+    if (rv == APR_SUCCESS) return NULL;
+    return rv == APR_EEXIST ? "unattributed: several app processes"
+                            : "unattributed: no app process found";
+}
+
+int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
                      const mt_dir_conf_t *dc, mt_proc_t *self)
 {
-    if (mt_config_target(dc) == MT_TARGET_IS_BACKEND) {
-        return 0;   /* no backend protocol yet: nothing to attribute to */
+    int mode = mt_config_target(dc);
+    int passenger = is_passenger_request(r);
+    const char *why = NULL;
+    int pid = 0;
+
+    if (mode != MT_TARGET_IS_SELF) {
+        request_rec *last = r;
+        while (last->next) last = last->next;
+        if (!st->app) take_header(last, st);
+        if (st->app && (why = check_reported(r, st, passenger)) == NULL
+            && set_backend(rec, st->app->pid, st->app, "header")) {
+            rec->app = st->app;
+            return 1;
+        }
+        if (!st->app && passenger && (why = find_single(r, dc, &pid)) == NULL
+            && set_backend(rec, pid, NULL, "single")) {
+            return 1;
+        }
+        if (mode == MT_TARGET_IS_BACKEND) {
+            /* Say that attribution failed rather than guess. */
+            rec->target = MT_TARGET_BACKEND;
+            rec->attribution = why ? why : "unattributed: no app answered";
+            rec->before_source = MT_BEFORE_NONE;
+            return 1;
+        }
     }
-    return sample_self(rec, st, self, r->pool);
+    set_self(rec, st, self, why ? apr_pstrcat(r->pool, "self (backend ",
+                                              why, ")", NULL) : "self",
+             r->pool);
+    return 1;
+}
+
+static void child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_status_t rv;
+
+    if (!mt_config_any_enabled()) {
+        return;
+    }
+    mt_httpd_parent = (int)getppid();
+    rv = mt_procfind_cache_create(&mt_single_cache, apr_time_from_sec(1),
+                                  pchild);
+    if (rv != APR_SUCCESS) {
+        mt_single_cache = NULL;
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "memtrack: no cache for "
+                     "app process discovery; scanning /proc on each request");
+    }
 }
 
 void mt_target_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    /* CONTENT_SET runs before every protocol filter, the header filter
+     * among them, so the header is gone before it could be sent. */
+    ap_register_output_filter(MT_FILTER_NAME, strip_filter, NULL,
+                              AP_FTYPE_CONTENT_SET);
+    ap_hook_insert_filter(insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }

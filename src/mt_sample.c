@@ -121,6 +121,26 @@ apr_status_t mt_sample_statm(mt_sample_t *s, mt_proc_t *proc)
     return mt_sample_parse_statm(s, buf, proc->page_bytes);
 }
 
+apr_status_t mt_sample_pid_statm(mt_sample_t *s, int pid)
+{
+    mt_proc_t proc;
+    long page = sysconf(_SC_PAGESIZE);
+    apr_status_t rv;
+
+    if (pid <= 0) {
+        return APR_EINVAL;
+    }
+    proc.pid = pid;
+    proc.page_bytes = page > 0 ? page : 4096;
+    proc.status_fd = -1;
+    if ((proc.statm_fd = open_proc_file(pid, "statm")) < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    rv = mt_sample_statm(s, &proc);
+    close(proc.statm_fd);
+    return rv;
+}
+
 /* The value in kB of "Key:   123 kB" lines, as bytes. */
 static apr_int64_t status_kb(const char *text, const char *key)
 {
