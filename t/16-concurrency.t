@@ -22,7 +22,7 @@ for my $case (['event', 'pipe'], ['prefork', 'pipe'], ['event', 'file']) {
     like($out, qr/Complete requests:\s+$N\b/, "$mpm/$log: $N requests completed");
     like($out, qr/Failed requests:\s+0\b/, "$mpm/$log: none failed");
 
-    my @recs  = $h->wait_records($N, 60);
+    my @recs  = $h->wait_records($N, 20);
     my @lines = $h->raw_lines;
     is(scalar @lines, $N, "$mpm/$log: exactly $N lines")
         or diag(scalar(@lines) . " lines; error log:\n" . $h->error_log);
