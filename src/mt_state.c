@@ -150,7 +150,8 @@ unsigned int mt_state_snapshot(mt_state_t *st, mt_proc_slot_t *out,
             continue;
         }
         if (slot->pid != 0) {
-            out[n++] = *slot;
+            out[n] = *slot;
+            out[n++].lock = 0;
         }
         lock_give(&slot->lock);
     }
