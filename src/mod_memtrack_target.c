@@ -184,6 +184,14 @@ static const char *check_reported(request_rec *r, const mt_req_t *st,
     return apr_pstrcat(r->pool, "refused: ", why ? why : "?", NULL);
 }
 
+static apr_status_t single(int *pid, const char *root,
+                           const mt_procfind_policy_t *pol, apr_pool_t *p)
+{
+    return mt_single_cache
+           ? mt_procfind_single_cached(pid, mt_single_cache, root, pol, p)
+           : mt_procfind_single(pid, root, pol, p);
+}
+
 /* No header: a Passenger group with exactly one process is that process. */
 static const char *find_single(request_rec *r, const mt_dir_conf_t *dc,
                                int *pid)
@@ -192,10 +200,12 @@ static const char *find_single(request_rec *r, const mt_dir_conf_t *dc,
     apr_status_t rv;
 
     policy_for(&pol, 1);
-    rv = mt_single_cache
-         ? mt_procfind_single_cached(pid, mt_single_cache,
-                                     passenger_app_root(r, dc), &pol, r->pool)
-         : mt_procfind_single(pid, passenger_app_root(r, dc), &pol, r->pool);
+    rv = single(pid, passenger_app_root(r, dc), &pol, r->pool);
+    if (rv == APR_NOTFOUND && !dc->app_root) {
+        /* PassengerAppRoot elsewhere: one app process on the host is still
+         * unambiguous. */
+        rv = single(pid, NULL, &pol, r->pool);
+    }
     if (rv == APR_SUCCESS) return NULL;
     return rv == APR_EEXIST ? "unattributed: several app processes"
                             : "unattributed: no app process found";
