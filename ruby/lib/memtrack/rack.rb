@@ -35,6 +35,11 @@ module MemTrack
       "live" => :heap_live_slots, "old" => :old_objects,
       "alloc" => :total_allocated_objects, "freed" => :total_freed_objects
     }.select { |_, k| GC.stat.key?(k) }.freeze
+    GC_STAT_KEYS = GC_KEYS.values.freeze
+    # Sample layout and the header labels that go with it.
+    FIELDS = ["rss", *GC_KEYS.keys, "qc"].freeze
+    LABELS_BEFORE = FIELDS.map { |f| "; #{f}_before=".freeze }.freeze
+    LABELS_AFTER = FIELDS.map { |f| "; #{f}_after=".freeze }.freeze
     SMAPS_FILE  = "/proc/self/smaps_rollup"
     STATM_FILE  = "/proc/self/statm"
 
@@ -73,9 +78,12 @@ module MemTrack
     def report(env, before)
       after = sample
       out = +"v=#{PROTOCOL_VERSION}; pid=#{Process.pid}"
-      add_pair(out, "rss", before && before[:rss], after[:rss])
-      GC_KEYS.each_key { |k| add_pair(out, k, before && before[k], after[k]) }
-      add_pair(out, "qc", before && before[:qc], after[:qc])
+      i = 0
+      while i < FIELDS.size
+        add_num(out, LABELS_BEFORE[i], before[i]) if before
+        add_num(out, LABELS_AFTER[i], after[i])
+        i += 1
+      end
       add_smaps(out) if smaps_now?(env)
       add_names(out, env)
       out
@@ -97,21 +105,23 @@ module MemTrack
       end
     end
 
+    # Values in FIELDS order: rss, the GC counters, query cache entries.
     def sample
-      s = { rss: safely { @proc.rss_bytes }, qc: safely { QueryCache.entries } }
-      GC_KEYS.each { |k, gk| s[k] = GC.stat(gk) }
+      s = Array.new(FIELDS.size)
+      s[0] = safely { @proc.rss_bytes }
+      i = 1
+      GC_STAT_KEYS.each do |k|
+        s[i] = GC.stat(k)
+        i += 1
+      end
+      s[i] = safely { QueryCache.entries }
       s
     end
 
-    def add_pair(out, key, before, after)
-      add_num(out, "#{key}_before", before)
-      add_num(out, "#{key}_after", after)
-    end
-
-    def add_num(out, key, val)
+    def add_num(out, label, val)
       return unless val.is_a?(Integer) && val >= 0 && val <= MAX_NUM
 
-      out << "; " << key << "=" << val.to_s
+      out << label << val.to_s
     end
 
     def smaps_now?(env)
@@ -134,8 +144,8 @@ module MemTrack
 
     def add_smaps(out)
       uss, pss = safely { @proc.smaps }
-      add_num(out, "uss", uss)
-      add_num(out, "pss", pss)
+      add_num(out, "; uss=", uss)
+      add_num(out, "; pss=", pss)
     end
 
     def add_names(out, env)
