@@ -62,6 +62,7 @@ for my $mpm (qw(event prefork)) {
     ok($g && $g->{memory_growth} >= 1024 * 1024,
        "$mpm: the growth note is a real number of bytes");
     $h->stop;
+    is($h->sanitizer_log, "", "no sanitizer report");
 }
 
 # 2. mod_unique_id loaded: its id is the request id.
@@ -78,6 +79,7 @@ for my $mpm (qw(event prefork)) {
         is($a->[0], $a->[2], 'unique_id: note equals UNIQUE_ID');
     }
     $h->stop;
+    is($h->sanitizer_log, "", "no sanitizer report");
 }
 
 # 3. Trusted: the client's (load balancer's) id is used when safe.
@@ -99,6 +101,7 @@ for my $mpm (qw(event prefork)) {
         like($id, $SAFE, "$mpm: unsafe header value $t not used as is");
     }
     $h->stop;
+    is($h->sanitizer_log, "", "no sanitizer report");
 }
 
 # 4. Trusted header with another name.
@@ -113,6 +116,7 @@ for my $mpm (qw(event prefork)) {
     isnt($recs->{'/static.txt?h=2'}{request_id} // '', 'not-this-one',
          'X-Request-Id not used when another header is configured');
     $h->stop;
+    is($h->sanitizer_log, "", "no sanitizer report");
 }
 
 done_testing();

@@ -43,6 +43,7 @@ EOC
     is(scalar(grep { $_ && $_->{url} =~ m{^/static\.txt\?i=\d$} } @recs), 5,
        "$mpm: the rest keeps recording");
     $h->stop;
+    is($h->sanitizer_log, "", "no sanitizer report");
 
     # Untracked server, one location on (and a deeper location off again).
     my $h2 = MTTest->start(mpm => $mpm, track => 0, conf => <<'EOC');
@@ -65,6 +66,7 @@ EOC
               "$mpm: only <Location /on> recorded, not /on/deeper")
         or diag(join '', $h2->raw_lines);
     $h2->stop;
+    is($h2->sanitizer_log, "", "no sanitizer report");
 }
 
 done_testing();

@@ -43,6 +43,7 @@ EOC
        "$mpm: rate 4 over 400 requests: $sampled records (want 65..135)");
     is($all, 200, "$mpm: rate 1 records every request");
     $h->stop;
+    is($h->sanitizer_log, "", "no sanitizer report");
 }
 
 # Rate set at server level applies to every location.
@@ -56,6 +57,7 @@ EOC
        'server-level rate 10 over 300 requests: ' . scalar(@recs)
        . ' records (want 10..55)');
     $h->stop;
+    is($h->sanitizer_log, "", "no sanitizer report");
 }
 
 done_testing();

@@ -72,6 +72,7 @@ EOC
     my %ids = map { ($_->{request_id} => 1) } grep { $_ } @recs;
     is(scalar keys %ids, scalar @lines, "$mpm: request ids distinct");
     $h->stop;
+    is($h->sanitizer_log, "", "no sanitizer report");
 }
 
 done_testing();

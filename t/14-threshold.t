@@ -78,6 +78,7 @@ EOC
     my $nwarn = () = $h->error_log =~ /memtrack: threshold exceeded:/g;
     is($nwarn, 1, "$mpm: one threshold warning in all");
     $h->stop;
+    is($h->sanitizer_log, "", "no sanitizer report");
 }
 
 # Sizes: plain bytes and K/G suffixes mean what they say.
@@ -98,6 +99,7 @@ EOC
     ok($by{'/g?mb=8'} && !$by{'/g?mb=8'}{threshold_exceeded},
        '1G: 8 MiB does not');
     $h->stop;
+    is($h->sanitizer_log, "", "no sanitizer report");
 }
 
 done_testing();

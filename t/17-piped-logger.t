@@ -66,6 +66,7 @@ for my $mpm (qw(event prefork)) {
     is(scalar(grep { $_ && $dup{ $_->{request_id} }++ } @recs), 0,
        "$mpm: no record written twice");
     $h->stop;
+    is($h->sanitizer_log, "", "no sanitizer report");
 }
 
 done_testing();

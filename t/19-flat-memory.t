@@ -59,6 +59,7 @@ sub run_one {
         unlike($h->error_log, qr/memtrack: .*dropped/, "$mpm: nothing dropped");
     }
     $h->stop;
+    is($h->sanitizer_log, "", "no sanitizer report");
     return ($rss1, $rss2);
 }
 

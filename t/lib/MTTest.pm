@@ -72,6 +72,8 @@ MaxSpareServers 4, ServerLimit 64, MaxRequestWorkers 64>.
     $h->wait_records($n, $timeout)  wait until >= $n lines (default 10 s), then
                                     return ->records
     $h->error_log                   contents of error.log
+    $h->sanitizer_log               ASan/UBSan reports ('' when none; test
+                                    it after ->stop, which catches exit-time errors)
     $h->child_pids                  live httpd children (not piped loggers)
     $h->logger_pid                  pid of the current piped logger (log=>'pipe')
     $h->ab(n => 2000, c => 50, path => '/', args => [...])
@@ -171,8 +173,9 @@ sub _mkdir_tmp {
     chmod 0755, "$ROOT/t", $base;
     my $dir = sprintf '%s/%s-%d-%d', $base, $name, $$, ++$SEQ;
     remove_tree($dir) if -e $dir;
-    make_path("$dir/htdocs", "$dir/run");
+    make_path("$dir/htdocs", "$dir/run", "$dir/san");
     chmod 0755, $dir, "$dir/htdocs", "$dir/run";
+    chmod 01777, "$dir/san";     # sanitizer reports of www-data children
     _write("$dir/htdocs/index.html", "<html><body>memtrack test</body></html>\n");
     _write("$dir/htdocs/static.txt", "static\n");
     _write("$dir/htdocs/err.html", "custom error page\n");
@@ -279,13 +282,15 @@ sub _config {
     return $c;
 }
 
+# httpd points fd 2 at the ErrorLog once it runs, so sanitizer reports go to
+# files of their own: DIR/san/asan.<pid> (see ->sanitizer_log).
 sub _env_for_httpd {
+    my ($dir) = @_;
     my %env;
     if ($ENV{MT_ASAN}) {
         $env{LD_PRELOAD} = _asan_runtime();
-        $env{ASAN_OPTIONS} = 'detect_leaks=0:abort_on_error=0:log_path='
-            . 'stderr';
-        $env{UBSAN_OPTIONS} = 'print_stacktrace=1';
+        $env{ASAN_OPTIONS} = "detect_leaks=0:abort_on_error=0:log_path=$dir/san/asan";
+        $env{UBSAN_OPTIONS} = "print_stacktrace=1:log_path=$dir/san/asan";
     }
     return %env;
 }
@@ -302,7 +307,7 @@ sub start {
     my $self = bless { %o }, $class;
     _write("$o{dir}/httpd.conf", _config(\%o));
 
-    my %env = _env_for_httpd();
+    my %env = _env_for_httpd($o{dir});
     my $pid = fork // croak "fork: $!";
     if (!$pid) {
         # own session: prefork TERMs its whole process group at shutdown
@@ -439,6 +444,16 @@ sub wait_records {
 
 sub error_log { _slurp("$_[0]{dir}/error.log") }
 sub stderr_log { _slurp("$_[0]{dir}/stderr.log") }
+
+sub sanitizer_log {
+    my ($self) = @_;
+    my $t = join '', map { _slurp($_) } sort glob("$self->{dir}/san/asan.*");
+    for my $f ("$self->{dir}/error.log", "$self->{dir}/stderr.log") {
+        $t .= join '', grep { /AddressSanitizer|LeakSanitizer|runtime error:/ }
+                       split /^/, _slurp($f);
+    }
+    return $t;
+}
 
 sub _proc_children {
     my ($ppid) = @_;
@@ -622,7 +637,7 @@ sub configtest {
     $o{dir} = _mkdir_tmp($o{name});
     $o{port} = _free_port();
     _write("$o{dir}/httpd.conf", _config(\%o));
-    my %env = _env_for_httpd();
+    my %env = _env_for_httpd($o{dir});
     local @ENV{ keys %env } = values %env;
     my $cmd = "$HTTPD -t -f '$o{dir}/httpd.conf' 2>&1";
     my $out = `$cmd`;
