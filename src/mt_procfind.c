@@ -1,0 +1,374 @@
+/* mt_procfind: may a request be attributed to a process, and which one
+ * (see include/mt_procfind.h for the why).
+ *
+ * Plain POSIX calls on /proc rather than apr_file_*: every read here is a
+ * few hundred bytes into a stack buffer, nothing is allocated, and the
+ * descriptor of /proc/<pid> is used with openat() so that status and
+ * cmdline are read from the same process even if the pid is reused.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+
+#include "mt_procfind.h"
+
+/* Far above any real pid_max (PID_MAX_LIMIT is 4194304). */
+#define MT_PID_LIMIT 4194304
+
+/* Read up to size - 1 bytes of a /proc file below dirfd; NUL-terminates.
+ * cmdline needs a loop: the kernel may hand out the argv area in pieces. */
+static apr_status_t read_at(int dirfd, const char *name, char *buf,
+                            apr_size_t size, apr_size_t *len)
+{
+    apr_size_t got = 0;
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return APR_FROM_OS_ERROR(errno);
+    while (got < size - 1) {
+        ssize_t n = read(fd, buf + got, size - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            apr_status_t rv = APR_FROM_OS_ERROR(errno);
+            close(fd);
+            return rv;
+        }
+        if (n == 0)
+            break;
+        got += (apr_size_t)n;
+    }
+    close(fd);
+    buf[got] = '\0';
+    *len = got;
+    return APR_SUCCESS;
+}
+
+/* From status text: is any uid 0, and is it a zombie (or dead)? 1 when the
+ * Uid line was found and parsed. */
+static int parse_status(const char *text, int *any_root, int *zombie)
+{
+    const char *uid = strstr(text, "\nUid:");
+    const char *state = strstr(text, "\nState:");
+    long ids[4];
+    int i;
+    char *end;
+
+    if (uid == NULL)
+        return 0;
+    uid += 5;
+    for (i = 0; i < 4; i++) {
+        ids[i] = strtol(uid, &end, 10);
+        if (end == uid || ids[i] < 0)
+            return 0;
+        uid = end;
+    }
+    *any_root = ids[0] == 0 || ids[1] == 0 || ids[2] == 0 || ids[3] == 0;
+    *zombie = 0;
+    if (state) {
+        state += 7;
+        while (*state == ' ' || *state == '\t')
+            state++;
+        *zombie = *state == 'Z' || *state == 'X';
+    }
+    return 1;
+}
+
+/* Does the cmdline below dirfd begin with title? */
+static apr_status_t title_matches(int dirfd, const char *title, int *match)
+{
+    char buf[512];
+    apr_size_t want = strlen(title), len;
+    apr_status_t rv;
+
+    *match = 0;
+    if (want >= sizeof(buf))
+        return APR_SUCCESS;             /* no real title is that long */
+    rv = read_at(dirfd, "cmdline", buf, want + 1, &len);
+    if (rv == APR_SUCCESS)
+        *match = len == want && memcmp(buf, title, want) == 0;
+    return rv;
+}
+
+/* The /proc part of the check, through one descriptor of /proc/<pid>. */
+static apr_status_t check_proc(int pid, const mt_procfind_policy_t *pol,
+                               const char **why)
+{
+    char path[32], status[4096];
+    apr_size_t len;
+    int dirfd, any_root = 0, zombie = 0, match = 1;
+    apr_status_t rv;
+
+    snprintf(path, sizeof(path), "/proc/%d", pid);
+    dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+        *why = rv == APR_ENOENT ? "no such process" : "cannot read /proc";
+        return rv;
+    }
+    rv = read_at(dirfd, "status", status, sizeof(status), &len);
+    if (rv == APR_SUCCESS && !parse_status(status, &any_root, &zombie))
+        rv = APR_EGENERAL;
+    if (rv == APR_SUCCESS && !any_root && !zombie && pol->require_title
+        && *pol->require_title)
+        rv = title_matches(dirfd, pol->require_title, &match);
+    close(dirfd);
+    if (rv == APR_FROM_OS_ERROR(ESRCH) || rv == APR_ENOENT || zombie) {
+        *why = "no such process";       /* exited while we looked */
+        return APR_ENOENT;
+    }
+    if (rv != APR_SUCCESS)
+        *why = "cannot read /proc";
+    else if (any_root)
+        *why = "root process";
+    else if (!match)
+        *why = "not a Passenger app process";
+    else
+        return APR_SUCCESS;
+    return rv != APR_SUCCESS ? rv : APR_EACCES;
+}
+
+apr_status_t mt_procfind_check(int pid, const mt_procfind_policy_t *pol,
+                               const char **why, apr_pool_t *p)
+{
+    static const mt_procfind_policy_t none = { 0, 0, NULL };
+    const char *dummy;
+
+    (void)p;
+    if (why == NULL)
+        why = &dummy;
+    *why = NULL;
+    if (pol == NULL)
+        pol = &none;
+    if (pid < 1 || pid > MT_PID_LIMIT) {
+        *why = "invalid pid";
+        return APR_EINVAL;
+    }
+    if (pid == 1) {
+        *why = "init process";
+        return APR_EACCES;
+    }
+    if (pid == (int)getpid() && !pol->allow_self) {
+        *why = "own process";
+        return APR_EACCES;
+    }
+    if (pid == pol->httpd_parent_pid) {
+        *why = "httpd parent";
+        return APR_EACCES;
+    }
+    return check_proc(pid, pol, why);
+}
+
+/* Is this cmdline "<MT_PROCFIND_TITLE_RUBY><app_root>" plus end or " ..."? */
+static int title_is_app(const char *cmd, apr_size_t len, const char *app_root,
+                        apr_size_t root_len)
+{
+    static const apr_size_t plen = sizeof(MT_PROCFIND_TITLE_RUBY) - 1;
+
+    if (len < plen || memcmp(cmd, MT_PROCFIND_TITLE_RUBY, plen) != 0)
+        return 0;
+    if (app_root == NULL)
+        return 1;
+    if (len < plen + root_len
+        || memcmp(cmd + plen, app_root, root_len) != 0)
+        return 0;
+    return len == plen + root_len || cmd[plen + root_len] == '\0'
+        || cmd[plen + root_len] == ' ';
+}
+
+/* One /proc entry: 1 when it is an app process of app_root. Root-owned
+ * entries stop at the fstatat, which spares most of a host's processes the
+ * cmdline read (/proc/<pid> belongs to the effective uid). */
+static int entry_matches(int procfd, const char *name, const char *app_root,
+                         apr_size_t root_len)
+{
+    char cmd[600];
+    struct stat st;
+    apr_size_t len = 0;
+    int fd;
+
+    if (fstatat(procfd, name, &st, 0) != 0 || st.st_uid == 0)
+        return 0;
+    fd = openat(procfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    /* Only the title's start matters: prefix, root and one more byte. */
+    if (read_at(fd, "cmdline", cmd, sizeof(cmd), &len) != APR_SUCCESS)
+        len = 0;
+    close(fd);
+    return len > 0 && title_is_app(cmd, len, app_root, root_len);
+}
+
+static int pid_of_name(const char *name)
+{
+    long v = 0;
+
+    if (*name < '1' || *name > '9')
+        return 0;
+    for (; *name; name++) {
+        if (*name < '0' || *name > '9' || v > MT_PID_LIMIT)
+            return 0;
+        v = v * 10 + (*name - '0');
+    }
+    return v <= MT_PID_LIMIT ? (int)v : 0;
+}
+
+apr_status_t mt_procfind_single(int *pid, const char *app_root,
+                                const mt_procfind_policy_t *pol,
+                                apr_pool_t *p)
+{
+    apr_size_t root_len = app_root ? strlen(app_root) : 0;
+    struct dirent *de;
+    int found = 0, n = 0;
+    DIR *dir;
+
+    *pid = 0;
+    if (root_len + sizeof(MT_PROCFIND_TITLE_RUBY) >= 600)
+        return APR_NOTFOUND;            /* longer than a title we read */
+    dir = opendir("/proc");
+    if (dir == NULL)
+        return APR_FROM_OS_ERROR(errno);
+    while (n < 2 && (de = readdir(dir)) != NULL) {
+        int cand = pid_of_name(de->d_name);
+        if (cand == 0 || !entry_matches(dirfd(dir), de->d_name, app_root,
+                                        root_len))
+            continue;
+        if (mt_procfind_check(cand, pol, NULL, p) != APR_SUCCESS)
+            continue;
+        found = cand;
+        n++;
+    }
+    closedir(dir);
+    if (n == 0)
+        return APR_NOTFOUND;
+    if (n > 1)
+        return APR_EEXIST;
+    *pid = found;
+    return APR_SUCCESS;
+}
+
+/* ---- cache ---- */
+
+#define MT_CACHE_SLOTS 16
+#define MT_CACHE_ROOT  512
+
+typedef struct {
+    char         root[MT_CACHE_ROOT];   /* "" when the slot is free */
+    int          any;                   /* cached for app_root NULL */
+    apr_time_t   at;
+    apr_status_t rv;
+    int          pid;
+} mt_cache_slot_t;
+
+struct mt_procfind_cache_t {
+    apr_thread_mutex_t *mutex;
+    apr_interval_time_t ttl;
+    mt_cache_slot_t     slots[MT_CACHE_SLOTS];
+};
+
+apr_status_t mt_procfind_cache_create(mt_procfind_cache_t **pcache,
+                                      apr_interval_time_t ttl, apr_pool_t *p)
+{
+    mt_procfind_cache_t *c = apr_pcalloc(p, sizeof(*c));
+    apr_status_t rv;
+
+    c->ttl = ttl;
+    rv = apr_thread_mutex_create(&c->mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    if (rv != APR_SUCCESS)
+        return rv;
+    *pcache = c;
+    return APR_SUCCESS;
+}
+
+static int slot_is(const mt_cache_slot_t *s, const char *app_root)
+{
+    if (app_root == NULL)
+        return s->any;
+    return !s->any && s->root[0] && strcmp(s->root, app_root) == 0;
+}
+
+/* Under the mutex: the slot for app_root, or NULL. */
+static mt_cache_slot_t *slot_find(mt_procfind_cache_t *c, const char *app_root)
+{
+    int i;
+
+    for (i = 0; i < MT_CACHE_SLOTS; i++) {
+        if (slot_is(&c->slots[i], app_root))
+            return &c->slots[i];
+    }
+    return NULL;
+}
+
+/* Under the mutex: remember an answer, in its slot or the oldest one. */
+static void slot_store(mt_procfind_cache_t *c, const char *app_root,
+                       apr_status_t rv, int pid, apr_time_t now)
+{
+    mt_cache_slot_t *s = slot_find(c, app_root);
+    int i;
+
+    if (s == NULL) {
+        s = &c->slots[0];
+        for (i = 1; i < MT_CACHE_SLOTS; i++) {
+            if (c->slots[i].at < s->at)
+                s = &c->slots[i];
+        }
+        s->any = app_root == NULL;
+        if (app_root)
+            apr_cpystrn(s->root, app_root, sizeof(s->root));
+        else
+            s->root[0] = '\0';
+    }
+    s->at = now;
+    s->rv = rv;
+    s->pid = pid;
+}
+
+/* Under the mutex: a fresh cached answer? */
+static int cache_get(mt_procfind_cache_t *c, const char *app_root,
+                     apr_time_t now, apr_status_t *rv, int *pid)
+{
+    mt_cache_slot_t *s = slot_find(c, app_root);
+
+    if (s == NULL || now - s->at >= c->ttl || now < s->at)
+        return 0;
+    *rv = s->rv;
+    *pid = s->pid;
+    return 1;
+}
+
+apr_status_t mt_procfind_single_cached(int *pid, mt_procfind_cache_t *cache,
+                                       const char *app_root,
+                                       const mt_procfind_policy_t *pol,
+                                       apr_pool_t *p)
+{
+    apr_time_t now = apr_time_now();
+    apr_status_t rv = APR_NOTFOUND;
+    int hit, cached_pid = 0;
+
+    *pid = 0;
+    if (app_root && strlen(app_root) >= MT_CACHE_ROOT)
+        return mt_procfind_single(pid, app_root, pol, p);
+    apr_thread_mutex_lock(cache->mutex);
+    hit = cache_get(cache, app_root, now, &rv, &cached_pid);
+    apr_thread_mutex_unlock(cache->mutex);
+    /* A cached single pid must still be alive and acceptable. */
+    if (hit && (rv != APR_SUCCESS
+                || mt_procfind_check(cached_pid, pol, NULL, p) == APR_SUCCESS)) {
+        *pid = rv == APR_SUCCESS ? cached_pid : 0;
+        return rv;
+    }
+    rv = mt_procfind_single(&cached_pid, app_root, pol, p);
+    apr_thread_mutex_lock(cache->mutex);
+    slot_store(cache, app_root, rv, cached_pid, now);
+    apr_thread_mutex_unlock(cache->mutex);
+    *pid = cached_pid;
+    return rv;
+}
