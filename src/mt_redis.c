@@ -1,0 +1,849 @@
+/* mt_redis: the Redis sink's core. See include/mt_redis.h for the design.
+ *
+ * Threads: request threads only run mt_redis_push() (lock, link, unlock) and
+ * mt_redis_stats() (atomic reads). The writer thread alone touches r->ctx.
+ * Fields under "guarded by mu" are read and written with mu held; counters
+ * are apr_atomic so that the status page and the tests can read them any
+ * time.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <pthread.h>
+#include <sys/time.h>
+#include <sys/un.h>
+
+#include <apr_strings.h>
+#include <apr_lib.h>
+#include <apr_atomic.h>
+#include <apr_thread_proc.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_cond.h>
+
+#include <hiredis.h>
+
+#include "mt_redis.h"
+
+#define MT_REDIS_DB_MAX      1000000
+#define MT_REDIS_LOG_EVERY   apr_time_from_sec(60)
+#define MT_REDIS_IDLE_WAIT   apr_time_from_sec(1)
+
+/* One queued record: key and value side by side in one allocation, so a
+ * push costs one malloc and the writer one free. */
+typedef struct mt_redis_item_t {
+    struct mt_redis_item_t *next;
+    apr_size_t key_len;
+    apr_size_t val_len;
+    char data[];                   /* key_len bytes of key, then the value */
+} mt_redis_item_t;
+
+struct mt_redis_t {
+    apr_pool_t        *pool;
+    mt_redis_opts_t    o;
+    char               ttl_arg[24];      /* o.ttl_sec as text, for argv */
+    char               maxlen_arg[24];   /* o.stream_maxlen as text */
+    apr_thread_t      *thread;           /* NULL until started */
+
+    apr_thread_mutex_t *mu;
+    apr_thread_cond_t  *cv;
+    mt_redis_item_t   *head;             /* guarded by mu */
+    mt_redis_item_t   *tail;             /* guarded by mu */
+    int                idle;             /* guarded by mu: writer waits for items */
+    int                stopping;         /* guarded by mu */
+    apr_time_t         stop_deadline;    /* guarded by mu */
+
+    redisContext      *ctx;              /* writer thread only */
+    int                down_logged;      /* writer only: outage reported */
+    apr_time_t         last_log;         /* writer only: rate limit */
+    apr_uint32_t       quiet;            /* writer only: messages held back */
+    char               errbuf[256];      /* writer only: last setup error */
+
+    volatile apr_uint32_t pending;       /* set with mu held */
+    volatile apr_uint32_t queued;
+    volatile apr_uint32_t written;
+    volatile apr_uint32_t dropped_full;
+    volatile apr_uint32_t dropped_bad;
+    volatile apr_uint32_t dropped_lost;
+    volatile apr_uint32_t errors;
+    volatile apr_uint32_t connects;
+    volatile apr_uint32_t connected;
+};
+
+/* ---------------------------------------------------------------------- */
+/* Addresses                                                              */
+
+int mt_redis_id_is_safe(const char *id)
+{
+    apr_size_t i;
+
+    if (!id || !*id)
+        return 0;
+    for (i = 0; id[i]; i++) {
+        if (i >= MT_REDIS_ID_MAX)
+            return 0;
+        if (!apr_isalnum(id[i]) && !strchr("@_.:+/=-", id[i]))
+            return 0;
+    }
+    return 1;
+}
+
+/* Decode %XX escapes; NULL when an escape is malformed or decodes to NUL. */
+static char *pct_decode(apr_pool_t *p, const char *s, apr_size_t len)
+{
+    char *out = apr_palloc(p, len + 1), *o = out;
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] != '%') {
+            *o++ = s[i];
+            continue;
+        }
+        if (i + 2 >= len || !apr_isxdigit(s[i + 1]) || !apr_isxdigit(s[i + 2]))
+            return NULL;
+        {
+            char hex[3] = { s[i + 1], s[i + 2], 0 };
+            long v = strtol(hex, NULL, 16);
+            if (v == 0)
+                return NULL;
+            *o++ = (char)v;
+        }
+        i += 2;
+    }
+    *o = 0;
+    return out;
+}
+
+/* Parse a decimal in [lo, hi] spanning exactly s[0..len). */
+static int parse_num(int *out, const char *s, apr_size_t len, long lo, long hi)
+{
+    long v = 0;
+    apr_size_t i;
+
+    if (len == 0 || len > 10)
+        return 0;
+    for (i = 0; i < len; i++) {
+        if (!apr_isdigit(s[i]))
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v < lo || v > hi)
+        return 0;
+    *out = (int)v;
+    return 1;
+}
+
+static int host_is_sane(const char *h)
+{
+    if (!*h)
+        return 0;
+    for (; *h; h++)
+        if (!apr_isalnum(*h) && !strchr(".-_:%", *h))
+            return 0;
+    return 1;
+}
+
+static const char *addr_display(const mt_redis_addr_t *a, apr_pool_t *p)
+{
+    const char *auth = "";
+
+    if (a->password)
+        auth = apr_pstrcat(p, a->username ? a->username : "", ":***@", NULL);
+    if (a->is_unix)
+        return apr_psprintf(p, "unix:%s?db=%d%s%s%s", a->path, a->db,
+                            a->username ? "&user=" : "",
+                            a->username ? a->username : "",
+                            a->password ? "&password=***" : "");
+    if (strchr(a->host, ':'))
+        return apr_psprintf(p, "redis://%s[%s]:%d/%d", auth, a->host, a->port,
+                            a->db);
+    return apr_psprintf(p, "redis://%s%s:%d/%d", auth, a->host, a->port, a->db);
+}
+
+/* "[[user]:password@]" of a redis:// URL, given as s[0..len). */
+static const char *parse_userinfo(mt_redis_addr_t *a, const char *s,
+                                  apr_size_t len, apr_pool_t *p)
+{
+    const char *colon = memchr(s, ':', len);
+
+    if (!colon)
+        return "the part before '@' must be [user]:password";
+    if (colon > s) {
+        a->username = pct_decode(p, s, (apr_size_t)(colon - s));
+        if (!a->username || !mt_redis_id_is_safe(a->username))
+            return "bad user name before '@'";
+    }
+    a->password = pct_decode(p, colon + 1, len - (apr_size_t)(colon - s) - 1);
+    if (!a->password || !*a->password)
+        return "empty or badly escaped password";
+    return NULL;
+}
+
+/* "host[:port][/db]" of a redis:// URL. */
+static const char *parse_hostpart(mt_redis_addr_t *a, const char *s,
+                                  apr_pool_t *p)
+{
+    const char *end, *rest;
+
+    if (*s == '[') {
+        end = strchr(s, ']');
+        if (!end)
+            return "missing ']' after IPv6 address";
+        a->host = apr_pstrmemdup(p, s + 1, (apr_size_t)(end - s - 1));
+        rest = end + 1;
+    }
+    else {
+        end = s + strcspn(s, ":/");
+        a->host = apr_pstrmemdup(p, s, (apr_size_t)(end - s));
+        rest = end;
+    }
+    if (!host_is_sane(a->host))
+        return apr_psprintf(p, "bad or missing host '%s'", a->host);
+    if (*rest == ':') {
+        apr_size_t n = strcspn(rest + 1, "/");
+        if (!parse_num(&a->port, rest + 1, n, 1, 65535))
+            return apr_psprintf(p, "bad port '%.*s' (1-65535)", (int)n,
+                                rest + 1);
+        rest += 1 + n;
+    }
+    if (*rest == '/' && rest[1]
+        && !parse_num(&a->db, rest + 1, strlen(rest + 1), 0, MT_REDIS_DB_MAX))
+        return apr_psprintf(p, "bad database '%s' (0-%d)", rest + 1,
+                            MT_REDIS_DB_MAX);
+    if (*rest && *rest != '/')
+        return apr_psprintf(p, "unexpected '%s' after the host", rest);
+    return NULL;
+}
+
+static const char *parse_tcp(mt_redis_addr_t *a, const char *s, apr_pool_t *p)
+{
+    const char *at = strrchr(s, '@');
+    const char *err;
+
+    a->port = MT_REDIS_DEFAULT_PORT;
+    if (at) {
+        if ((err = parse_userinfo(a, s, (apr_size_t)(at - s), p)) != NULL)
+            return err;
+        s = at + 1;
+    }
+    return parse_hostpart(a, s, p);
+}
+
+/* One "key=value" of a unix: address query. */
+static const char *parse_unix_param(mt_redis_addr_t *a, const char *s,
+                                    apr_size_t len, apr_pool_t *p)
+{
+    const char *eq = memchr(s, '=', len);
+    apr_size_t klen = eq ? (apr_size_t)(eq - s) : len;
+    apr_size_t vlen = eq ? len - klen - 1 : 0;
+
+    if (klen == 2 && !strncmp(s, "db", 2)) {
+        if (!eq || !parse_num(&a->db, eq + 1, vlen, 0, MT_REDIS_DB_MAX))
+            return apr_psprintf(p, "bad database '%.*s' (0-%d)", (int)vlen,
+                                eq ? eq + 1 : "", MT_REDIS_DB_MAX);
+        return NULL;
+    }
+    if (klen == 8 && !strncmp(s, "password", 8)) {
+        a->password = eq ? pct_decode(p, eq + 1, vlen) : NULL;
+        return (a->password && *a->password)
+            ? NULL : "empty or badly escaped password";
+    }
+    if (klen == 4 && !strncmp(s, "user", 4)) {
+        a->username = eq ? pct_decode(p, eq + 1, vlen) : NULL;
+        return (a->username && mt_redis_id_is_safe(a->username))
+            ? NULL : "bad user name";
+    }
+    return apr_psprintf(p, "unknown parameter '%.*s' (db, user, password)",
+                        (int)klen, s);
+}
+
+static const char *parse_unix(mt_redis_addr_t *a, const char *s, apr_pool_t *p)
+{
+    const char *q = strchr(s, '?');
+    apr_size_t plen = q ? (apr_size_t)(q - s) : strlen(s);
+    const char *err;
+
+    a->is_unix = 1;
+    if (!strncmp(s, "//", 2) && s[2] == '/') {   /* unix:///path */
+        s += 2;
+        plen -= 2;
+    }
+    if (plen < 2 || *s != '/')
+        return "the socket path must be absolute (unix:/path/to/socket)";
+    if (plen >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return "the socket path is too long";
+    a->path = apr_pstrmemdup(p, s, plen);
+    while (q) {
+        const char *item = q + 1;
+        apr_size_t n = strcspn(item, "&");
+        if ((err = parse_unix_param(a, item, n, p)) != NULL)
+            return err;
+        q = item[n] ? item + n : NULL;
+    }
+    if (a->username && !a->password)
+        return "a user needs a password";
+    return NULL;
+}
+
+apr_status_t mt_redis_addr_parse(mt_redis_addr_t **paddr, const char **err,
+                                 const char *text, apr_pool_t *p)
+{
+    mt_redis_addr_t *a = apr_pcalloc(p, sizeof(*a));
+    const char *e;
+
+    *paddr = NULL;
+    *err = NULL;
+    if (!text || !*text)
+        e = "empty address";
+    else if (!strncasecmp(text, "redis://", 8))
+        e = parse_tcp(a, text + 8, p);
+    else if (!strncasecmp(text, "unix:", 5))
+        e = parse_unix(a, text + 5, p);
+    else
+        e = "expected redis://[[user]:password@]host[:port][/db] "
+            "or unix:/path[?db=N][&password=P]";
+    if (e) {
+        *err = e;
+        return APR_EINVAL;
+    }
+    a->display = addr_display(a, p);
+    *paddr = a;
+    return APR_SUCCESS;
+}
+
+const char *mt_redis_redact(const char *text, apr_pool_t *p)
+{
+    const char *scheme, *at, *pw;
+    char *out;
+
+    if (!text)
+        return "(none)";
+    out = apr_pstrdup(p, text);
+    scheme = strstr(out, "://");
+    at = strrchr(out, '@');
+    if (scheme && at && at > scheme)
+        out = apr_pstrcat(p, apr_pstrmemdup(p, out, (apr_size_t)(scheme - out)),
+                          "://***", at, NULL);
+    for (pw = strstr(out, "password="); pw; pw = strstr(pw + 12, "password=")) {
+        const char *end = pw + 9 + strcspn(pw + 9, "&");
+        apr_size_t at_off = (apr_size_t)(pw - out);
+        out = apr_pstrcat(p, apr_pstrmemdup(p, out, at_off), "password=***",
+                          end, NULL);
+        pw = out + at_off;
+    }
+    return out;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Messages (writer thread)                                               */
+
+static void say(mt_redis_t *r, int level, apr_status_t rv, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void say(mt_redis_t *r, int level, apr_status_t rv, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    int n;
+
+    if (!r->o.log)
+        return;
+    n = snprintf(msg, sizeof(msg), "redis %s: ", r->o.addr->display);
+    if (n < 0 || (apr_size_t)n >= sizeof(msg))
+        n = 0;
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof(msg) - (apr_size_t)n, fmt, ap);
+    va_end(ap);
+    r->o.log(r->o.log_baton, level, rv, msg);
+}
+
+/* A trouble message, at most one a minute; the next one says how many were
+ * held back. */
+static void complain(mt_redis_t *r, const char *what, const char *detail)
+{
+    apr_time_t now = apr_time_now();
+
+    if (r->last_log && now - r->last_log < MT_REDIS_LOG_EVERY) {
+        r->quiet++;
+        return;
+    }
+    if (r->quiet)
+        say(r, MT_LOG_WARNING, APR_SUCCESS, "%s: %s (and %u more problems "
+            "in the last minute); records are dropped and counted", what,
+            detail ? detail : "no detail", r->quiet);
+    else
+        say(r, MT_LOG_WARNING, APR_SUCCESS, "%s: %s; records are dropped "
+            "and counted until it works again", what,
+            detail ? detail : "no detail");
+    r->last_log = now;
+    r->quiet = 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Connection (writer thread)                                             */
+
+static struct timeval ms_tv(int ms)
+{
+    struct timeval tv;
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
+    return tv;
+}
+
+static void conn_close(mt_redis_t *r)
+{
+    if (r->ctx) {
+        redisFree(r->ctx);
+        r->ctx = NULL;
+    }
+    apr_atomic_set32(&r->connected, 0);
+}
+
+/* Run one setup command (AUTH, SELECT); NULL when it answered OK, else
+ * "<what>: <reason>" in r->errbuf (the writer must not allocate from the
+ * child's pool: that pool belongs to another thread). */
+static const char *conn_setup_cmd(mt_redis_t *r, const char *what, int argc,
+                                  const char **argv)
+{
+    redisReply *rep = redisCommandArgv(r->ctx, argc, argv, NULL);
+    const char *why = NULL;
+
+    if (!rep)
+        why = r->ctx->errstr[0] ? r->ctx->errstr : "no reply";
+    else if (rep->type == REDIS_REPLY_ERROR)
+        why = rep->str;
+    /* The reply text is Redis's own ("WRONGPASS ..."), never the password. */
+    if (why)
+        snprintf(r->errbuf, sizeof(r->errbuf), "%s: %s", what, why);
+    if (rep)
+        freeReplyObject(rep);
+    return why ? r->errbuf : NULL;
+}
+
+static const char *conn_auth_select(mt_redis_t *r)
+{
+    const mt_redis_addr_t *a = r->o.addr;
+    const char *err;
+    char db[16];
+
+    if (a->password) {
+        const char *argv[3] = { "AUTH", a->username, a->password };
+        if (!a->username)
+            argv[1] = a->password;
+        err = conn_setup_cmd(r, "AUTH refused", a->username ? 3 : 2, argv);
+        if (err)
+            return err;
+    }
+    if (a->db) {
+        const char *argv[2] = { "SELECT", db };
+        snprintf(db, sizeof(db), "%d", a->db);
+        if ((err = conn_setup_cmd(r, "SELECT refused", 2, argv)) != NULL)
+            return err;
+    }
+    return NULL;
+}
+
+static apr_status_t conn_open(mt_redis_t *r)
+{
+    const mt_redis_addr_t *a = r->o.addr;
+    struct timeval ctv = ms_tv(r->o.connect_timeout_ms);
+    const char *err = NULL;
+
+    r->ctx = a->is_unix ? redisConnectUnixWithTimeout(a->path, ctv)
+                        : redisConnectWithTimeout(a->host, a->port, ctv);
+    if (!r->ctx)
+        err = "out of memory";
+    else if (r->ctx->err)
+        err = r->ctx->errstr;
+    else if (redisSetTimeout(r->ctx, ms_tv(r->o.command_timeout_ms))
+             != REDIS_OK)
+        err = "cannot set the command timeout";
+    else
+        err = conn_auth_select(r);
+    if (err) {
+        /* err may point into ctx: report before freeing. */
+        apr_atomic_inc32(&r->errors);
+        complain(r, "cannot connect", err);
+        r->down_logged = 1;
+        conn_close(r);
+        return APR_ECONNREFUSED;
+    }
+    apr_atomic_inc32(&r->connects);
+    apr_atomic_set32(&r->connected, 1);
+    if (r->down_logged)
+        say(r, MT_LOG_NOTICE, APR_SUCCESS, "connected again, writing records");
+    r->down_logged = 0;
+    r->last_log = 0;
+    r->quiet = 0;
+    return APR_SUCCESS;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Writing (writer thread)                                                */
+
+static void items_free(mt_redis_item_t *it)
+{
+    while (it) {
+        mt_redis_item_t *next = it->next;
+        free(it);
+        it = next;
+    }
+}
+
+static void count_lost(mt_redis_t *r, apr_uint32_t n, apr_status_t rv)
+{
+    if (!n)
+        return;
+    apr_atomic_add32(&r->dropped_lost, n);
+    if (r->o.on_drop)
+        r->o.on_drop(r->o.drop_baton, n, rv);
+}
+
+static int batch_append(mt_redis_t *r, const mt_redis_item_t *it)
+{
+    const char *set[5] = { "SET", it->data, it->data + it->key_len, "EX",
+                           r->ttl_arg };
+    size_t set_len[5] = { 3, it->key_len, it->val_len, 2,
+                          strlen(r->ttl_arg) };
+    const char *xadd[7] = { "XADD", MT_REDIS_STREAM, "MAXLEN", "~",
+                            r->maxlen_arg, "*", "record" };
+    const char *xv[8];
+    size_t xl[8];
+    int i;
+
+    if (redisAppendCommandArgv(r->ctx, 5, set, set_len) != REDIS_OK)
+        return 0;
+    if (r->o.stream_maxlen <= 0)
+        return 1;
+    for (i = 0; i < 7; i++) {
+        xv[i] = xadd[i];
+        xl[i] = strlen(xadd[i]);
+    }
+    xv[7] = it->data + it->key_len;
+    xl[7] = it->val_len;
+    return redisAppendCommandArgv(r->ctx, 8, xv, xl) == REDIS_OK;
+}
+
+/* Read one reply: 1 fine, 0 error reply (counted), -1 connection broken. */
+static int batch_reply(mt_redis_t *r, const char *cmd)
+{
+    redisReply *rep = NULL;
+    int ok = 1;
+
+    if (redisGetReply(r->ctx, (void **)&rep) != REDIS_OK || !rep)
+        return -1;
+    if (rep->type == REDIS_REPLY_ERROR) {
+        apr_atomic_inc32(&r->errors);
+        complain(r, cmd, rep->str);
+        ok = 0;
+    }
+    freeReplyObject(rep);
+    return ok;
+}
+
+/* Pipeline the batch: append every command, then read every reply. */
+static void batch_write(mt_redis_t *r, mt_redis_item_t *batch, apr_uint32_t n)
+{
+    mt_redis_item_t *it;
+    apr_uint32_t done = 0, ok = 0, lost = 0;
+    int rc = 1;
+
+    for (it = batch; it && rc > 0; it = it->next)
+        rc = batch_append(r, it) ? 1 : -1;
+    for (it = batch; it && rc >= 0; it = it->next, done++) {
+        rc = batch_reply(r, "SET refused");
+        if (rc < 0)
+            break;
+        if (rc > 0)
+            ok++;
+        else
+            lost++;
+        if (r->o.stream_maxlen > 0 && batch_reply(r, "XADD refused") < 0)
+            rc = -1;
+    }
+    apr_atomic_add32(&r->written, ok);
+    if (rc < 0) {
+        /* The connection broke: the rest of the batch may or may not have
+         * reached Redis; it is counted lost, never sent twice. */
+        apr_atomic_inc32(&r->errors);
+        complain(r, "connection lost", r->ctx->errstr);
+        r->down_logged = 1;
+        lost += n - done;
+        conn_close(r);
+    }
+    count_lost(r, lost, APR_SUCCESS);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The queue and the writer thread                                        */
+
+/* Take up to batch_max items; waits while the queue is empty and the sink
+ * runs. NULL when there is nothing (stopping, or an idle wake-up). */
+static mt_redis_item_t *queue_take(mt_redis_t *r, apr_uint32_t *n)
+{
+    mt_redis_item_t *first, *last;
+    apr_uint32_t k = 0;
+
+    apr_thread_mutex_lock(r->mu);
+    if (!r->head && !r->stopping) {
+        r->idle = 1;
+        apr_thread_cond_timedwait(r->cv, r->mu, MT_REDIS_IDLE_WAIT);
+        r->idle = 0;
+    }
+    first = last = r->head;
+    while (last && ++k < r->o.batch_max && last->next)
+        last = last->next;
+    if (first) {
+        r->head = last->next;
+        if (!r->head)
+            r->tail = NULL;
+        last->next = NULL;
+        apr_atomic_set32(&r->pending, apr_atomic_read32(&r->pending) - k);
+    }
+    apr_thread_mutex_unlock(r->mu);
+    *n = first ? k : 0;
+    return first;
+}
+
+/* Drop everything still queued (at stop), counting it lost. */
+static void queue_discard(mt_redis_t *r)
+{
+    mt_redis_item_t *all;
+    apr_uint32_t n;
+
+    apr_thread_mutex_lock(r->mu);
+    all = r->head;
+    r->head = r->tail = NULL;
+    n = apr_atomic_read32(&r->pending);
+    apr_atomic_set32(&r->pending, 0);
+    apr_thread_mutex_unlock(r->mu);
+    items_free(all);
+    count_lost(r, n, APR_SUCCESS);
+}
+
+/* Sleep for d unless the sink is told to stop; 1 when stopping. */
+static int writer_pause(mt_redis_t *r, apr_interval_time_t d)
+{
+    apr_time_t until = apr_time_now() + d;
+    int stopping;
+
+    apr_thread_mutex_lock(r->mu);
+    while (!r->stopping && apr_time_now() < until)
+        apr_thread_cond_timedwait(r->cv, r->mu, until - apr_time_now());
+    stopping = r->stopping;
+    apr_thread_mutex_unlock(r->mu);
+    return stopping;
+}
+
+/* 1 when the writer should end now: stopping, and nothing more can be
+ * written in the time left. */
+static int writer_done(mt_redis_t *r)
+{
+    int done;
+
+    apr_thread_mutex_lock(r->mu);
+    done = r->stopping
+        && (!r->ctx || !r->head || apr_time_now() >= r->stop_deadline);
+    apr_thread_mutex_unlock(r->mu);
+    return done;
+}
+
+static void *APR_THREAD_FUNC writer_main(apr_thread_t *t, void *data)
+{
+    mt_redis_t *r = data;
+    apr_interval_time_t backoff = r->o.backoff_min;
+
+    while (!writer_done(r)) {
+        mt_redis_item_t *batch;
+        apr_uint32_t n;
+
+        if (!r->ctx) {
+            if (conn_open(r) != APR_SUCCESS) {
+                if (writer_pause(r, backoff))
+                    break;
+                backoff = backoff * 2 > r->o.backoff_max ? r->o.backoff_max
+                                                         : backoff * 2;
+                continue;
+            }
+            backoff = r->o.backoff_min;
+        }
+        if ((batch = queue_take(r, &n)) != NULL) {
+            batch_write(r, batch, n);
+            items_free(batch);
+        }
+    }
+    queue_discard(r);
+    conn_close(r);
+    /* A plain return, not apr_thread_exit(): pthread_exit's forced unwind
+     * trips AddressSanitizer, and apr_thread_join ignores the value here. */
+    (void)t;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Life cycle and the request-thread side                                 */
+
+void mt_redis_opts_default(mt_redis_opts_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->ttl_sec = MT_REDIS_DEFAULT_TTL_SEC;
+    o->stream_maxlen = MT_REDIS_DEFAULT_STREAM_MAXLEN;
+    o->queue_max = MT_REDIS_DEFAULT_QUEUE_MAX;
+    o->batch_max = MT_REDIS_DEFAULT_BATCH_MAX;
+    o->connect_timeout_ms = MT_REDIS_DEFAULT_CONNECT_MS;
+    o->command_timeout_ms = MT_REDIS_DEFAULT_COMMAND_MS;
+    o->backoff_min = apr_time_from_msec(50);
+    o->backoff_max = apr_time_from_sec(2);
+}
+
+static apr_status_t redis_cleanup(void *data)
+{
+    mt_redis_stop(data);
+    return APR_SUCCESS;
+}
+
+apr_status_t mt_redis_create(mt_redis_t **pr, const mt_redis_opts_t *o,
+                             apr_pool_t *p)
+{
+    mt_redis_t *r;
+    apr_status_t rv;
+
+    *pr = NULL;
+    if (!o || !o->addr || o->ttl_sec < 1 || o->queue_max < 1
+        || o->batch_max < 1 || o->connect_timeout_ms < 1
+        || o->command_timeout_ms < 1 || o->stream_maxlen < 0
+        || o->backoff_min < 1 || o->backoff_max < o->backoff_min)
+        return APR_EINVAL;
+    r = apr_pcalloc(p, sizeof(*r));
+    r->pool = p;
+    r->o = *o;
+    snprintf(r->ttl_arg, sizeof(r->ttl_arg), "%d", o->ttl_sec);
+    snprintf(r->maxlen_arg, sizeof(r->maxlen_arg), "%" APR_INT64_T_FMT,
+             o->stream_maxlen);
+    if ((rv = apr_thread_mutex_create(&r->mu, APR_THREAD_MUTEX_DEFAULT, p))
+        != APR_SUCCESS
+        || (rv = apr_thread_cond_create(&r->cv, p)) != APR_SUCCESS)
+        return rv;
+    /* A pre-cleanup, so that the thread is joined before the pool's
+     * subpools (the thread's own among them) and the mutex go away. */
+    apr_pool_pre_cleanup_register(p, r, redis_cleanup);
+    *pr = r;
+    return APR_SUCCESS;
+}
+
+apr_status_t mt_redis_start(mt_redis_t *r)
+{
+    sigset_t all, old;
+    apr_status_t rv;
+
+    if (r->thread)
+        return APR_SUCCESS;
+    /* Created with every signal blocked, so it inherits that mask: signals
+     * meant for the MPM (graceful stop, SIGTERM) go to the MPM's threads. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rv = apr_thread_create(&r->thread, NULL, writer_main, r, r->pool);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rv != APR_SUCCESS)
+        r->thread = NULL;
+    return rv;
+}
+
+void mt_redis_stop(mt_redis_t *r)
+{
+    apr_status_t trv;
+
+    if (!r)
+        return;
+    if (!r->thread) {
+        queue_discard(r);
+        return;
+    }
+    apr_thread_mutex_lock(r->mu);
+    r->stopping = 1;
+    r->stop_deadline = apr_time_now()
+        + apr_time_from_msec(2 * r->o.command_timeout_ms);
+    apr_thread_cond_broadcast(r->cv);
+    apr_thread_mutex_unlock(r->mu);
+    apr_thread_join(&trv, r->thread);
+    r->thread = NULL;
+}
+
+apr_status_t mt_redis_push(mt_redis_t *r, const char *request_id,
+                           const char *line, apr_size_t len)
+{
+    mt_redis_item_t *it;
+    apr_size_t key_len;
+    int full;
+
+    if (line && len && line[len - 1] == '\n')
+        len--;
+    if (!line || !len || len > MT_REDIS_LINE_MAX
+        || !mt_redis_id_is_safe(request_id)) {
+        apr_atomic_inc32(&r->dropped_bad);
+        return APR_EINVAL;
+    }
+    /* Cheap early refusal, before any allocation, when clearly full. */
+    if (apr_atomic_read32(&r->pending) >= r->o.queue_max) {
+        apr_atomic_inc32(&r->dropped_full);
+        return APR_EAGAIN;
+    }
+    key_len = sizeof(MT_REDIS_KEY_PREFIX) - 1 + strlen(request_id);
+    it = malloc(sizeof(*it) + key_len + len);
+    if (!it) {
+        apr_atomic_inc32(&r->dropped_full);
+        return APR_ENOMEM;
+    }
+    it->next = NULL;
+    it->key_len = key_len;
+    it->val_len = len;
+    memcpy(it->data, MT_REDIS_KEY_PREFIX, sizeof(MT_REDIS_KEY_PREFIX) - 1);
+    memcpy(it->data + sizeof(MT_REDIS_KEY_PREFIX) - 1, request_id,
+           key_len - (sizeof(MT_REDIS_KEY_PREFIX) - 1));
+    memcpy(it->data + key_len, line, len);
+
+    apr_thread_mutex_lock(r->mu);
+    full = r->stopping || apr_atomic_read32(&r->pending) >= r->o.queue_max;
+    if (!full) {
+        if (r->tail)
+            r->tail->next = it;
+        else
+            r->head = it;
+        r->tail = it;
+        apr_atomic_inc32(&r->pending);
+        if (r->idle)
+            apr_thread_cond_signal(r->cv);
+    }
+    apr_thread_mutex_unlock(r->mu);
+    if (full) {
+        free(it);
+        apr_atomic_inc32(&r->dropped_full);
+        return APR_EAGAIN;
+    }
+    apr_atomic_inc32(&r->queued);
+    return APR_SUCCESS;
+}
+
+void mt_redis_stats(const mt_redis_t *r, mt_redis_stats_t *st)
+{
+    mt_redis_t *m = (mt_redis_t *)r;   /* apr_atomic_read32 is not const */
+
+    memset(st, 0, sizeof(*st));
+    if (!r)
+        return;
+    st->queued = apr_atomic_read32(&m->queued);
+    st->written = apr_atomic_read32(&m->written);
+    st->dropped_full = apr_atomic_read32(&m->dropped_full);
+    st->dropped_bad = apr_atomic_read32(&m->dropped_bad);
+    st->dropped_lost = apr_atomic_read32(&m->dropped_lost);
+    st->errors = apr_atomic_read32(&m->errors);
+    st->connects = apr_atomic_read32(&m->connects);
+    st->pending = apr_atomic_read32(&m->pending);
+    st->connected = (int)apr_atomic_read32(&m->connected);
+}
+
+const char *mt_redis_display(const mt_redis_t *r)
+{
+    return r ? r->o.addr->display : "(none)";
+}
