@@ -105,7 +105,8 @@ subtest 'rack app, 2 processes' => sub {
 
     my @ps = MTPassenger::passenger_pids($h);
     ok(@ps >= 4, 'watchdog, core and apps found');
-    MTPassenger::stop($h);
+    my @killed = MTPassenger::stop($h);
+    diag("needed KILL: @killed") if @killed;
     is_deeply([grep { MTPassenger::_alive($_) } @ps], [], 'no Passenger process left');
 };
 

@@ -85,6 +85,13 @@ a second or two; stop() KILLs by pid any Passenger process of this server
 still alive after 10 s.
 
 =item *
+Under C<MT_ASAN> the harness starts httpd with C<LD_PRELOAD> of the ASan
+runtime; the Passenger agents and the Ruby apps inherit it (checked in
+F</proc/PID/environ> and F<maps>). C<SetEnv LD_PRELOAD ""> takes it out of
+the apps (Passenger applies SetEnv before it execs ruby), so app memory is
+the same in both modes. The agents keep it; they work.
+
+=item *
 C<PassengerFriendlyErrorPages off>: an exception in the app is a plain 500.
 C<PassengerDisableSecurityUpdateCheck on> and
 C<PassengerDisableAnonymousTelemetry on>: no network from the core.
@@ -164,7 +171,11 @@ sub conf {
               . "  PassengerAppEnv production\n"
               . "  PassengerSpawnMethod $spawn\n"
               . "  PassengerMinInstances $procs\n"
-              . "  SetEnv MT_APP_DATA \"\@DIR\@/appdata\"\n";
+              . "  SetEnv MT_APP_DATA \"\@DIR\@/appdata\"\n"
+              # Under MT_ASAN httpd runs with LD_PRELOAD=libasan, which the
+              # Passenger agents and the apps inherit; ASan's allocator (redzones,
+              # quarantine of freed memory) would distort the apps' memory.
+              . "  SetEnv LD_PRELOAD \"\"\n";
     $inner .= "  PassengerUser $user\n  PassengerGroup $user\n" if $> == 0;
     $inner .= "  SetEnv RUBYOPT \"-r" . preload_path() . "\"\n" if $o{preload};
     for my $k (sort keys %{ $o{env} || {} }) {
@@ -328,20 +339,30 @@ sub _alive {
 }
 
 # Stop httpd (MTTest's stop) and make sure no Passenger process of this
-# server outlives it: KILL by pid what is left after 10 s.
+# server outlives it: KILL by pid what is left after 10 s, then wait for
+# those to go. Returns the "pid:title" of the processes that needed KILL.
 sub stop {
     my ($h) = @_;
-    return unless $h && $h->pid;
-    my @ps = passenger_pids($h);
+    return () unless $h && $h->pid;
+    my %title = map { $_->[0] => $_->[1] }
+                grep { $_->[1] =~ /^Passenger / } _descendants($h->pid);
+    my @ps = keys %title;
     $h->stop;
-    my $until = time + 10;
-    while (time < $until) {
+    @ps = _wait_gone(10, @ps);
+    my @killed = map { "$_:$title{$_}" } @ps;
+    kill 'KILL', @ps if @ps;
+    _wait_gone(5, @ps);
+    return @killed;
+}
+
+sub _wait_gone {
+    my ($secs, @ps) = @_;
+    my $until = time + $secs;
+    while (@ps && time < $until) {
         @ps = grep { _alive($_) } @ps;
-        last unless @ps;
-        sleep 0.1;
+        sleep 0.1 if @ps;
     }
-    kill 'KILL', $_ for @ps;
-    return 1;
+    return grep { _alive($_) } @ps;
 }
 
 1;
