@@ -822,6 +822,8 @@ apr_status_t mt_redis_push(mt_redis_t *r, const char *request_id,
         return APR_EAGAIN;
     }
     apr_atomic_inc32(&r->queued);
+    /* it is on the queue now; the writer frees it. */
+    // cppcheck-suppress memleak
     return APR_SUCCESS;
 }
 
