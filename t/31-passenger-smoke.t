@@ -127,6 +127,29 @@ subtest 'no-code-change preload' => sub {
     MTPassenger::stop($h);
 };
 
+subtest 'smart spawning: apps forked from a preloader' => sub {
+    my $h = MTPassenger->start(app => 'rack', procs => 2, memtrack => 0,
+                               spawn => 'smart');
+    my @pids = MTPassenger::warm($h, procs => 2);
+    is(scalar @pids, 2, "two forked app processes: @pids");
+    my %ok;
+    for (1 .. 30) {
+        my $r = $h->get('/pid');
+        my $m = memtrack_header($r) or next;
+        my $pid = body_pid($r);
+        next unless $m->{pid} == $pid;
+        # the rss is the forked process's own (the unit test covers a statm
+        # opened before the fork; the preloader serves no request)
+        my $rss = MTTest::rss_bytes($pid) // 0;
+        $ok{$pid}++ if abs($m->{rss_after} - $rss) < (4 << 20);
+        last if keys %ok >= 2;
+        MTPassenger::parallel_get($h, '/sleep?ms=50', 3) if $_ % 5 == 0;
+    }
+    ok(scalar(keys %ok) >= 1, 'header pid and rss belong to the forked process: '
+       . join(',', sort keys %ok));
+    MTPassenger::stop($h);
+};
+
 subtest 'rails app' => sub {
     my $h = MTPassenger->start(app => 'rails', procs => 2, memtrack => 0);
     my @pids = MTPassenger::warm($h, procs => 2);
@@ -148,6 +171,19 @@ subtest 'rails app' => sub {
     is($head->{content} // '', '', 'HEAD has no body');
     is($h->get('/nope')->{status}, 404, 'unknown route 404');
     ok(-s $h->dir . '/appdata/rails.sqlite3', 'database made in the temp dir');
+    MTPassenger::stop($h);
+};
+
+subtest 'rails app, middleware only through the preload' => sub {
+    my $h = MTPassenger->start(app => 'rails', procs => 1, memtrack => 0,
+                               preload => 1, env => { MT_NO_MIDDLEWARE => 1 });
+    MTPassenger::warm($h, procs => 1);
+    my $r = $h->get('/items');
+    my $m = memtrack_header($r) || {};
+    is($m->{pid}, body_pid($r), 'preloaded companion reports the serving pid');
+    is($m->{controller}, 'ItemsController', 'controller');
+    is($m->{action}, 'index', 'action');
+    is($m->{qc_after}, 3, 'query cache');
     MTPassenger::stop($h);
 };
 

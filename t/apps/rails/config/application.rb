@@ -31,6 +31,7 @@ module MtRails
     config.action_controller.perform_caching = false
     # The companion, outermost: it sees the response before the executor
     # completes (when the body is closed), so the query cache is still full.
-    config.middleware.insert_before 0, MemTrack::Rack
+    # MT_NO_MIDDLEWARE=1 leaves it out, to test the RUBYOPT preload route.
+    config.middleware.insert_before 0, MemTrack::Rack unless ENV["MT_NO_MIDDLEWARE"] == "1"
   end
 end
