@@ -214,6 +214,17 @@ class TestMemTrackRack < Minitest::Test
     assert_operator v.bytesize, :<, 1024
   end
 
+  def test_threads_share_one_instance
+    mw = MemTrack::Rack.new(ok_app, smaps_every: 7)
+    values = Queue.new
+    8.times.map do
+      Thread.new { 50.times { values << header_of(call_app(mw)[1]) } }
+    end.each(&:join)
+    assert_equal 400, values.size
+    values.size.times { parse_strict(values.pop) }
+    assert_equal 0, mw.errors
+  end
+
   def test_reopens_statm_after_fork
     mw = MemTrack::Rack.new(ok_app, smaps_every: 0)
     call_app(mw) # opens statm in the parent

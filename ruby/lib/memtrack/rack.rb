@@ -67,8 +67,10 @@ module MemTrack
     def call(env)
       return @app.call(env) if env[ACTIVE_ENV]
 
-      env[ACTIVE_ENV] = true
-      before = safely { sample }
+      before = safely do
+        env[ACTIVE_ENV] = true
+        sample
+      end
       res = @app.call(env)
       safely { set_header(res, report(env, before)) }
       res
@@ -76,7 +78,7 @@ module MemTrack
 
     # The X-MemTrack value for this request; public for tests and the bench.
     def report(env, before)
-      after = sample
+      after = safely { sample } || []
       out = +"v=#{PROTOCOL_VERSION}; pid=#{Process.pid}"
       i = 0
       while i < FIELDS.size
