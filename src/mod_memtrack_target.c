@@ -25,17 +25,21 @@
 
 #include "mod_memtrack_shm.h"
 #include "mod_memtrack_target.h"
+#include "mt_pidcache.h"
 #include "mt_procfind.h"
 #include "mt_proto.h"
 
 APLOG_USE_MODULE(memtrack);
 
 #define MT_FILTER_NAME "MEMTRACK_BACKEND"
+/* Growth of the httpd child from which swap, peak and fds are read too. */
+#define MT_DETAIL_GROWTH (64 * 1024)
 /* Passenger marks the requests it will handle with this pool userdata. */
 #define MT_PASSENGER_NOTE "Phusion Passenger"
 
 static mt_procfind_cache_t *mt_single_cache;   /* per child */
 static int mt_httpd_parent;                    /* getppid() in the child */
+static mt_pidcache_t *mt_verified;             /* pids that passed the check */
 
 void mt_target_strip_request(request_rec *r)
 {
@@ -97,9 +101,11 @@ static void set_self(mt_record_t *rec, const mt_req_t *st, mt_proc_t *self,
     rec->before_source = st->before.rss_bytes != MT_UNKNOWN ? MT_BEFORE_MODULE
                                                             : MT_BEFORE_NONE;
     mt_sample_statm(&rec->after, self);
-    /* status and the fd count cost ~7 us each, ten times statm: read them
-     * only for requests that moved resident memory, the ones worth a look. */
-    if (rec->after.rss_bytes != rec->before.rss_bytes) {
+    /* status and the fd count cost ~7 us each, ten times statm, and under a
+     * threaded MPM most requests see a few pages move: read them only for
+     * requests that grew the child notably, the ones worth a closer look. */
+    if (rec->before.rss_bytes != MT_UNKNOWN && rec->after.rss_bytes != MT_UNKNOWN
+        && rec->after.rss_bytes - rec->before.rss_bytes >= MT_DETAIL_GROWTH) {
         mt_sample_status(&rec->after, self);
         if (mt_sample_fd_count(&rec->fds, p) != APR_SUCCESS) {
             rec->fds = -1;
@@ -175,8 +181,12 @@ static const char *check_reported(request_rec *r, const mt_req_t *st,
     mt_procfind_policy_t pol;
     const char *why = NULL;
 
+    if (mt_pidcache_fresh(mt_verified, st->app->pid, r->request_time)) {
+        return NULL;
+    }
     policy_for(&pol, passenger);
     if (mt_procfind_check(st->app->pid, &pol, &why, r->pool) == APR_SUCCESS) {
+        mt_pidcache_add(mt_verified, st->app->pid, r->request_time);
         return NULL;
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "memtrack: app reported pid "
@@ -254,6 +264,10 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
         return;
     }
     mt_httpd_parent = (int)getppid();
+    if (mt_pidcache_create(&mt_verified, apr_time_from_sec(1), pchild)
+        != APR_SUCCESS) {
+        mt_verified = NULL;    /* every report is then checked in full */
+    }
     rv = mt_procfind_cache_create(&mt_single_cache, apr_time_from_sec(1),
                                   pchild);
     if (rv != APR_SUCCESS) {
