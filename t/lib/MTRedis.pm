@@ -30,9 +30,11 @@ use POSIX ();
 use Time::HiRes qw(time sleep);
 use File::Path qw(make_path remove_tree);
 use FindBin;
+use Scalar::Util qw(weaken);
 
 my $ROOT = "$FindBin::Bin/..";
-my %LIVE;
+my %LIVE;   # pid => server, running
+my %ALL;    # dir => server (weak), for the temp dirs at END
 my $N = 0;
 
 sub import {
@@ -57,6 +59,8 @@ sub start {
     my $name = ($0 =~ s{.*/}{}r) =~ s/\.t$//r;
     $self->{dir} //= "$ROOT/t/tmp/redis-$name-$$-" . $N++;
     make_path($self->{dir});
+    $ALL{ $self->{dir} } = $self;
+    weaken($ALL{ $self->{dir} });
     chmod 0755, $self->{dir};
     $self->{port} //= _free_port();
     $self->_spawn;
@@ -215,18 +219,26 @@ sub stop {
     $self->{pid} = undef;
 }
 
+# The temp dir is kept when a test failed (or MT_KEEP_TMP is set).
+sub _cleanup {
+    my ($self) = @_;
+    return if $ENV{MT_KEEP_TMP} || !$self->{dir} || !-d $self->{dir};
+    return if ${^GLOBAL_PHASE} eq 'DESTRUCT';   # Test::Builder is gone
+    return unless Test::Builder->can('new') && Test::Builder->new->is_passing;
+    remove_tree($self->{dir});
+}
+
 sub DESTROY {
     my ($self) = @_;
     local ($?, $!, $@);
     $self->stop;
-    remove_tree($self->{dir})
-        if $self->{dir} && !$ENV{MT_KEEP_TMP}
-        && Test::Builder->can('new') && Test::Builder->new->is_passing;
+    $self->_cleanup;
 }
 
 END {
-    local $?;
+    local ($?, $!, $@);
     $_->stop for values %LIVE;
+    $_ && $_->_cleanup for values %ALL;
 }
 
 package MTRedis::Error;
