@@ -67,7 +67,7 @@ unit: $(UNIT_BINS)
 deps:
 	@sh tools/install-deps.sh
 
-test: deps all asan unit
+test: deps all asan unit lint
 	$(PROVE) -v t/unit.t
 	$(PROVE) t/*.t
 	MT_ASAN=1 $(PROVE) t/*.t
