@@ -312,9 +312,29 @@ apr_status_t mt_redis_addr_parse(mt_redis_addr_t **paddr, const char **err,
     return APR_SUCCESS;
 }
 
+/* Query part "?k=v&k=v" with every value but db's replaced by "***": a
+ * misspelt "pass=" must not show either. */
+static const char *redact_query(const char *q, apr_pool_t *p)
+{
+    const char *out = "";
+
+    while (*q) {
+        apr_size_t n = strcspn(q + 1, "&");
+        const char *item = apr_pstrmemdup(p, q + 1, n);
+        const char *eq = strchr(item, '=');
+
+        if (eq && strncmp(item, "db=", 3))
+            item = apr_pstrcat(p, apr_pstrmemdup(p, item,
+                               (apr_size_t)(eq - item)), "=***", NULL);
+        out = apr_pstrcat(p, out, q[0] == '?' ? "?" : "&", item, NULL);
+        q += 1 + n;
+    }
+    return out;
+}
+
 const char *mt_redis_redact(const char *text, apr_pool_t *p)
 {
-    const char *scheme, *at, *pw;
+    const char *scheme, *at, *q;
     char *out;
 
     if (!text)
@@ -325,13 +345,9 @@ const char *mt_redis_redact(const char *text, apr_pool_t *p)
     if (scheme && at && at > scheme)
         out = apr_pstrcat(p, apr_pstrmemdup(p, out, (apr_size_t)(scheme - out)),
                           "://***", at, NULL);
-    for (pw = strstr(out, "password="); pw; pw = strstr(pw + 12, "password=")) {
-        const char *end = pw + 9 + strcspn(pw + 9, "&");
-        apr_size_t at_off = (apr_size_t)(pw - out);
-        out = apr_pstrcat(p, apr_pstrmemdup(p, out, at_off), "password=***",
-                          end, NULL);
-        pw = out + at_off;
-    }
+    if ((q = strchr(out, '?')) != NULL)
+        out = apr_pstrcat(p, apr_pstrmemdup(p, out, (apr_size_t)(q - out)),
+                          redact_query(q, p), NULL);
     return out;
 }
 

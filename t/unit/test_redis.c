@@ -142,6 +142,8 @@ static void test_redact(void)
     t = mt_redis_redact("unix:/s?password=hunter2&db=1&password=hunter2", pool);
     ok(!strstr(t, "hunter2") && strstr(t, "db=1"), "redact unix: %s", t);
     is_str(mt_redis_redact("redis://h:1", pool), "redis://h:1", "no password");
+    is_str(mt_redis_redact("unix:/s?db=2&pass=hunter2&x", pool),
+           "unix:/s?db=2&pass=***&x", "every query value but db hidden");
 }
 
 static void test_ids(void)
