@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -107,7 +106,7 @@ static apr_status_t check_proc(int pid, const mt_procfind_policy_t *pol,
     int dirfd, any_root = 0, zombie = 0, match = 1;
     apr_status_t rv;
 
-    snprintf(path, sizeof(path), "/proc/%d", pid);
+    apr_snprintf(path, sizeof(path), "/proc/%d", pid);
     dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0) {
         rv = APR_FROM_OS_ERROR(errno);
