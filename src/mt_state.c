@@ -1,10 +1,12 @@
 /* mt_state: per-process state in shared memory. httpd-free. */
+#include <sched.h>
 #include <string.h>
 #include <apr_atomic.h>
 
 #include "mt_state.h"
 
 #define MT_STATE_LOCK_TRIES 64
+#define MT_STATE_LOCK_YIELDS 4
 #define MT_STATE_LOCK_STALE 5     /* seconds */
 
 apr_size_t mt_state_bytes(unsigned int n)
@@ -27,7 +29,7 @@ static int lock_take(volatile apr_uint32_t *word, apr_time_t now)
     apr_uint32_t stamp = (apr_uint32_t)apr_time_sec(now) + 1;
     int i;
 
-    for (i = 0; i < MT_STATE_LOCK_TRIES; i++) {
+    for (i = 0; i < MT_STATE_LOCK_TRIES + MT_STATE_LOCK_YIELDS; i++) {
         apr_uint32_t held = apr_atomic_cas32(word, stamp, 0);
         if (held == 0) {
             return 1;
@@ -35,6 +37,11 @@ static int lock_take(volatile apr_uint32_t *word, apr_time_t now)
         if (stamp - held > MT_STATE_LOCK_STALE
             && apr_atomic_cas32(word, stamp, held) == held) {
             return 1;
+        }
+        /* The holder needs a few stores; if spinning did not see them, it
+         * was preempted: give it the CPU a few times, then give up. */
+        if (i >= MT_STATE_LOCK_TRIES) {
+            sched_yield();
         }
     }
     return 0;
