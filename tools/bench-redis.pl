@@ -1,0 +1,84 @@
+#!/usr/bin/perl
+# make bench, Redis part (run by tools/bench.pl, or alone):
+#  1. the ceiling: records/s one Redis takes from the sink's writer threads,
+#     without httpd (build/mt-redis-bench, 1 and 2 writers, 800-byte records);
+#  2. the request cost: wrk against three httpds in interleaved rounds, the
+#     module off, the module with the log sink, and the module with the log
+#     and the Redis sink; then whether every record reached Redis.
+#
+#   BENCH_ROUNDS=5 BENCH_SECS=5 BENCH_CONNS=16 perl tools/bench-redis.pl
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/../t/lib";
+use MTTest;
+use MTRedis;
+use Time::HiRes qw(time sleep);
+
+$| = 1;
+my $ROUNDS = $ENV{BENCH_ROUNDS} // 5;
+my $SECS   = $ENV{BENCH_SECS}   // 5;
+my $CONNS  = $ENV{BENCH_CONNS}  // 16;
+my $ROOT   = "$FindBin::Bin/..";
+
+my $rd = MTRedis->start;
+
+print "\n== Redis sink ceiling: build/mt-redis-bench, ${SECS}s, 800-byte records\n";
+for my $w (1, 2) {
+    my $out = `timeout 120 $ROOT/build/mt-redis-bench ${\ $rd->url} $SECS $w 800 2>&1`;
+    print "  $out";
+    $rd->cmd('FLUSHALL');
+}
+
+sub wrk {
+    my ($h, $path) = @_;
+    my $out = `timeout 120 wrk -t2 -c$CONNS -d${SECS}s --latency '${\ $h->url($path)}' 2>&1`;
+    my ($rps) = $out =~ /Requests\/sec:\s+([\d.]+)/;
+    my ($p99) = $out =~ /^\s+99%\s+(\S+)/m;
+    die "wrk failed:\n$out" unless $rps;
+    return ($rps, $p99 // '?');
+}
+
+sub median { my @s = sort { $a <=> $b } @_; return @s % 2 ? $s[$#s / 2] : ($s[@s / 2 - 1] + $s[@s / 2]) / 2 }
+
+my $mpm = "StartServers 1\nServerLimit 1\nThreadsPerChild 32\nMaxRequestWorkers 32\n";
+my %h = (
+    off   => MTTest->start(name => 'bench-r-off', memtrack => 0, log => 'none', mpm_conf => $mpm),
+    log   => MTTest->start(name => 'bench-r-log', mpm_conf => $mpm),
+    redis => MTTest->start(name => 'bench-r-redis', mpm_conf => $mpm,
+                           conf => "MemTrackRedis ${\ $rd->url}\nMemTrackRedisTTL 3600\n"),
+);
+my @names = qw(off log redis);
+print "\n== static file, event MPM, wrk -t2 -c$CONNS -d${SECS}s, $ROUNDS rounds\n";
+wrk($h{$_}, '/static.txt') for @names;    # warm-up
+my (%rps, @ratio);
+for my $round (1 .. $ROUNDS) {
+    my @order = $round % 2 ? @names : reverse @names;
+    my %r;
+    $r{$_} = [wrk($h{$_}, '/static.txt')] for @order;
+    push @{ $rps{$_} }, $r{$_}[0] for @names;
+    push @ratio, $r{redis}[0] / $r{log}[0];
+    printf "  round %d: off %8.0f (p99 %s)  log %8.0f (p99 %s)  log+redis %8.0f (p99 %s)  redis/log %.3f\n",
+        $round, map({ ($r{$_}[0], $r{$_}[1]) } @names), $ratio[-1];
+}
+my @s = sort { $a <=> $b } @ratio;
+printf "  median req/s: off %.0f, log %.0f, log+redis %.0f; log+redis/log %.3f (Redis cost %.1f%%), spread %.3f..%.3f\n",
+    (map { median(@{ $rps{$_} }) } @names), median(@ratio), (1 - median(@ratio)) * 100, $s[0], $s[-1];
+
+# Did Redis keep up? Every logged record should be a key.
+my $deadline = time + 20;
+my $logged = () = $h{redis}->raw_lines;
+my $stored = 0;
+while (time < $deadline) {
+    $stored = $rd->cmd('DBSIZE') - 1;    # minus the stream
+    last if $stored >= $logged;
+    sleep 0.2;
+}
+my $total_secs = $SECS * ($ROUNDS + 1);
+printf "  Redis took %d of %d records (%.0f records/s sustained over the %d s of load), %d dropped\n",
+    $stored, $logged, $stored / $total_secs, $total_secs, $logged - $stored;
+my @drops = $h{redis}->error_log =~ /(memtrack: redis .*(?:dropped|cannot|lost|refused).*)/g;
+print "  $_\n" for @drops[0 .. ($#drops > 4 ? 4 : $#drops)];
+$_->stop for values %h;
+%h = ();
+undef $rd;
