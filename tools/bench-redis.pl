@@ -26,7 +26,7 @@ my $rd = MTRedis->start;
 print "\n== Redis sink ceiling: build/mt-redis-bench, ${SECS}s, 800-byte records\n";
 for my $w (1, 2) {
     my $out = `timeout 120 $ROOT/build/mt-redis-bench ${\ $rd->url} $SECS $w 800 2>&1`;
-    print "  $out";
+    print "  $_\n" for split /\n/, $out;
     $rd->cmd('FLUSHALL');
 }
 
