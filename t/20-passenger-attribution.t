@@ -17,7 +17,7 @@ use Test::More;
 MTPassCheck::plan_or_skip();
 
 my $MiB = 1 << 20;
-my $h = MTPassenger->start(app => 'rack', procs => 2, mpm => 'event',
+my $h = MTPassCheck::start(app => 'rack', procs => 2, mpm => 'event',
                            conf => "MemTrackThreshold 5M\n");
 my @apps = MTPassenger::warm($h, procs => 2);
 is(scalar @apps, 2, "two app processes: @apps");

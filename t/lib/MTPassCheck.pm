@@ -8,7 +8,7 @@ MTPassCheck - shared checks of the Passenger integration tests (t/2x)
 
     use MTTest ':noskip';  use MTPassenger;  use MTPassCheck;
     MTPassCheck::plan_or_skip();                  # skip_all without Passenger/module
-    my $h = MTPassenger->start(app => 'rack', procs => 2);
+    my $h = MTPassCheck::start(app => 'rack', procs => 2);
     my @apps = MTPassenger::warm($h, procs => 2);
     my @res = MTPassCheck::par_get($h, '/pid?u=1', '/pid?u=2');   # concurrent
     my %rec = MTPassCheck::records_for($h, map { $_->{path} } @res);
@@ -19,6 +19,9 @@ MTPassCheck - shared checks of the Passenger integration tests (t/2x)
 
     plan_or_skip()            skip_all unless the module is built and
                               Passenger is installed
+    start(%o)                 MTPassenger->start(%o); under MT_ASAN the
+                              Passenger agents run without the ASan runtime
+                              (see AGENTS WITHOUT ASAN below)
     token()                   a fresh unique "u=..." query value
     par_get($h, @paths)       GET every path at once (forked clients);
                               returns [{path, status, content, headers}] in
@@ -43,11 +46,28 @@ MTPassCheck - shared checks of the Passenger integration tests (t/2x)
                               process of the server is left and that ASan
                               reported nothing
 
+=head1 AGENTS WITHOUT ASAN
+
+Under C<MT_ASAN> httpd runs with C<LD_PRELOAD> of the ASan runtime, and
+mod_passenger starts its watchdog and core agents from httpd, so they
+inherit it (MTPassenger's C<SetEnv LD_PRELOAD ""> only reaches the apps).
+With the runtime preloaded, the Passenger core now and then never finishes
+its graceful shutdown (seen in about 1 run of 10: the core sits in
+nanosleep after "Checking whether to disconnect long-running connections"
+until stop() KILLs it 10 s later). start() therefore points PassengerRoot
+at a copy of Passenger's F<locations.ini> whose C<support_binaries_dir>
+holds a F<PassengerAgent> shell wrapper that unsets C<LD_PRELOAD>,
+C<ASAN_OPTIONS> and C<UBSAN_OPTIONS> and execs the real agent. The agents
+and the apps (spawned by the core) then carry no ASan runtime; httpd and
+the module under test still do. The copy lives in
+F<t/tmp/passenger-agent-PID/> and is removed at exit.
+
 =cut
 
 use strict;
 use warnings;
 use Carp qw(croak);
+use File::Path qw(make_path remove_tree);
 use HTTP::Tiny;
 use POSIX ();
 use Time::HiRes qw(sleep time);
@@ -60,6 +80,53 @@ my $SEQ = 0;
 sub plan_or_skip {
     my $why = MTPassenger::why_not() // MTTest::_why_not_runnable();
     plan skip_all => $why if $why;
+}
+
+my $AGENT_DIR;
+
+sub _agent_root {
+    return $AGENT_DIR if $AGENT_DIR && -d $AGENT_DIR;
+    my $dir = "$MTTest::ROOT/t/tmp/passenger-agent-$$";
+    make_path("$dir/support-binaries");
+    chmod 0755, "$MTTest::ROOT/t/tmp", $dir, "$dir/support-binaries";
+    my $real = '';
+    open my $in, '<', $MTPassenger::PASSENGER_ROOT
+        or croak "$MTPassenger::PASSENGER_ROOT: $!";
+    my $ini = '';
+    while (my $l = <$in>) {
+        if ($l =~ /^support_binaries_dir=(.*)$/) {
+            $real = $1;
+            $l = "support_binaries_dir=$dir/support-binaries\n";
+        }
+        $ini .= $l;
+    }
+    close $in;
+    croak "no support_binaries_dir in $MTPassenger::PASSENGER_ROOT" unless $real;
+    _write("$dir/locations.ini", $ini, 0644);
+    _write("$dir/support-binaries/PassengerAgent",
+           "#!/bin/sh\n# written by t/lib/MTPassCheck.pm: agents without ASan\n"
+           . "unset LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS\n"
+           . "exec '$real/PassengerAgent' \"\$@\"\n", 0755);
+    return $AGENT_DIR = $dir;
+}
+
+sub _write {
+    my ($path, $text, $mode) = @_;
+    open my $fh, '>', $path or croak "$path: $!";
+    print {$fh} $text;
+    close $fh or croak "$path: $!";
+    chmod $mode, $path;
+}
+
+sub start {
+    my (%o) = @_;
+    local $MTPassenger::PASSENGER_ROOT = _agent_root() . '/locations.ini'
+        if $ENV{MT_ASAN};
+    return MTPassenger->start(%o);
+}
+
+END {
+    remove_tree($AGENT_DIR) if $AGENT_DIR && !$ENV{MT_KEEP_TMP};
 }
 
 sub token { return sprintf 'u=%d-%d-%d', $$, int(time * 1000) % 1000000, ++$SEQ }
