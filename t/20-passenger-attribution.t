@@ -181,4 +181,5 @@ subtest 'GC and object deltas' => sub {
 };
 
 MTPassCheck::finish($h);
+undef $h;
 done_testing();
