@@ -63,12 +63,12 @@ sub tok { return MTPassCheck::token() }
 subtest '200, 304, 500, 404, HEAD' => sub {
     my $p = '/pid?' . tok();
     my ($st, $body, $rec) = raw('status 200', 'GET', $p);
-    is($st, 200, '200');
+    is($st, 200, 'answered 200');
     app_record('status 200', $rec, MTPassCheck::body_pid($body));
 
     $p = '/status/304?' . tok();
     ($st, $body, $rec) = raw('status 304', 'GET', $p);
-    is($st, 304, '304');
+    is($st, 304, 'answered 304');
     is($body, '', '304 has no body');
     is($rec->{status}, 304, 'record status 304');
     app_record('status 304', $rec);
