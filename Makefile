@@ -33,7 +33,7 @@ TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
 ASAN_FLAGS:= -fsanitize=address,undefined -fno-omit-frame-pointer
 
 .PHONY: all asan unit test test-unit test-integration test-asan demo bench \
-        deps install clean lint
+        deps install clean lint fuzz
 
 all: $(MODULE) $(TEST_MODS) $(TOOLS)
 
@@ -80,6 +80,18 @@ demo: deps all
 
 bench: deps all
 	@perl tools/bench.pl
+
+# Coverage-guided fuzzing of the X-MemTrack parser (needs clang and
+# libclang-rt-14-dev; not part of make test):
+#   make fuzz && build/fuzz/fuzz_proto -dict=t/fuzz/proto.dict \
+#       -max_total_time=300 build/fuzz/corpus t/fuzz/corpus_proto
+fuzz: $(BUILD)/fuzz/fuzz_proto
+
+$(BUILD)/fuzz/fuzz_proto: t/fuzz/fuzz_proto.c src/mt_proto.c $(HEADERS) Makefile
+	@mkdir -p $(@D)/corpus
+	clang $(CSTD) -O1 -g $(WARN) -Iinclude $(APR_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -o $@ t/fuzz/fuzz_proto.c src/mt_proto.c $(APR_LIBS)
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

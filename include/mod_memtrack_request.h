@@ -17,7 +17,7 @@ typedef struct mt_req_t {
     const char      *id_source;    /* "client", "unique_id", "module" */
     apr_int64_t      overhead_us;  /* time spent in the module's hooks */
     mt_app_report_t *app;          /* what the app said, NULL when nothing */
-    int              app_refused;  /* an X-MemTrack header was refused */
+    const char      *app_refused;  /* why an X-MemTrack header was refused */
 } mt_req_t;
 
 /* The state of r (or of the request it was redirected from), or NULL. */

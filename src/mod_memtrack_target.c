@@ -62,11 +62,19 @@ static void take_header(request_rec *r, mt_req_t *st)
         mt_app_report_t *app = apr_palloc(r->pool, sizeof(*app));
         if (mt_proto_parse(app, v, r->pool) == APR_SUCCESS) {
             st->app = app;
+            if (app->bad_items) {
+                ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "memtrack: %s "
+                              "header: %d items ignored", MT_PROTO_HEADER,
+                              app->bad_items);
+            }
         }
         else {
-            st->app_refused = 1;
+            st->app_refused = apr_pstrcat(r->pool, "refused: header ",
+                                          app->refused ? app->refused
+                                                       : "invalid", NULL);
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "memtrack: %s header "
-                          "refused (too long or no valid pid)", MT_PROTO_HEADER);
+                          "refused: %s", MT_PROTO_HEADER,
+                          app->refused ? app->refused : "invalid");
         }
     }
     apr_table_unset(r->err_headers_out, MT_PROTO_HEADER);
@@ -238,8 +246,12 @@ int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
             rec->app = st->app;
             return 1;
         }
-        if (!st->app && passenger && (why = find_single(r, dc, &pid)) == NULL
-            && set_backend(rec, pid, NULL, "single")) {
+        if (st->app_refused) {
+            why = st->app_refused;   /* a broken header is not "no header" */
+        }
+        else if (!st->app && passenger
+                 && (why = find_single(r, dc, &pid)) == NULL
+                 && set_backend(rec, pid, NULL, "single")) {
             return 1;
         }
         if (mode == MT_TARGET_IS_BACKEND) {

@@ -5,7 +5,7 @@
 # requests/s per round, the median on/off ratio and its spread.
 #
 #   BENCH_ROUNDS=5 BENCH_SECS=5 BENCH_CONNS=16 make bench
-#   BENCH_ONLY=static|passenger|redis to run one scenario
+#   BENCH_ONLY=static|passenger|ruby|redis to run one scenario
 use strict;
 use warnings;
 use FindBin;
@@ -79,6 +79,12 @@ if ((!$ONLY || $ONLY eq 'passenger') && !MTPassenger::why_not()) {
     compare('Passenger Rack app, event MPM', $off, $on, '/hello');
     overhead_us($on);
     MTPassenger::stop($_) for $off, $on;
+}
+
+if (!$ONLY || $ONLY eq 'ruby') {
+    # The companion's own cost, measured inside Ruby (no httpd involved).
+    print "\n== memtrack-rack companion: cost per request inside the app\n";
+    system('ruby', "-I$FindBin::Bin/../ruby/lib", "$FindBin::Bin/../ruby/bench/cost.rb");
 }
 
 if ((!$ONLY || $ONLY eq 'redis') && -x "$FindBin::Bin/bench-redis.pl") {
