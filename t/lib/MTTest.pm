@@ -544,6 +544,9 @@ sub stop {
 sub _cleanup {
     my ($self) = @_;
     return if $ENV{MT_KEEP_TMP} || !$self->{dir} || !-d $self->{dir};
+    # During global destruction Test::Builder may be gone already; the END
+    # block below has cleaned up every harness still alive by then.
+    return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
     return unless Test::Builder->can('new') && Test::Builder->new->is_passing;
     remove_tree($self->{dir});
 }
@@ -557,7 +560,10 @@ sub DESTROY {
 
 END {
     local $?;
-    $_->stop for values %LIVE;
+    for my $h (values %LIVE) {
+        $h->stop;
+        $h->_cleanup;
+    }
 }
 
 $SIG{INT} = $SIG{TERM} = sub { $_->stop for values %LIVE; exit 1 };
