@@ -23,6 +23,11 @@ MTPassCheck - shared checks of the Passenger integration tests (t/2x)
                               Passenger agents run without the ASan runtime
                               (see AGENTS WITHOUT ASAN below)
     token()                   a fresh unique "u=..." query value
+    private_app($name)        a copy of t/apps/$name (and t/apps/lib) under
+                              t/tmp/apps-PID/, removed at exit: an app root
+                              no other test server uses, so host-wide
+                              process discovery by app root is unambiguous
+                              even when tests run in parallel
     par_get($h, @paths)       GET every path at once (forked clients);
                               returns [{path, status, content, headers}] in
                               the order of @paths
@@ -125,8 +130,26 @@ sub start {
     return MTPassenger->start(%o);
 }
 
+my $APPS_DIR;
+
+sub private_app {
+    my ($name) = @_;
+    croak "bad app name $name" unless $name =~ /^[a-z0-9_-]+$/;
+    my $src = "$MTTest::ROOT/t/apps";
+    $APPS_DIR //= "$MTTest::ROOT/t/tmp/apps-$$";
+    my $dst = "$APPS_DIR/$name";
+    return $dst if -f "$dst/config.ru";
+    make_path($APPS_DIR);
+    chmod 0755, "$MTTest::ROOT/t/tmp", $APPS_DIR;
+    system('cp', '-R', "$src/$name", "$src/lib", "$APPS_DIR/") == 0
+        or croak "cp $src/$name: $?";
+    system('chmod', '-R', 'a+rX', $APPS_DIR) == 0 or croak "chmod: $?";
+    return $dst;
+}
+
 END {
     remove_tree($AGENT_DIR) if $AGENT_DIR && !$ENV{MT_KEEP_TMP};
+    remove_tree($APPS_DIR) if $APPS_DIR && !$ENV{MT_KEEP_TMP};
 }
 
 sub token { return sprintf 'u=%d-%d-%d', $$, int(time * 1000) % 1000000, ++$SEQ }
