@@ -14,6 +14,8 @@
  * handled, a "Passenger RubyApp" process. Without a header, a Passenger app
  * group with exactly one process is found by its process title.
  */
+#include <unistd.h>
+
 #include "httpd.h"
 #include "http_config.h"
 #include "http_core.h"
@@ -34,6 +36,8 @@ APLOG_USE_MODULE(memtrack);
 #define MT_FILTER_NAME "MEMTRACK_BACKEND"
 /* Growth of the httpd child from which swap, peak and fds are read too. */
 #define MT_DETAIL_GROWTH (64 * 1024)
+/* How long a child trusts its answer to "the one app process". */
+#define MT_SINGLE_TTL    apr_time_from_msec(250)
 /* Passenger marks the requests it will handle with this pool userdata. */
 #define MT_PASSENGER_NOTE "Phusion Passenger"
 
@@ -121,17 +125,15 @@ static void set_self(mt_record_t *rec, const mt_req_t *st, mt_proc_t *self,
     }
 }
 
-/* Fill the backend side: after from /proc, before from the app or from the
- * last record of that pid. 0 when the pid cannot be read. */
-static int set_backend(mt_record_t *rec, int pid, const mt_app_report_t *app,
-                       const char *attribution)
+/* Fill the backend side from an after-sample already taken: before from
+ * the app, or from the last record of that pid. */
+static void set_backend(mt_record_t *rec, int pid, const mt_sample_t *after,
+                        const mt_app_report_t *app, const char *attribution)
 {
     mt_state_t *state = mt_shm_state();
     apr_int64_t prev;
 
-    if (mt_sample_pid_statm(&rec->after, pid) != APR_SUCCESS) {
-        return 0;
-    }
+    rec->after = *after;
     rec->target = MT_TARGET_BACKEND;
     rec->pid = pid;
     rec->attribution = attribution;
@@ -146,7 +148,6 @@ static int set_backend(mt_record_t *rec, int pid, const mt_app_report_t *app,
     else {
         rec->before_source = MT_BEFORE_NONE;
     }
-    return 1;
 }
 
 static int is_passenger_request(request_rec *r)
@@ -182,24 +183,37 @@ static void policy_for(mt_procfind_policy_t *pol, int passenger)
     pol->require_title = passenger ? MT_PROCFIND_TITLE_RUBY : NULL;
 }
 
-/* The pid the app reported, if it may be attributed to. */
-static const char *check_reported(request_rec *r, const mt_req_t *st,
-                                  int passenger)
+/* Sample pid if it may be attributed to: NULL, or why not. A pid verified
+ * in the last second is read through its cached descriptor; otherwise its
+ * statm is opened first and checked after (see mt_pidcache.h). */
+static const char *sample_pid(request_rec *r, int pid, int passenger,
+                              mt_sample_t *after)
 {
     mt_procfind_policy_t pol;
+    apr_time_t now = apr_time_now();
     const char *why = NULL;
+    int fd;
 
-    if (mt_pidcache_fresh(mt_verified, st->app->pid, r->request_time)) {
+    if (mt_pidcache_sample(mt_verified, pid, now, after) == APR_SUCCESS) {
         return NULL;
     }
+    fd = mt_sample_open_statm(pid);
     policy_for(&pol, passenger);
-    if (mt_procfind_check(st->app->pid, &pol, &why, r->pool) == APR_SUCCESS) {
-        mt_pidcache_add(mt_verified, st->app->pid, r->request_time);
-        return NULL;
+    if (mt_procfind_check(pid, &pol, &why, r->pool) != APR_SUCCESS
+        || fd < 0 || mt_sample_statm_fd(after, fd) != APR_SUCCESS) {
+        if (fd >= 0) close(fd);
+        why = why ? why : "no such process";
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "memtrack: app process %d "
+                      "refused: %s", pid, why);
+        return apr_pstrcat(r->pool, "refused: ", why, NULL);
     }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "memtrack: app reported pid "
-                  "%d, refused: %s", st->app->pid, why ? why : "?");
-    return apr_pstrcat(r->pool, "refused: ", why ? why : "?", NULL);
+    if (mt_verified) {
+        mt_pidcache_put(mt_verified, pid, fd, now);
+    }
+    else {
+        close(fd);
+    }
+    return NULL;
 }
 
 static apr_status_t single(int *pid, const char *root,
@@ -235,24 +249,29 @@ int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
     int mode = mt_config_target(dc);
     int passenger = is_passenger_request(r);
     const char *why = NULL;
+    mt_sample_t after;
     int pid = 0;
 
     if (mode != MT_TARGET_IS_SELF) {
         request_rec *last = r;
         while (last->next) last = last->next;
         if (!st->app) take_header(last, st);
-        if (st->app && (why = check_reported(r, st, passenger)) == NULL
-            && set_backend(rec, st->app->pid, st->app, "header")) {
-            rec->app = st->app;
-            return 1;
+        mt_sample_clear(&after);
+        if (st->app) {
+            if ((why = sample_pid(r, st->app->pid, passenger, &after)) == NULL) {
+                set_backend(rec, st->app->pid, &after, st->app, "header");
+                rec->app = st->app;
+                return 1;
+            }
         }
-        if (st->app_refused) {
+        else if (st->app_refused) {
             why = st->app_refused;   /* a broken header is not "no header" */
         }
-        else if (!st->app && passenger
-                 && (why = find_single(r, dc, &pid)) == NULL
-                 && set_backend(rec, pid, NULL, "single")) {
-            return 1;
+        else if (passenger && (why = find_single(r, dc, &pid)) == NULL) {
+            if ((why = sample_pid(r, pid, 1, &after)) == NULL) {
+                set_backend(rec, pid, &after, NULL, "single");
+                return 1;
+            }
         }
         if (mode == MT_TARGET_IS_BACKEND) {
             /* Say that attribution failed rather than guess. */
@@ -280,8 +299,9 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
         != APR_SUCCESS) {
         mt_verified = NULL;    /* every report is then checked in full */
     }
-    rv = mt_procfind_cache_create(&mt_single_cache, apr_time_from_sec(1),
-                                  pchild);
+    /* Short: when Passenger adds a second process, a cached "single"
+     * answer would name the first for the rest of its life. */
+    rv = mt_procfind_cache_create(&mt_single_cache, MT_SINGLE_TTL, pchild);
     if (rv != APR_SUCCESS) {
         mt_single_cache = NULL;
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "memtrack: no cache for "

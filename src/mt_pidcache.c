@@ -1,10 +1,14 @@
-/* mt_pidcache: recently verified pids. httpd-free. */
+/* mt_pidcache: verified app processes and their open statm. httpd-free. */
+#include <unistd.h>
 #include <apr_thread_mutex.h>
 
 #include "mt_pidcache.h"
 
 typedef struct {
-    int        pid;
+    int        pid;          /* 0: free */
+    int        fd;           /* /proc/<pid>/statm, -1 when none */
+    int        readers;      /* threads reading fd right now */
+    int        doomed;       /* close fd when the last reader is done */
     apr_time_t verified_at;
 } entry_t;
 
@@ -14,50 +18,119 @@ struct mt_pidcache_t {
     entry_t             e[MT_PIDCACHE_SLOTS];
 };
 
+/* Forget an entry; its descriptor goes now or with its last reader. Under
+ * the mutex. */
+static void drop(entry_t *e)
+{
+    if (e->fd >= 0 && e->readers == 0) {
+        close(e->fd);
+    }
+    else if (e->fd >= 0) {
+        e->doomed = 1;
+        return;      /* the slot stays taken until the last reader leaves */
+    }
+    e->pid = 0;
+    e->fd = -1;
+    e->doomed = 0;
+}
+
+static apr_status_t close_all(void *data)
+{
+    mt_pidcache_t *pc = data;
+    int i;
+
+    for (i = 0; i < MT_PIDCACHE_SLOTS; i++) {
+        if (pc->e[i].fd >= 0) close(pc->e[i].fd);
+        pc->e[i].fd = -1;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t mt_pidcache_create(mt_pidcache_t **ppc, apr_interval_time_t ttl,
                                 apr_pool_t *p)
 {
     mt_pidcache_t *pc = apr_pcalloc(p, sizeof(*pc));
     apr_status_t rv;
+    int i;
 
     pc->ttl = ttl;
+    for (i = 0; i < MT_PIDCACHE_SLOTS; i++) pc->e[i].fd = -1;
     rv = apr_thread_mutex_create(&pc->mutex, APR_THREAD_MUTEX_DEFAULT, p);
     if (rv == APR_SUCCESS) {
+        apr_pool_cleanup_register(p, pc, close_all, apr_pool_cleanup_null);
         *ppc = pc;
     }
     return rv;
 }
 
-int mt_pidcache_fresh(mt_pidcache_t *pc, int pid, apr_time_t now)
+static entry_t *find(mt_pidcache_t *pc, int pid)
 {
-    int i, fresh = 0;
+    int i;
 
-    if (!pc || pid <= 0 || apr_thread_mutex_lock(pc->mutex) != APR_SUCCESS) {
-        return 0;
-    }
     for (i = 0; i < MT_PIDCACHE_SLOTS; i++) {
-        if (pc->e[i].pid == pid) {
-            fresh = now - pc->e[i].verified_at < pc->ttl
-                    && now >= pc->e[i].verified_at;
-            break;
-        }
+        if (pc->e[i].pid == pid && !pc->e[i].doomed) return &pc->e[i];
     }
-    apr_thread_mutex_unlock(pc->mutex);
-    return fresh;
+    return NULL;
 }
 
-void mt_pidcache_add(mt_pidcache_t *pc, int pid, apr_time_t now)
+apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, apr_time_t now,
+                                mt_sample_t *s)
 {
-    int i, slot = 0;
+    entry_t *e;
+    apr_status_t rv;
+    int fd;
 
     if (!pc || pid <= 0 || apr_thread_mutex_lock(pc->mutex) != APR_SUCCESS) {
+        return APR_NOTFOUND;
+    }
+    e = find(pc, pid);
+    if (!e || now < e->verified_at || now - e->verified_at >= pc->ttl) {
+        apr_thread_mutex_unlock(pc->mutex);
+        return APR_NOTFOUND;
+    }
+    e->readers++;
+    fd = e->fd;
+    apr_thread_mutex_unlock(pc->mutex);
+
+    rv = mt_sample_statm_fd(s, fd);
+
+    apr_thread_mutex_lock(pc->mutex);
+    e->readers--;
+    if (rv != APR_SUCCESS || e->doomed) {
+        drop(e);      /* the process is gone, or the entry was replaced */
+    }
+    apr_thread_mutex_unlock(pc->mutex);
+    return rv;
+}
+
+void mt_pidcache_put(mt_pidcache_t *pc, int pid, int statm_fd, apr_time_t now)
+{
+    entry_t *e, *oldest = NULL;
+    int i;
+
+    if (!pc || pid <= 0 || apr_thread_mutex_lock(pc->mutex) != APR_SUCCESS) {
+        if (statm_fd >= 0) close(statm_fd);
         return;
     }
-    for (i = 0; i < MT_PIDCACHE_SLOTS; i++) {
-        if (pc->e[i].pid == pid) { slot = i; break; }
-        if (pc->e[i].verified_at < pc->e[slot].verified_at) slot = i;
+    if ((e = find(pc, pid)) != NULL) {
+        drop(e);      /* a fresh descriptor for a fresh check */
     }
-    pc->e[slot].pid = pid;
-    pc->e[slot].verified_at = now;
+    for (i = 0; i < MT_PIDCACHE_SLOTS; i++) {
+        entry_t *c = &pc->e[i];
+        if (c->pid == 0) { oldest = c; break; }
+        if (!c->doomed && (!oldest || c->verified_at < oldest->verified_at)) {
+            oldest = c;
+        }
+    }
+    if (oldest && oldest->pid) drop(oldest);
+    if (oldest && oldest->pid == 0) {
+        oldest->pid = pid;
+        oldest->fd = statm_fd;
+        oldest->readers = 0;
+        oldest->verified_at = now;
+    }
+    else if (statm_fd >= 0) {
+        close(statm_fd);   /* every slot busy being read: do not cache */
+    }
     apr_thread_mutex_unlock(pc->mutex);
 }

@@ -158,6 +158,15 @@ static const mt_key_t *find_key(const char *s, apr_size_t len, int *index)
     return NULL;
 }
 
+/* Where "v" is in the key table (its bit in the seen mask). */
+static int version_index(void)
+{
+    int index = 0;
+
+    find_key("v", 1, &index);
+    return index;
+}
+
 /* Store one value into its field. 1 when it was valid. */
 static int store_value(mt_app_report_t *rep, const mt_key_t *key,
                        const char *val, apr_size_t len, apr_pool_t *p)
@@ -252,5 +261,8 @@ apr_status_t mt_proto_parse(mt_app_report_t *rep, const char *value,
     }
     if (rep->pid == 0)
         return refuse(rep, "no valid pid");
+    /* A "v" other than ours may mean the keys mean something else now. */
+    if ((seen & ((apr_uint32_t)1 << version_index())) && rep->version == 0)
+        return refuse(rep, "unsupported version");
     return APR_SUCCESS;
 }

@@ -121,23 +121,37 @@ apr_status_t mt_sample_statm(mt_sample_t *s, mt_proc_t *proc)
     return mt_sample_parse_statm(s, buf, proc->page_bytes);
 }
 
-apr_status_t mt_sample_pid_statm(mt_sample_t *s, int pid)
+int mt_sample_open_statm(int pid)
+{
+    if (pid <= 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    return open_proc_file(pid, "statm");
+}
+
+apr_status_t mt_sample_statm_fd(mt_sample_t *s, int fd)
 {
     mt_proc_t proc;
     long page = sysconf(_SC_PAGESIZE);
-    apr_status_t rv;
 
-    if (pid <= 0) {
-        return APR_EINVAL;
-    }
-    proc.pid = pid;
+    proc.pid = 0;
     proc.page_bytes = page > 0 ? page : 4096;
     proc.status_fd = -1;
-    if ((proc.statm_fd = open_proc_file(pid, "statm")) < 0) {
+    proc.statm_fd = fd;
+    return mt_sample_statm(s, &proc);
+}
+
+apr_status_t mt_sample_pid_statm(mt_sample_t *s, int pid)
+{
+    int fd = mt_sample_open_statm(pid);
+    apr_status_t rv;
+
+    if (fd < 0) {
         return APR_FROM_OS_ERROR(errno);
     }
-    rv = mt_sample_statm(s, &proc);
-    close(proc.statm_fd);
+    rv = mt_sample_statm_fd(s, fd);
+    close(fd);
     return rv;
 }
 

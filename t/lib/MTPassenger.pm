@@ -113,8 +113,55 @@ use HTTP::Tiny;
 our $ROOT        = abs_path(dirname(__FILE__) . '/../..');
 our $PASSENGER_SO = '/usr/lib/apache2/modules/mod_passenger.so';
 our $PASSENGER_ROOT = '/usr/lib/ruby/vendor_ruby/phusion_passenger/locations.ini';
+my  $DEFAULT_ROOT  = $PASSENGER_ROOT;
 our $RUBY        = '/usr/bin/ruby';
 our $APP_TITLE   = 'Passenger RubyApp: ';
+
+# Under MT_ASAN httpd runs with the ASan runtime in LD_PRELOAD, and
+# mod_passenger starts its watchdog and core agents from httpd, so they
+# would inherit it (SetEnv LD_PRELOAD "" only reaches the apps): the core
+# then now and then never finishes its shutdown, and smart spawning never
+# completes. So under ASan PassengerRoot points at a copy of locations.ini
+# whose support_binaries_dir holds a PassengerAgent wrapper that drops the
+# sanitizer variables and execs the real agent: httpd and the module keep
+# ASan, Passenger and the apps run without it.
+my $AGENT_DIR;
+
+sub passenger_root {
+    return $PASSENGER_ROOT unless $ENV{MT_ASAN} && $PASSENGER_ROOT eq $DEFAULT_ROOT;
+    return "$AGENT_DIR/locations.ini" if $AGENT_DIR && -d $AGENT_DIR;
+    my $dir = "$ROOT/t/tmp/passenger-agent-$$";
+    File::Path::make_path("$dir/support-binaries");
+    chmod 0755, "$ROOT/t/tmp", $dir, "$dir/support-binaries";
+    open my $in, '<', $PASSENGER_ROOT or croak "$PASSENGER_ROOT: $!";
+    my ($ini, $real) = ('', '');
+    while (my $l = <$in>) {
+        if ($l =~ /^support_binaries_dir=(.*)$/) {
+            $real = $1;
+            $l = "support_binaries_dir=$dir/support-binaries\n";
+        }
+        $ini .= $l;
+    }
+    close $in;
+    croak "no support_binaries_dir in $PASSENGER_ROOT" unless $real;
+    _write_file("$dir/locations.ini", $ini, 0644);
+    _write_file("$dir/support-binaries/PassengerAgent",
+                "#!/bin/sh\n# written by t/lib/MTPassenger.pm: agents without ASan\n"
+                . "unset LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS\n"
+                . "exec '$real/PassengerAgent' \"\$@\"\n", 0755);
+    $AGENT_DIR = $dir;
+    return "$dir/locations.ini";
+}
+
+sub _write_file {
+    my ($path, $text, $mode) = @_;
+    open my $fh, '>', $path or croak "$path: $!";
+    print {$fh} $text;
+    close $fh or croak "$path: $!";
+    chmod $mode, $path;
+}
+
+END { File::Path::remove_tree($AGENT_DIR) if $AGENT_DIR && !$ENV{MT_KEEP_TMP} }
 
 # Why Passenger tests cannot run here, or undef.
 sub why_not {
@@ -152,7 +199,7 @@ sub conf {
 
     my $c = "# --- Passenger (t/lib/MTPassenger.pm), app $root\n"
           . "LoadModule passenger_module $PASSENGER_SO\n"
-          . "PassengerRoot $PASSENGER_ROOT\n"
+          . "PassengerRoot " . passenger_root() . "\n"
           . "PassengerDefaultRuby $RUBY\n"
           . "PassengerDisableSecurityUpdateCheck on\n"
           . "PassengerDisableAnonymousTelemetry on\n"

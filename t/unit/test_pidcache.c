@@ -1,32 +1,64 @@
-/* Unit tests: the per-child cache of verified pids. */
+/* Unit tests: the per-child cache of verified pids and their open statm. */
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <apr_general.h>
 #include "mt_tap.h"
 #include "mt_pidcache.h"
+
+static int spawn_sleeper(void)
+{
+    int pid = fork();
+
+    if (pid == 0) {
+        execl("/bin/sleep", "sleep", "30", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
 
 int main(void)
 {
     apr_pool_t *p;
     mt_pidcache_t *pc;
-    apr_time_t t0 = apr_time_from_sec(1000);
+    mt_sample_t s;
+    apr_time_t t0 = apr_time_now();
+    int me = (int)getpid(), kid;
 
     apr_initialize();
     apr_pool_create(&p, NULL);
     ok(mt_pidcache_create(&pc, apr_time_from_sec(1), p) == APR_SUCCESS, "create");
-    ok(!mt_pidcache_fresh(pc, 42, t0), "unknown pid not fresh");
-    mt_pidcache_add(pc, 42, t0);
-    ok(mt_pidcache_fresh(pc, 42, t0 + 500000), "fresh within ttl");
-    ok(!mt_pidcache_fresh(pc, 42, t0 + 1000000), "stale after ttl");
-    ok(!mt_pidcache_fresh(pc, 42, t0 - 1), "clock going back: not fresh");
-    ok(!mt_pidcache_fresh(pc, 0, t0), "pid 0 never fresh");
-    ok(!mt_pidcache_fresh(NULL, 42, t0), "no cache: never fresh");
-    for (int i = 0; i < MT_PIDCACHE_SLOTS; i++) {
-        mt_pidcache_add(pc, 1000 + i, t0 + 1 + i);
+    mt_sample_clear(&s);
+    ok(mt_pidcache_sample(pc, me, t0, &s) == APR_NOTFOUND, "unknown pid: not cached");
+    mt_pidcache_put(pc, me, mt_sample_open_statm(me), t0);
+    ok(mt_pidcache_sample(pc, me, t0 + 500000, &s) == APR_SUCCESS && s.rss_bytes > 0,
+       "cached and fresh: sampled through the kept descriptor");
+    ok(mt_pidcache_sample(pc, me, t0 + 1000000, &s) == APR_NOTFOUND, "stale after ttl");
+    ok(mt_pidcache_sample(pc, me, t0 - 1, &s) == APR_NOTFOUND, "clock going back: stale");
+    ok(mt_pidcache_sample(pc, 0, t0, &s) == APR_NOTFOUND, "pid 0 never cached");
+    ok(mt_pidcache_sample(NULL, me, t0, &s) == APR_NOTFOUND, "no cache: never");
+    mt_pidcache_put(pc, me, mt_sample_open_statm(me), t0 + 900000);
+    ok(mt_pidcache_sample(pc, me, t0 + 1500000, &s) == APR_SUCCESS, "put again refreshes");
+
+    /* The descriptor is bound to the process: once it exits, reading fails
+     * and the entry goes, whatever process gets the pid next. */
+    kid = spawn_sleeper();
+    mt_pidcache_put(pc, kid, mt_sample_open_statm(kid), t0);
+    ok(mt_pidcache_sample(pc, kid, t0 + 1, &s) == APR_SUCCESS, "live child sampled");
+    kill(kid, SIGKILL);
+    waitpid(kid, NULL, 0);
+    ok(mt_pidcache_sample(pc, kid, t0 + 2, &s) != APR_SUCCESS, "dead child: read fails");
+    ok(mt_pidcache_sample(pc, kid, t0 + 3, &s) == APR_NOTFOUND, "and its entry is gone");
+
+    for (int i = 0; i < MT_PIDCACHE_SLOTS + 5; i++) {
+        mt_pidcache_put(pc, 100000 + i, mt_sample_open_statm(me), t0 + 10 + i);
     }
-    ok(!mt_pidcache_fresh(pc, 42, t0 + 100), "oldest evicted when full");
-    ok(mt_pidcache_fresh(pc, 1000 + MT_PIDCACHE_SLOTS - 1, t0 + 100), "newest kept");
-    mt_pidcache_add(pc, 1000, t0 + 900000);
-    ok(mt_pidcache_fresh(pc, 1000, t0 + 1500000), "re-adding refreshes, no duplicate");
-    apr_pool_destroy(p);
+    ok(mt_pidcache_sample(pc, me, t0 + 100, &s) == APR_NOTFOUND, "oldest evicted when full");
+    ok(mt_pidcache_sample(pc, 100000 + MT_PIDCACHE_SLOTS + 4, t0 + 100, &s) == APR_SUCCESS,
+       "newest kept");
+    mt_pidcache_put(pc, 5, -1, t0);
+    ok(mt_pidcache_sample(pc, 5, t0 + 1, &s) != APR_SUCCESS, "no descriptor: no sample");
+    apr_pool_destroy(p);   /* closes every kept descriptor (ASan/valgrind clean) */
     apr_terminate();
     return done_testing();
 }

@@ -175,10 +175,14 @@ static void test_boundaries(void)
     is_int(parse(&r, "v=1;pid=3"), APR_SUCCESS, "v=1");
     is_int(r.version, 1, "v=1 value");
     rv = parse(&r, "v=2;pid=3");
-    ok(rv == APR_SUCCESS && r.version == 0 && r.bad_items == 1,
-       "v=2 ignored, counted");
+    ok(rv == APR_EINVAL && r.pid == 0 && r.bad_items == 1
+       && r.refused && !strcmp(r.refused, "unsupported version"),
+       "v=2: another protocol, refused whole");
     rv = parse(&r, "v=0;pid=3");
-    ok(rv == APR_SUCCESS && r.version == 0 && r.bad_items == 1, "v=0 bad");
+    ok(rv == APR_EINVAL && r.pid == 0 && r.bad_items == 1, "v=0 refused");
+    rv = parse(&r, "pid=3;v=1;v=2");
+    ok(rv == APR_SUCCESS && r.version == 1 && r.bad_items == 1,
+       "a repeated v after v=1: the first stands");
 
     name = apr_palloc(pool, MT_PROTO_MAX_NAME + 2);
     memset(name, 'a', MT_PROTO_MAX_NAME);
@@ -468,6 +472,9 @@ static apr_status_t ref_parse(mt_app_report_t *exp, const char *value)
             else exp->bad_items++;
         }
     }
+    for (i = 0; i < nseen; i++)
+        if (!strcmp(seen[i], "v") && exp->version != 1)
+            return APR_EINVAL;      /* a v other than 1 refuses */
     return exp->pid ? APR_SUCCESS : APR_EINVAL;
 }
 
