@@ -197,6 +197,7 @@ static int log_transaction(request_rec *r)
     char *line;
     apr_size_t len;
     apr_status_t rv;
+    apr_int64_t growth;
     int known;
 
     if (!st || !mt_self) {
@@ -211,8 +212,11 @@ static int log_transaction(request_rec *r)
     mt_target_sample(&rec, r, st, dc, mt_self);
     note_state(&rec);
     rec.request_time = (double)(apr_time_now() - st->start) / APR_USEC_PER_SEC;
-    apr_table_setn(r->notes, "memtrack_growth", apr_psprintf(r->pool,
-                   "%" APR_INT64_T_FMT, mt_record_growth(&rec, &known)));
+    growth = mt_record_growth(&rec, &known);
+    if (known) {   /* unknown stays unset: LogFormat prints "-" */
+        apr_table_setn(r->notes, "memtrack_growth", apr_psprintf(r->pool,
+                       "%" APR_INT64_T_FMT, growth));
+    }
     rec.overhead_us = st->overhead_us + (apr_time_now() - t0);
     rv = mt_record_to_json(&line, &len, &rec, PIPE_BUF, r->pool);
     if (rv != APR_SUCCESS) {
