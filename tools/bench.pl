@@ -5,7 +5,7 @@
 # requests/s per round, the median on/off ratio and its spread.
 #
 #   BENCH_ROUNDS=5 BENCH_SECS=5 BENCH_CONNS=16 make bench
-#   BENCH_ONLY=static|passenger|ruby|redis to run one scenario
+#   BENCH_ONLY=static|passenger|rails|ruby|redis to run one scenario
 use strict;
 use warnings;
 use FindBin;
@@ -20,22 +20,49 @@ my $SECS   = $ENV{BENCH_SECS}   // 5;
 my $CONNS  = $ENV{BENCH_CONNS}  // 16;
 my $ONLY   = $ENV{BENCH_ONLY}   // '';
 
+# CPU time (user + system, in seconds) of a server's whole process tree:
+# httpd, its children, the Passenger agents and apps. Throughput on a small
+# shared machine swings with scheduling; CPU per request is steadier.
+sub tree_cpu {
+    my ($root) = @_;
+    my (%kids, %cpu);
+    my $tick = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // next;
+        my ($pid, $rest) = $line =~ /^(\d+) \(.*\) (.*)$/s or next;
+        my @f = split ' ', $rest;      # f[0] is field 3 (state)
+        push @{ $kids{ $f[1] } }, $pid;
+        $cpu{$pid} = ($f[11] + $f[12]) / $tick;   # utime + stime
+    }
+    my ($sum, @todo) = (0, $root);
+    while (defined(my $p = shift @todo)) {
+        $sum += $cpu{$p} // 0;
+        push @todo, @{ $kids{$p} || [] };
+    }
+    return $sum;
+}
+
 sub wrk {
     my ($h, $path) = @_;
+    my $cpu0 = tree_cpu($h->pid);
     my $out = `timeout 120 wrk -t2 -c$CONNS -d${SECS}s --latency '${\ $h->url($path)}' 2>&1`;
+    my $cpu = tree_cpu($h->pid) - $cpu0;
     my ($rps) = $out =~ /Requests\/sec:\s+([\d.]+)/;
+    my ($n) = $out =~ /(\d+) requests in/;
     my ($p99) = $out =~ /^\s+99%\s+(\S+)/m;
-    die "wrk failed:\n$out" unless $rps;
-    return ($rps, $p99 // '?');
+    die "wrk failed:\n$out" unless $rps && $n;
+    return ($rps, $p99 // '?', $cpu / $n * 1e6);
 }
 
 sub median { my @s = sort { $a <=> $b } @_; return @s % 2 ? $s[$#s / 2] : ($s[@s / 2 - 1] + $s[@s / 2]) / 2 }
 
 sub compare {
     my ($name, $off, $on, $path) = @_;
-    my (@ratio, @roff, @ron);
+    my (@ratio, @roff, @ron, @coff, @con);
     print "\n== $name: $path, wrk -t2 -c$CONNS -d${SECS}s, $ROUNDS rounds\n";
-    wrk($_, $path) for $off, $on;    # warm-up
+    # Warm-up: Rails loads code and fills caches on its first requests.
+    wrk($_, $path) for $off, $on, $off, $on;
     for my $round (1 .. $ROUNDS) {
         # Alternate which goes first, so neither always follows the other.
         my @order = $round % 2 ? ($off, $on) : ($on, $off);
@@ -43,19 +70,33 @@ sub compare {
         for my $h (@order) { $r{$h} = [wrk($h, $path)] }
         push @roff, $r{$off}[0];
         push @ron, $r{$on}[0];
+        push @coff, $r{$off}[2];
+        push @con, $r{$on}[2];
         push @ratio, $r{$on}[0] / $r{$off}[0];
-        printf "  round %d: off %9.0f req/s (p99 %s)  on %9.0f req/s (p99 %s)  on/off %.3f\n",
-            $round, $r{$off}[0], $r{$off}[1], $r{$on}[0], $r{$on}[1], $ratio[-1];
+        printf "  round %d: off %8.0f req/s %6.0f us CPU/req (p99 %s)  on %8.0f req/s %6.0f us CPU/req (p99 %s)  on/off %.3f\n",
+            $round, $r{$off}[0], $r{$off}[2], $r{$off}[1], $r{$on}[0], $r{$on}[2],
+            $r{$on}[1], $ratio[-1];
     }
     my @s = sort { $a <=> $b } @ratio;
     printf "  median: off %.0f req/s, on %.0f req/s; on/off %.3f (cost %.1f%%), spread %.3f..%.3f\n",
         median(@roff), median(@ron), median(@ratio), (1 - median(@ratio)) * 100, $s[0], $s[-1];
+    printf "  CPU per request (server, agents and apps): off %.0f us, on %.0f us: +%.0f us (+%.1f%%)\n",
+        median(@coff), median(@con), median(@con) - median(@coff),
+        (median(@con) / median(@coff) - 1) * 100;
 }
 
 sub overhead_us {
     my ($h) = @_;
-    my @o = sort { $a <=> $b } grep { defined } map { $_->{overhead_us} } $h->records;
+    # Streamed: decoding hundreds of thousands of records would bloat this
+    # process, and every later fork (the Passenger warm-up) with it.
+    my @o;
+    open my $fh, '<', $h->records_path or return;
+    while (my $line = <$fh>) {
+        push @o, $1 if $line =~ /"overhead_us":(\d+)/;
+    }
+    close $fh;
     return unless @o;
+    @o = sort { $a <=> $b } @o;
     printf "  module time in its hooks per request (overhead_us over %d records): median %d us, p99 %d us\n",
         scalar @o, $o[$#o / 2], $o[int($#o * 0.99)];
 }
@@ -72,11 +113,43 @@ if (!$ONLY || $ONLY eq 'static') {
 if ((!$ONLY || $ONLY eq 'passenger') && !MTPassenger::why_not()) {
     # off: the app without the companion, httpd without the module.
     # on: the companion in the app and the module in httpd.
-    my $off = MTPassenger->start(app => 'rack-plain', procs => 2, name => 'bench-poff',
-                                 memtrack => 0, log => 'none', mpm_conf => $mpm);
-    my $on = MTPassenger->start(app => 'rack', procs => 2, name => 'bench-pon', mpm_conf => $mpm);
-    MTPassenger::warm($_, procs => 2) for $off, $on;
+    my ($off, $on);
+    for my $try (1 .. 3) {
+        $off = MTPassenger->start(app => 'rack-plain', procs => 2, name => 'bench-poff',
+                                  memtrack => 0, log => 'none', mpm_conf => $mpm);
+        $on = MTPassenger->start(app => 'rack', procs => 2, name => 'bench-pon',
+                                 mpm_conf => $mpm);
+        # Passenger adds the second process on demand; on a loaded machine
+        # that now and then does not happen in time: start afresh.
+        last if eval { MTPassenger::warm($_, procs => 2, timeout => 45) for $off, $on; 1 };
+        print "  (Passenger pool not ready, attempt $try: ", ($@ =~ /^(.*)/)[0], ")\n";
+        MTPassenger::stop($_) for $off, $on;
+        die "Passenger pools did not come up\n" if $try == 3;
+    }
     compare('Passenger Rack app, event MPM', $off, $on, '/hello');
+    overhead_us($on);
+    MTPassenger::stop($_) for $off, $on;
+}
+
+if ((!$ONLY || $ONLY eq 'rails') && !MTPassenger::why_not()) {
+    # The workload mod_memtrack is for: a Rails action with a few queries.
+    # off: the Rails app without the companion, httpd without the module.
+    my ($off, $on);
+    for my $try (1 .. 3) {
+        $off = MTPassenger->start(app => 'rails', procs => 2, name => 'bench-roff',
+                                  env => { MT_NO_MIDDLEWARE => 1 },
+                                  memtrack => 0, log => 'none', mpm_conf => $mpm);
+        $on = MTPassenger->start(app => 'rails', procs => 2, name => 'bench-ron',
+                                 mpm_conf => $mpm);
+        last if eval {
+            MTPassenger::warm($_, procs => 2, timeout => 60) for $off, $on;
+            1;
+        };
+        print "  (Passenger pool not ready, attempt $try: ", ($@ =~ /^(.*)/)[0], ")\n";
+        MTPassenger::stop($_) for $off, $on;
+        die "Passenger pools did not come up\n" if $try == 3;
+    }
+    compare('Passenger Rails 6.1 app, items#index (3 queries), event MPM', $off, $on, '/items');
     overhead_us($on);
     MTPassenger::stop($_) for $off, $on;
 }
