@@ -59,13 +59,12 @@ inherit it (MTPassenger's C<SetEnv LD_PRELOAD ""> only reaches the apps).
 With the runtime preloaded, the Passenger core now and then never finishes
 its graceful shutdown (seen in about 1 run of 10: the core sits in
 nanosleep after "Checking whether to disconnect long-running connections"
-until stop() KILLs it 10 s later). start() therefore points PassengerRoot
+until stop() KILLs it 10 s later). MTPassenger therefore points PassengerRoot
 at a copy of Passenger's F<locations.ini> whose C<support_binaries_dir>
 holds a F<PassengerAgent> shell wrapper that unsets C<LD_PRELOAD>,
 C<ASAN_OPTIONS> and C<UBSAN_OPTIONS> and execs the real agent. The agents
 and the apps (spawned by the core) then carry no ASan runtime; httpd and
-the module under test still do. The copy lives in
-F<t/tmp/passenger-agent-PID/> and is removed at exit.
+the module under test still do.
 
 =cut
 
@@ -87,46 +86,10 @@ sub plan_or_skip {
     plan skip_all => $why if $why;
 }
 
-my $AGENT_DIR;
-
-sub _agent_root {
-    return $AGENT_DIR if $AGENT_DIR && -d $AGENT_DIR;
-    my $dir = "$MTTest::ROOT/t/tmp/passenger-agent-$$";
-    make_path("$dir/support-binaries");
-    chmod 0755, "$MTTest::ROOT/t/tmp", $dir, "$dir/support-binaries";
-    my $real = '';
-    open my $in, '<', $MTPassenger::PASSENGER_ROOT
-        or croak "$MTPassenger::PASSENGER_ROOT: $!";
-    my $ini = '';
-    while (my $l = <$in>) {
-        if ($l =~ /^support_binaries_dir=(.*)$/) {
-            $real = $1;
-            $l = "support_binaries_dir=$dir/support-binaries\n";
-        }
-        $ini .= $l;
-    }
-    close $in;
-    croak "no support_binaries_dir in $MTPassenger::PASSENGER_ROOT" unless $real;
-    _write("$dir/locations.ini", $ini, 0644);
-    _write("$dir/support-binaries/PassengerAgent",
-           "#!/bin/sh\n# written by t/lib/MTPassCheck.pm: agents without ASan\n"
-           . "unset LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS\n"
-           . "exec '$real/PassengerAgent' \"\$@\"\n", 0755);
-    return $AGENT_DIR = $dir;
-}
-
-sub _write {
-    my ($path, $text, $mode) = @_;
-    open my $fh, '>', $path or croak "$path: $!";
-    print {$fh} $text;
-    close $fh or croak "$path: $!";
-    chmod $mode, $path;
-}
-
+# MTPassenger keeps the ASan runtime out of Passenger's agents and apps
+# (see MTPassenger::passenger_root).
 sub start {
     my (%o) = @_;
-    local $MTPassenger::PASSENGER_ROOT = _agent_root() . '/locations.ini'
-        if $ENV{MT_ASAN};
     return MTPassenger->start(%o);
 }
 
@@ -148,7 +111,6 @@ sub private_app {
 }
 
 END {
-    remove_tree($AGENT_DIR) if $AGENT_DIR && !$ENV{MT_KEEP_TMP};
     remove_tree($APPS_DIR) if $APPS_DIR && !$ENV{MT_KEEP_TMP};
 }
 
