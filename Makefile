@@ -96,6 +96,8 @@ $(BUILD)/fuzz/fuzz_proto: t/fuzz/fuzz_proto.c src/mt_proto.c $(HEADERS) Makefile
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	    --inline-suppr --std=c11 -Iinclude $(CORE_SRC) $(GLUE_SRC)
+	clang-tidy --quiet --warnings-as-errors='*' $(CORE_SRC) $(GLUE_SRC) -- \
+	    $(CSTD) -Iinclude -I$(HTTPD_INC) $(APR_CFLAGS) $(DEP_CFLAGS) 2>/dev/null
 
 install: $(MODULE)
 	$(APXS) -i -n memtrack $(MODULE)

@@ -25,16 +25,9 @@
 #include "mod_memtrack_shm.h"
 #include "mod_memtrack_target.h"
 
-static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
-{
-    (void)pconf; (void)plog; (void)ptemp;
-    mt_config_reset();
-    return OK;
-}
-
 static void register_hooks(apr_pool_t *p)
 {
-    ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    mt_config_register_hooks(p);
     mt_request_register_hooks(p);
     mt_target_register_hooks(p);
     mt_shm_register_hooks(p);

@@ -56,6 +56,7 @@ int mt_config_any_enabled(void);
 void mt_config_reset(void);
 
 extern const command_rec mt_config_cmds[];
+void mt_config_register_hooks(apr_pool_t *p);
 void *mt_config_create_dir(apr_pool_t *p, char *dir);
 void *mt_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
 void *mt_config_create_srv(apr_pool_t *p, server_rec *s);

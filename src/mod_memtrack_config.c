@@ -266,6 +266,20 @@ static const char *cmd_id_header(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)pconf; (void)plog; (void)ptemp;
+    mt_config_reset();
+    return OK;
+}
+
+void mt_config_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    /* Before any config is read: "MemTrack On" anywhere sets the flag. */
+    ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
 const command_rec mt_config_cmds[] = {
     AP_INIT_TAKE1("MemTrack", cmd_enable, NULL, RSRC_CONF | ACCESS_CONF,
         "On to record the memory of every request here (default Off)"),

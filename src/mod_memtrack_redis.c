@@ -80,7 +80,7 @@ static const char *parse_int(cmd_parms *cmd, const char *arg, apr_int64_t lo,
                              apr_int64_t hi, const char *unit, apr_int64_t *out)
 {
     char *end;
-    apr_int64_t v;
+    apr_int64_t v = 0;
 
     errno = 0;
     v = apr_strtoi64(arg, &end, 10);
@@ -116,7 +116,7 @@ const char *mt_redis_cmd_url(cmd_parms *cmd, void *dc, const char *arg)
 
 const char *mt_redis_cmd_ttl(cmd_parms *cmd, void *dc, const char *arg)
 {
-    apr_int64_t v;
+    apr_int64_t v = 0;
     const char *err = parse_int(cmd, arg, 1, MT_REDIS_TTL_MAX, "seconds", &v);
 
     (void)dc;
@@ -127,7 +127,7 @@ const char *mt_redis_cmd_ttl(cmd_parms *cmd, void *dc, const char *arg)
 
 const char *mt_redis_cmd_maxlen(cmd_parms *cmd, void *dc, const char *arg)
 {
-    apr_int64_t v;
+    apr_int64_t v = 0;
     const char *err = parse_int(cmd, arg, 0, MT_REDIS_MAXLEN_MAX, "entries",
                                 &v);
 
@@ -139,7 +139,7 @@ const char *mt_redis_cmd_maxlen(cmd_parms *cmd, void *dc, const char *arg)
 
 const char *mt_redis_cmd_queue(cmd_parms *cmd, void *dc, const char *arg)
 {
-    apr_int64_t v;
+    apr_int64_t v = 0;
     const char *err = parse_int(cmd, arg, 1, MT_REDIS_QUEUE_MAX, "records", &v);
 
     (void)dc;
@@ -152,7 +152,7 @@ const char *mt_redis_cmd_timeout(cmd_parms *cmd, void *dc, const char *conn,
                                  const char *command)
 {
     struct mt_redis_conf_t *rc = conf_get(cmd);
-    apr_int64_t c, m;
+    apr_int64_t c = 0, m = 0;
     const char *err;
 
     (void)dc;

@@ -323,7 +323,7 @@ static const char *redact_query(const char *q, apr_pool_t *p)
         const char *item = apr_pstrmemdup(p, q + 1, n);
         const char *eq = strchr(item, '=');
 
-        if (eq && strncmp(item, "db=", 3))
+        if (eq && strncmp(item, "db=", 3) != 0)
             item = apr_pstrcat(p, apr_pstrmemdup(p, item,
                                (apr_size_t)(eq - item)), "=***", NULL);
         out = apr_pstrcat(p, out, q[0] == '?' ? "?" : "&", item, NULL);
@@ -369,7 +369,7 @@ static void say(mt_redis_t *r, int level, apr_status_t rv, const char *fmt, ...)
     if (n < 0 || (apr_size_t)n >= sizeof(msg))
         n = 0;
     va_start(ap, fmt);
-    vsnprintf(msg + n, sizeof(msg) - (apr_size_t)n, fmt, ap);
+    vsnprintf(msg + n, sizeof(msg) - (apr_size_t)n, fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized): va_start above */
     va_end(ap);
     r->o.log(r->o.log_baton, level, rv, msg);
 }

@@ -6,7 +6,7 @@ set -e
 
 PKGS="gcc make pkg-config apache2 apache2-dev apache2-utils libapr1-dev
 libaprutil1-dev libjson-c-dev libhiredis-dev libapache2-mod-passenger
-ruby ruby-rack ruby-rails ruby-sqlite3 ruby-redis redis-server wrk jq curl cppcheck perl"
+ruby ruby-rack ruby-rails ruby-sqlite3 ruby-redis redis-server wrk jq curl cppcheck clang-tidy perl"
 
 missing=""
 for p in $PKGS; do
