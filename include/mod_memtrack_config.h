@@ -17,37 +17,34 @@ typedef enum {
     MT_TARGET_IS_AUTO        /* the app process when one answered, else self */
 } mt_target_mode_e;
 
-/* Per-directory (and server-default) settings; every field MT_UNSET until a
- * directive sets it, so that merging can tell "off" from "not said". */
-typedef struct mt_dir_conf_t {
-    int         enabled;          /* MemTrack On|Off */
-    apr_int64_t threshold_bytes;  /* MemTrackThreshold; 0 = none */
-    int         target;           /* mt_target_mode_e */
-    int         sample_rate;      /* MemTrackSampleRate: 1 in N */
-    const char *app_root;         /* MemTrackAppRoot, NULL: DocumentRoot/.. */
-} mt_dir_conf_t;
-
+/* The config structs are private to mod_memtrack_config.c; other files
+ * read them through the functions below. */
+typedef struct mt_dir_conf_t mt_dir_conf_t;
+typedef struct mt_srv_conf_t mt_srv_conf_t;
 struct mt_redis_conf_t;   /* owned by mod_memtrack_redis.c */
-
-/* Per-server (vhost) settings. Sinks are opened per server in open_logs /
- * child_init; a vhost without its own sink uses the main server's. */
-typedef struct mt_srv_conf_t {
-    const char *log_spec;         /* MemTrackLog argument, NULL when unset */
-    mt_sink_t  *log_sink;         /* opened in open_logs */
-    struct mt_redis_conf_t *redis;/* MemTrackRedis*, NULL when unset */
-    mt_sink_t  *redis_sink;       /* started in child_init */
-    int         trust_request_id; /* MemTrackTrustRequestId On|Off */
-    const char *request_id_header;/* header trusted when trust_request_id */
-} mt_srv_conf_t;
 
 mt_srv_conf_t *mt_config_srv(server_rec *s);
 mt_dir_conf_t *mt_config_dir(request_rec *r);
 
-/* Effective values, defaults applied. */
+/* Effective per-directory values, defaults applied. */
 int         mt_config_enabled(const mt_dir_conf_t *d);
 apr_int64_t mt_config_threshold(const mt_dir_conf_t *d);
 int         mt_config_target(const mt_dir_conf_t *d);
 int         mt_config_sample_rate(const mt_dir_conf_t *d);
+const char *mt_config_app_root(const mt_dir_conf_t *d);   /* NULL: not set */
+
+/* Per-server values. */
+const char *mt_config_log_spec(const mt_srv_conf_t *sc);  /* NULL: none */
+/* The header to take a client's request id from, NULL when not trusted. */
+const char *mt_config_trusted_id_header(const mt_srv_conf_t *sc);
+/* The Redis config of a server, created on first use by its directives. */
+struct mt_redis_conf_t **mt_config_redis_ref(mt_srv_conf_t *sc);
+
+/* The sinks of a server: set once per child (log: in the parent). */
+mt_sink_t *mt_config_log_sink(const mt_srv_conf_t *sc);
+mt_sink_t *mt_config_redis_sink(const mt_srv_conf_t *sc);
+void       mt_config_set_log_sink(mt_srv_conf_t *sc, mt_sink_t *sink);
+void       mt_config_set_redis_sink(mt_srv_conf_t *sc, mt_sink_t *sink);
 
 /* True once any "MemTrack On" was read in the running config. */
 int mt_config_any_enabled(void);

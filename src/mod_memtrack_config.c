@@ -17,6 +17,27 @@
 
 APLOG_USE_MODULE(memtrack);
 
+/* Per-directory (and server-default) settings; every field MT_UNSET until a
+ * directive sets it, so that merging can tell "off" from "not said". */
+struct mt_dir_conf_t {
+    int         enabled;          /* MemTrack On|Off */
+    apr_int64_t threshold_bytes;  /* MemTrackThreshold; 0 = none */
+    int         target;           /* mt_target_mode_e */
+    int         sample_rate;      /* MemTrackSampleRate: 1 in N */
+    const char *app_root;         /* MemTrackAppRoot, NULL: DocumentRoot/.. */
+};
+
+/* Per-server (vhost) settings. Sinks are opened per server in open_logs /
+ * child_init; a vhost without its own sink uses the main server's. */
+struct mt_srv_conf_t {
+    const char *log_spec;         /* MemTrackLog argument, NULL when unset */
+    mt_sink_t  *log_sink;         /* opened in open_logs */
+    struct mt_redis_conf_t *redis;/* MemTrackRedis*, NULL when unset */
+    mt_sink_t  *redis_sink;       /* started in child_init */
+    int         trust_request_id; /* MemTrackTrustRequestId On|Off */
+    const char *request_id_header;/* header trusted when trust_request_id */
+};
+
 #define MT_DEFAULT_SAMPLE_RATE 1
 #define MT_MAX_SAMPLE_RATE     1000000
 
@@ -62,6 +83,49 @@ int mt_config_target(const mt_dir_conf_t *d)
 int mt_config_sample_rate(const mt_dir_conf_t *d)
 {
     return (d && d->sample_rate > 0) ? d->sample_rate : MT_DEFAULT_SAMPLE_RATE;
+}
+
+const char *mt_config_app_root(const mt_dir_conf_t *d)
+{
+    return d ? d->app_root : NULL;
+}
+
+const char *mt_config_log_spec(const mt_srv_conf_t *sc)
+{
+    return sc->log_spec;
+}
+
+const char *mt_config_trusted_id_header(const mt_srv_conf_t *sc)
+{
+    if (sc->trust_request_id != 1) {
+        return NULL;
+    }
+    return sc->request_id_header ? sc->request_id_header : "X-Request-Id";
+}
+
+struct mt_redis_conf_t **mt_config_redis_ref(mt_srv_conf_t *sc)
+{
+    return &sc->redis;
+}
+
+mt_sink_t *mt_config_log_sink(const mt_srv_conf_t *sc)
+{
+    return sc->log_sink;
+}
+
+mt_sink_t *mt_config_redis_sink(const mt_srv_conf_t *sc)
+{
+    return sc->redis_sink;
+}
+
+void mt_config_set_log_sink(mt_srv_conf_t *sc, mt_sink_t *sink)
+{
+    sc->log_sink = sink;
+}
+
+void mt_config_set_redis_sink(mt_srv_conf_t *sc, mt_sink_t *sink)
+{
+    sc->redis_sink = sink;
 }
 
 void *mt_config_create_dir(apr_pool_t *p, char *dir)

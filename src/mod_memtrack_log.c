@@ -143,14 +143,16 @@ static int open_logs(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         mt_srv_conf_t *sc = mt_config_srv(s);
         mt_sink_t *sink;
 
-        if (!sc->log_spec) {
+        const char *spec = mt_config_log_spec(sc);
+
+        if (!spec) {
             continue;
         }
-        sink = apr_hash_get(opened, sc->log_spec, APR_HASH_KEY_STRING);
-        if (!sink && (sink = sink_open(sc->log_spec, s, pconf)) != NULL) {
-            apr_hash_set(opened, sc->log_spec, APR_HASH_KEY_STRING, sink);
+        sink = apr_hash_get(opened, spec, APR_HASH_KEY_STRING);
+        if (!sink && (sink = sink_open(spec, s, pconf)) != NULL) {
+            apr_hash_set(opened, spec, APR_HASH_KEY_STRING, sink);
         }
-        sc->log_sink = sink;
+        mt_config_set_log_sink(sc, sink);
     }
     return OK;
 }

@@ -4,7 +4,7 @@
  * and checked when the directive is read, so `apachectl -t` catches a bad
  * one. Nothing connects in the parent: child_init starts one writer
  * (src/mt_redis.c) per distinct effective config, in a subpool of the child
- * pool, and points sc->redis_sink of every server using it at that writer.
+ * pool, and makes it the Redis sink of every server using it.
  * When the child exits (graceful restart, MaxConnectionsPerChild, stop), the
  * pool's cleanup stops the thread and closes its connection.
  *
@@ -68,11 +68,11 @@ static struct mt_redis_conf_t *conf_make(apr_pool_t *p)
 
 static struct mt_redis_conf_t *conf_get(cmd_parms *cmd)
 {
-    mt_srv_conf_t *sc = mt_config_srv(cmd->server);
+    struct mt_redis_conf_t **ref = mt_config_redis_ref(mt_config_srv(cmd->server));
 
-    if (!sc->redis)
-        sc->redis = conf_make(cmd->pool);
-    return sc->redis;
+    if (!*ref)
+        *ref = conf_make(cmd->pool);
+    return *ref;
 }
 
 /* A decimal integer in [lo, hi], or an error naming directive and value. */
@@ -294,12 +294,12 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
     started = apr_hash_make(ptemp);
     for (vs = s; vs; vs = vs->next) {
         mt_srv_conf_t *sc = mt_config_srv(vs);
-        struct mt_redis_conf_t *rc = sc->redis;
+        struct mt_redis_conf_t *rc = *mt_config_redis_ref(sc);
         mt_redis_opts_t o;
         const char *key;
         mt_sink_t *sink;
 
-        sc->redis_sink = NULL;
+        mt_config_set_redis_sink(sc, NULL);
         if (!rc || rc->off || !rc->addr)
             continue;
         opts_from_conf(&o, rc);
@@ -307,7 +307,7 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
         sink = apr_hash_get(started, key, APR_HASH_KEY_STRING);
         if (!sink && (sink = sink_start(&o, s, pchild)) != NULL)
             apr_hash_set(started, key, APR_HASH_KEY_STRING, sink);
-        sc->redis_sink = sink;
+        mt_config_set_redis_sink(sc, sink);
     }
     apr_pool_destroy(ptemp);
 }

@@ -61,13 +61,10 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
 /* The request id: a trusted client header, mod_unique_id's, or our own. */
 static void settle_request_id(request_rec *r, mt_req_t *st)
 {
-    mt_srv_conf_t *sc = mt_config_srv(r->server);
-    const char *hdr = sc->request_id_header ? sc->request_id_header
-                                            : "X-Request-Id";
+    const char *hdr = mt_config_trusted_id_header(mt_config_srv(r->server));
     const char *id;
 
-    if (sc->trust_request_id == 1
-        && (id = apr_table_get(r->headers_in, hdr)) != NULL
+    if (hdr && (id = apr_table_get(r->headers_in, hdr)) != NULL
         && mt_reqid_is_safe(id, MT_REQID_MAX)) {
         st->request_id = id;
         st->id_source = "client";
@@ -228,8 +225,8 @@ static int log_transaction(request_rec *r)
         warn_threshold(r, &rec);
     }
     sc = mt_config_srv(r->server);
-    emit(r, sc->log_sink, &rec, line, len);
-    emit(r, sc->redis_sink, &rec, line, len);
+    emit(r, mt_config_log_sink(sc), &rec, line, len);
+    emit(r, mt_config_redis_sink(sc), &rec, line, len);
     return DECLINED;
 }
 

@@ -161,10 +161,10 @@ static int is_passenger_request(request_rec *r)
 /* The app root Passenger uses by default: the parent of DocumentRoot. */
 static const char *passenger_app_root(request_rec *r, const mt_dir_conf_t *dc)
 {
-    const char *root = dc->app_root ? dc->app_root : ap_document_root(r);
-    char *copy = apr_pstrdup(r->pool, root), *slash;
+    const char *set = mt_config_app_root(dc);
+    char *copy = apr_pstrdup(r->pool, set ? set : ap_document_root(r)), *slash;
 
-    if (dc->app_root) {
+    if (set) {
         return copy;
     }
     while ((slash = strrchr(copy, '/')) != NULL && slash[1] == '\0') {
@@ -233,7 +233,7 @@ static const char *find_single(request_rec *r, const mt_dir_conf_t *dc,
 
     policy_for(&pol, 1);
     rv = single(pid, passenger_app_root(r, dc), &pol, r->pool);
-    if (rv == APR_NOTFOUND && !dc->app_root) {
+    if (rv == APR_NOTFOUND && !mt_config_app_root(dc)) {
         /* PassengerAppRoot elsewhere: one app process on the host is still
          * unambiguous. */
         rv = single(pid, NULL, &pol, r->pool);
