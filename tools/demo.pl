@@ -55,24 +55,43 @@ for my $r (@recs) {
     my $g = $r->{memory_growth} // 0;
     $e->{n}++; $e->{sum} += $g; $e->{grew}++ if $g > 0;
     push @{ $e->{g} }, $g; $e->{pids}{$r->{pid}}++;
-    $e->{objs} += ($r->{objects_after} // 0) - ($r->{objects_before} // 0);
+    my ($gb, $ga) = ($r->{gc_stats_before}, $r->{gc_stats_after});
+    $e->{alloc} += $ga->{total_allocated_objects} - $gb->{total_allocated_objects}
+        if $ga && $gb && defined $ga->{total_allocated_objects}
+        && defined $gb->{total_allocated_objects};
 }
-printf "\n  %-9s %5s %13s %13s %13s %12s %s\n", 'endpoint', 'reqs', 'total growth',
-    'first half', 'second half', 'live objs +', 'pids';
+# A first reading of the shape, from these numbers alone: a leak adds a
+# little on most of its requests, bloat comes from a few requests and then
+# stops, churn allocates a lot and keeps little. "few" is how many of the
+# largest requests make 80% of the growth. (The module's own leak detector,
+# per process and with a confidence, is a later release.)
+sub few {
+    my (@g) = sort { $b <=> $a } grep { $_ > 0 } @_;
+    my $total = 0;
+    $total += $_ for @g;
+    my ($sum, $k) = (0, 0);
+    for (@g) { last if $sum >= 0.8 * $total; $sum += $_; $k++ }
+    return $k;
+}
+
+sub shape {
+    my ($e, $k) = @_;
+    my $allocs = ($e->{alloc} // 0) / $e->{n};
+    return 'churn: allocates a lot, keeps little' if $allocs > 10_000;
+    return 'flat' if $e->{sum} < 1048576;
+    return 'bloat: grew in a few requests, then stopped' if $k <= 5;
+    return 'leak? grows a little on most requests';
+}
+printf "\n  %-9s %5s %13s %11s %12s  %s\n", 'endpoint', 'reqs', 'total growth',
+    'few (80%)', 'allocs/req', 'shape';
 for my $url (sort { $ep{$b}{sum} <=> $ep{$a}{sum} } keys %ep) {
     my $e = $ep{$url};
-    my @g = @{ $e->{g} };
-    my $half = int(@g / 2);
-    my ($a, $b) = (0, 0);
-    $a += $_ for @g[0 .. $half - 1];
-    $b += $_ for @g[$half .. $#g];
-    printf "  %-9s %5d %13s %13s %13s %12d %s\n", $url, $e->{n}, mib($e->{sum}),
-        mib($a), mib($b), $e->{objs}, join(',', sort keys %{ $e->{pids} });
+    my $k = few(@{ $e->{g} });
+    printf "  %-9s %5d %13s %11d %12d  %s\n", $url, $e->{n}, mib($e->{sum}), $k,
+        ($e->{alloc} // 0) / $e->{n}, shape($e, $k);
 }
 print <<'TXT';
 
-  /leak keeps growing in both halves of the run (a leak); /cache grew once,
-  early (bloat); /garbage allocates a lot but its memory is reused (churn).
   Every record names the app process that served it (pid) and carries the
   app's GC and object counts; records.jsonl holds them all.
 TXT
