@@ -20,8 +20,7 @@ my $TOTAL   = 300;
 my $KILL_AT = 100;
 my $IN_FLIGHT = 5;   # records one read() can hold at this pace, generously
 
-sub wait_for { my ($cond, $t) = @_; my $u = time + $t;
-               while (time < $u) { return 1 if $cond->(); sleep 0.05 } return $cond->() }
+sub wait_for { return MTTest::wait_for(@_) }
 
 for my $mpm (qw(event prefork)) {
     my $h = MTTest->start(mpm => $mpm, log => 'pipe');

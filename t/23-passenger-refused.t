@@ -53,7 +53,7 @@ sub free_pid {
 }
 
 my ($watchdog) = map { $_->[0] } grep { $_->[1] =~ /^Passenger watchdog/ }
-                 MTPassenger::_descendants($h->pid);
+                 MTPassenger::descendants($h->pid);
 my %targets = (
     'pid 1 (init)'         => 1,
     'Passenger core'       => MTPassenger::core_pid($h),

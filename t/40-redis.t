@@ -19,15 +19,7 @@ sub httpd_clients {
     return grep { !/cmd=client/ } split /\n/, $list;
 }
 
-sub wait_for {
-    my ($cond, $secs) = @_;
-    my $until = time + $secs;
-    while (time < $until) {
-        return 1 if $cond->();
-        sleep 0.05;
-    }
-    return $cond->();
-}
+sub wait_for { return MTTest::wait_for(@_) }
 
 for my $mpm (qw(event prefork)) {
     my $rd = MTRedis->start;

@@ -11,15 +11,7 @@ use MTRedis;
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-sub wait_for {
-    my ($cond, $secs) = @_;
-    my $until = time + $secs;
-    while (time < $until) {
-        return 1 if $cond->();
-        sleep 0.05;
-    }
-    return $cond->();
-}
+sub wait_for { return MTTest::wait_for(@_) }
 
 sub ids_of {
     my ($h, $n) = @_;

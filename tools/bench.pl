@@ -25,20 +25,13 @@ my $ONLY   = $ENV{BENCH_ONLY}   // '';
 # shared machine swings with scheduling; CPU per request is steadier.
 sub tree_cpu {
     my ($root) = @_;
-    my (%kids, %cpu);
     my $tick = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my ($pid, $rest) = $line =~ /^(\d+) \(.*\) (.*)$/s or next;
-        my @f = split ' ', $rest;      # f[0] is field 3 (state)
-        push @{ $kids{ $f[1] } }, $pid;
-        $cpu{$pid} = ($f[11] + $f[12]) / $tick;   # utime + stime
-    }
-    my ($sum, @todo) = (0, $root);
-    while (defined(my $p = shift @todo)) {
-        $sum += $cpu{$p} // 0;
-        push @todo, @{ $kids{$p} || [] };
+    my $sum = 0;
+    for my $pid ($root, map { $_->[0] } MTPassenger::descendants($root)) {
+        open my $fh, '<', "/proc/$pid/stat" or next;
+        my ($rest) = (<$fh> // '') =~ /^\d+ \(.*\) (.*)$/s or next;
+        my @f = split ' ', $rest;          # f[0] is field 3 (state)
+        $sum += ($f[11] + $f[12]) / $tick;  # utime + stime
     }
     return $sum;
 }
@@ -102,6 +95,23 @@ sub overhead_us {
 }
 
 my $mpm = "StartServers 1\nServerLimit 1\nThreadsPerChild 32\nMaxRequestWorkers 32\n";
+# Start an off/on pair of Passenger servers with two app processes each.
+# Passenger adds the second process on demand; on a loaded machine that now
+# and then does not happen in time: start afresh, up to three times.
+sub passenger_pair {
+    my ($off_opts, $on_opts) = @_;
+    for my $try (1 .. 3) {
+        my $off = MTPassenger->start(%$off_opts, procs => 2, memtrack => 0,
+                                     log => 'none', mpm_conf => $mpm);
+        my $on = MTPassenger->start(%$on_opts, procs => 2, mpm_conf => $mpm);
+        return ($off, $on)
+            if eval { MTPassenger::warm($_, procs => 2, timeout => 60) for $off, $on; 1 };
+        print "  (Passenger pool not ready, attempt $try: ", ($@ =~ /^(.*)/)[0], ")\n";
+        MTPassenger::stop($_) for $off, $on;
+    }
+    die "Passenger pools did not come up\n";
+}
+
 if (!$ONLY || $ONLY eq 'static') {
     my $off = MTTest->start(name => 'bench-off', memtrack => 0, log => 'none', mpm_conf => $mpm);
     my $on = MTTest->start(name => 'bench-on', mpm_conf => $mpm);
@@ -113,19 +123,8 @@ if (!$ONLY || $ONLY eq 'static') {
 if ((!$ONLY || $ONLY eq 'passenger') && !MTPassenger::why_not()) {
     # off: the app without the companion, httpd without the module.
     # on: the companion in the app and the module in httpd.
-    my ($off, $on);
-    for my $try (1 .. 3) {
-        $off = MTPassenger->start(app => 'rack-plain', procs => 2, name => 'bench-poff',
-                                  memtrack => 0, log => 'none', mpm_conf => $mpm);
-        $on = MTPassenger->start(app => 'rack', procs => 2, name => 'bench-pon',
-                                 mpm_conf => $mpm);
-        # Passenger adds the second process on demand; on a loaded machine
-        # that now and then does not happen in time: start afresh.
-        last if eval { MTPassenger::warm($_, procs => 2, timeout => 45) for $off, $on; 1 };
-        print "  (Passenger pool not ready, attempt $try: ", ($@ =~ /^(.*)/)[0], ")\n";
-        MTPassenger::stop($_) for $off, $on;
-        die "Passenger pools did not come up\n" if $try == 3;
-    }
+    my ($off, $on) = passenger_pair({ app => 'rack-plain', name => 'bench-poff' },
+                                    { app => 'rack', name => 'bench-pon' });
     compare('Passenger Rack app, event MPM', $off, $on, '/hello');
     overhead_us($on);
     MTPassenger::stop($_) for $off, $on;
@@ -134,21 +133,9 @@ if ((!$ONLY || $ONLY eq 'passenger') && !MTPassenger::why_not()) {
 if ((!$ONLY || $ONLY eq 'rails') && !MTPassenger::why_not()) {
     # The workload mod_memtrack is for: a Rails action with a few queries.
     # off: the Rails app without the companion, httpd without the module.
-    my ($off, $on);
-    for my $try (1 .. 3) {
-        $off = MTPassenger->start(app => 'rails', procs => 2, name => 'bench-roff',
-                                  env => { MT_NO_MIDDLEWARE => 1 },
-                                  memtrack => 0, log => 'none', mpm_conf => $mpm);
-        $on = MTPassenger->start(app => 'rails', procs => 2, name => 'bench-ron',
-                                 mpm_conf => $mpm);
-        last if eval {
-            MTPassenger::warm($_, procs => 2, timeout => 60) for $off, $on;
-            1;
-        };
-        print "  (Passenger pool not ready, attempt $try: ", ($@ =~ /^(.*)/)[0], ")\n";
-        MTPassenger::stop($_) for $off, $on;
-        die "Passenger pools did not come up\n" if $try == 3;
-    }
+    my ($off, $on) = passenger_pair(
+        { app => 'rails', name => 'bench-roff', env => { MT_NO_MIDDLEWARE => 1 } },
+        { app => 'rails', name => 'bench-ron' });
     compare('Passenger Rails 6.1 app, items#index (3 queries), event MPM', $off, $on, '/items');
     overhead_us($on);
     MTPassenger::stop($_) for $off, $on;

@@ -281,7 +281,7 @@ sub _slurp {
 }
 
 # All descendants of $pid: [pid, cmdline] pairs.
-sub _descendants {
+sub descendants {
     my ($top) = @_;
     my (%kids, %cmd);
     opendir my $d, '/proc' or return;
@@ -309,7 +309,7 @@ sub app_pids {
     return () unless $h->pid;
     $root //= $h->{mt_passenger}{root};
     my @p = grep { $_->[1] =~ /^\Q$APP_TITLE\E(\S+)/ && (!$root || $1 eq $root) }
-            _descendants($h->pid);
+            descendants($h->pid);
     return sort { $a <=> $b } map { $_->[0] } @p;
 }
 
@@ -317,13 +317,13 @@ sub app_pids {
 sub passenger_pids {
     my ($h) = @_;
     return () unless $h->pid;
-    return map { $_->[0] } grep { $_->[1] =~ /^Passenger / } _descendants($h->pid);
+    return map { $_->[0] } grep { $_->[1] =~ /^Passenger / } descendants($h->pid);
 }
 
 # Pid of the Passenger core (root; the app processes' parent).
 sub core_pid {
     my ($h) = @_;
-    my ($c) = grep { $_->[1] =~ /^Passenger core/ } _descendants($h->pid);
+    my ($c) = grep { $_->[1] =~ /^Passenger core/ } descendants($h->pid);
     return $c ? $c->[0] : undef;
 }
 
@@ -392,7 +392,7 @@ sub stop {
     my ($h) = @_;
     return () unless $h && $h->pid;
     my %title = map { $_->[0] => $_->[1] }
-                grep { $_->[1] =~ /^Passenger / } _descendants($h->pid);
+                grep { $_->[1] =~ /^Passenger / } descendants($h->pid);
     my @ps = keys %title;
     $h->stop;
     @ps = _wait_gone(10, @ps);

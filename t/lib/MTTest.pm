@@ -85,6 +85,7 @@ MaxSpareServers 4, ServerLimit 64, MaxRequestWorkers 64>.
                                     the temp dir unless a test failed or
                                     MT_KEEP_TMP is set)
 
+    MTTest::wait_for(sub { ... }, $secs)  poll every 50 ms; the last answer
     MTTest::configtest(%start_options)  -> (exit code, output of apache2 -t);
                                     default log => 'none'
     MTTest::rss_bytes($pid)         resident bytes from /proc/PID/statm
@@ -567,6 +568,17 @@ END {
 }
 
 $SIG{INT} = $SIG{TERM} = sub { $_->stop for values %LIVE; exit 1 };
+
+# Poll $cond every 50 ms for up to $secs seconds; its last answer.
+sub wait_for {
+    my ($cond, $secs) = @_;
+    my $until = time + $secs;
+    while (time < $until) {
+        return 1 if $cond->();
+        sleep 0.05;
+    }
+    return $cond->();
+}
 
 sub rss_bytes {
     my ($pid) = @_;
