@@ -52,10 +52,6 @@ apr_status_t mt_sample_parse_statm(mt_sample_t *s, const char *text,
 /* Parse the text of a status file; exposed for unit tests. */
 apr_status_t mt_sample_parse_status(mt_sample_t *s, const char *text);
 
-/* One statm sample of another process: open, pread, close (a few
- * microseconds; for app processes, which come and go). */
-apr_status_t mt_sample_pid_statm(mt_sample_t *s, int pid);
-
 /* Open /proc/<pid>/statm for repeated reads: a descriptor, or -1 (errno). */
 int mt_sample_open_statm(int pid);
 
@@ -63,6 +59,6 @@ int mt_sample_open_statm(int pid);
 apr_status_t mt_sample_statm_fd(mt_sample_t *s, int fd);
 
 /* Number of open file descriptors of this process (reads /proc/self/fd). */
-apr_status_t mt_sample_fd_count(int *nfds, apr_pool_t *p);
+apr_status_t mt_sample_fd_count(int *nfds);
 
 #endif

@@ -73,12 +73,12 @@ static void take_header(request_rec *r, mt_req_t *st)
             }
         }
         else {
-            st->app_refused = apr_pstrcat(r->pool, "refused: header ",
-                                          app->refused ? app->refused
-                                                       : "invalid", NULL);
+            const char *why = app->refused ? app->refused : "invalid";
+
+            st->app_refused = apr_pstrcat(r->pool, "refused: header ", why,
+                                          NULL);
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "memtrack: %s header "
-                          "refused: %s", MT_PROTO_HEADER,
-                          app->refused ? app->refused : "invalid");
+                          "refused: %s", MT_PROTO_HEADER, why);
         }
     }
     apr_table_unset(r->err_headers_out, MT_PROTO_HEADER);
@@ -104,8 +104,11 @@ static void insert_filter(request_rec *r)
 }
 
 static void set_self(mt_record_t *rec, const mt_req_t *st, mt_proc_t *self,
-                     const char *attribution, apr_pool_t *p)
+                     const char *attribution)
 {
+    apr_int64_t growth;
+    int known;
+
     rec->target = MT_TARGET_SELF;
     rec->pid = mt_proc_pid(self);
     rec->attribution = attribution;
@@ -116,10 +119,10 @@ static void set_self(mt_record_t *rec, const mt_req_t *st, mt_proc_t *self,
     /* status and the fd count cost ~7 us each, ten times statm, and under a
      * threaded MPM most requests see a few pages move: read them only for
      * requests that grew the child notably, the ones worth a closer look. */
-    if (rec->before.rss_bytes != MT_UNKNOWN && rec->after.rss_bytes != MT_UNKNOWN
-        && rec->after.rss_bytes - rec->before.rss_bytes >= MT_DETAIL_GROWTH) {
+    growth = mt_record_growth(rec, &known);
+    if (known && growth >= MT_DETAIL_GROWTH) {
         mt_sample_status(&rec->after, self);
-        if (mt_sample_fd_count(&rec->fds, p) != APR_SUCCESS) {
+        if (mt_sample_fd_count(&rec->fds) != APR_SUCCESS) {
             rec->fds = -1;
         }
     }
@@ -282,8 +285,7 @@ int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
         }
     }
     set_self(rec, st, self, why ? apr_pstrcat(r->pool, "self (backend ",
-                                              why, ")", NULL) : "self",
-             r->pool);
+                                              why, ")", NULL) : "self");
     return 1;
 }
 

@@ -46,13 +46,20 @@ static int open_proc_file(int pid, const char *name)
     return open(path, O_RDONLY | O_CLOEXEC);
 }
 
+/* statm counts pages. */
+static apr_int64_t page_bytes(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+
+    return page > 0 ? page : 4096;
+}
+
 apr_status_t mt_proc_open(mt_proc_t **pproc, int pid, apr_pool_t *p)
 {
     mt_proc_t *proc = apr_pcalloc(p, sizeof(*proc));
-    long page = sysconf(_SC_PAGESIZE);
 
     proc->pid = pid ? pid : (int)getpid();
-    proc->page_bytes = page > 0 ? page : 4096;
+    proc->page_bytes = page_bytes();
     proc->statm_fd = open_proc_file(pid, "statm");
     if (proc->statm_fd < 0) {
         return APR_FROM_OS_ERROR(errno);
@@ -133,26 +140,12 @@ int mt_sample_open_statm(int pid)
 apr_status_t mt_sample_statm_fd(mt_sample_t *s, int fd)
 {
     mt_proc_t proc;
-    long page = sysconf(_SC_PAGESIZE);
 
     proc.pid = 0;
-    proc.page_bytes = page > 0 ? page : 4096;
+    proc.page_bytes = page_bytes();
     proc.status_fd = -1;
     proc.statm_fd = fd;
     return mt_sample_statm(s, &proc);
-}
-
-apr_status_t mt_sample_pid_statm(mt_sample_t *s, int pid)
-{
-    int fd = mt_sample_open_statm(pid);
-    apr_status_t rv;
-
-    if (fd < 0) {
-        return APR_FROM_OS_ERROR(errno);
-    }
-    rv = mt_sample_statm_fd(s, fd);
-    close(fd);
-    return rv;
 }
 
 /* The value in kB of "Key:   123 kB" lines, as bytes. */
@@ -196,13 +189,12 @@ apr_status_t mt_sample_status(mt_sample_t *s, mt_proc_t *proc)
     return mt_sample_parse_status(s, buf);
 }
 
-apr_status_t mt_sample_fd_count(int *nfds, apr_pool_t *p)
+apr_status_t mt_sample_fd_count(int *nfds)
 {
     DIR *dir = opendir("/proc/self/fd");
     struct dirent *e;
     int n = 0;
 
-    (void)p;
     if (!dir) {
         return APR_FROM_OS_ERROR(errno);
     }
