@@ -4,7 +4,7 @@
 
 APXS      ?= apxs
 CC        ?= cc
-PROVE     ?= prove
+PROVE     ?= tools/prove.sh
 BUILD     := build
 
 HTTPD_INC := $(shell $(APXS) -q INCLUDEDIR)

@@ -1,0 +1,33 @@
+#!/bin/bash
+# prove, with the diagnostics of every failed test file repeated at the end.
+#
+# prove passes a test's diagnostics (its stderr) through as they come, so
+# on a long run the lines that say *why* a test failed scroll far above the
+# summary, and a CI log that keeps only its tail loses them. This runs
+# prove as usual, keeps a copy of each test file's stderr, and when prove
+# fails prints the stderr of each failed file again after the summary.
+#
+#   tools/prove.sh [prove args...] t/*.t
+set -u
+if [ "${1:-}" = --one ]; then          # run by prove for one test file
+    perl "$2" 2> >(tee "$MT_PROVE_DIAG/$(basename "$2").err" >&2)
+    status=$?
+    wait
+    exit $status
+fi
+
+MT_PROVE_DIAG=$(mktemp -d "${TMPDIR:-/tmp}/mt-prove.XXXXXX")
+export MT_PROVE_DIAG
+trap 'rm -rf "$MT_PROVE_DIAG"' EXIT
+log=$MT_PROVE_DIAG/prove.log
+
+"${PROVE:-prove}" --exec "bash $0 --one" "$@" | tee "$log"
+status=${PIPESTATUS[0]}
+[ "$status" -eq 0 ] && exit 0
+
+for t in $(sed -n 's/^\(t\/[^ ]*\.t\) *(Wstat.*/\1/p' "$log"); do
+    echo
+    echo "=== $t: what it printed on stderr (repeated from above) ==="
+    tail -n 80 "$MT_PROVE_DIAG/$(basename "$t").err" 2>/dev/null
+done
+exit "$status"
