@@ -544,12 +544,29 @@ sub stop {
 # error.log and records.jsonl can be read afterwards.
 sub _cleanup {
     my ($self) = @_;
-    return if $ENV{MT_KEEP_TMP} || !$self->{dir} || !-d $self->{dir};
+    return if !$self->{dir} || !-d $self->{dir} || $self->{cleaned};
     # During global destruction Test::Builder may be gone already; the END
     # block below has cleaned up every harness still alive by then.
     return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
-    return unless Test::Builder->can('new') && Test::Builder->new->is_passing;
-    remove_tree($self->{dir});
+    $self->{cleaned} = 1;
+    unless (Test::Builder->can('new') && Test::Builder->new->is_passing) {
+        $self->_diag_logs;
+        return;
+    }
+    remove_tree($self->{dir}) unless $ENV{MT_KEEP_TMP};
+}
+
+# A test failed while this server ran: the end of its logs, so that a CI
+# log says what the server saw (the directory itself is kept, too).
+sub _diag_logs {
+    my ($self) = @_;
+    for my $f (qw(error.log stderr.log passenger.log)) {
+        my @l = split /^/, _slurp("$self->{dir}/$f");
+        next unless @l;
+        @l = @l[-30 .. -1] if @l > 30;
+        Test::Builder->new->diag("--- last lines of $self->{dir}/$f:\n",
+                         map { length > 400 ? substr($_, 0, 400) . "...\n" : $_ } @l);
+    }
 }
 
 sub DESTROY {
