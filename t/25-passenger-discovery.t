@@ -90,10 +90,11 @@ subtest 'one process: found without the companion' => sub {
 
     # The process is replaced: the dead pid is never named, the new one is
     # found (the module caches the answer for about a second).
+    my $born = MTPassenger::start_time($app);
     kill 'KILL', $app;
     my $until = time + 5;
-    sleep 0.1 while MTPassenger::_alive($app) && time < $until;
-    ok(!MTPassenger::_alive($app), "app $app killed");
+    sleep 0.1 while MTPassenger::_alive($app, $born) && time < $until;
+    ok(!MTPassenger::_alive($app, $born), "app $app killed");
     my ($new, @recs);
     $until = time + 20;
     while (time < $until) {

@@ -103,11 +103,12 @@ subtest 'rack app, 2 processes' => sub {
     like($multi->{headers}{'x-memtrack'}, qr/^v=1; pid=1,\s*v=1; pid=\d+$/,
          'a newline-joined header comes out comma-joined');
 
-    my @ps = MTPassenger::passenger_pids($h);
-    ok(@ps >= 4, 'watchdog, core and apps found');
+    my %start = MTPassenger::start_times(MTPassenger::passenger_pids($h));
+    ok(keys %start >= 4, 'watchdog, core and apps found');
     my @killed = MTPassenger::stop($h);
     diag("needed KILL: @killed") if @killed;
-    is_deeply([grep { MTPassenger::_alive($_) } @ps], [], 'no Passenger process left');
+    is_deeply([grep { MTPassenger::_alive($_, $start{$_}) } sort keys %start], [],
+              'no Passenger process left');
 };
 
 subtest 'no-code-change preload' => sub {

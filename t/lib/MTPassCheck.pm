@@ -243,10 +243,10 @@ sub problems {
 
 sub finish {
     my ($h) = @_;
-    my @ps = MTPassenger::passenger_pids($h);
+    my %start = MTPassenger::start_times(MTPassenger::passenger_pids($h));
     my @killed = MTPassenger::stop($h);
     diag("needed KILL: @killed") if @killed;
-    is_deeply([grep { MTPassenger::_alive($_) } @ps], [],
+    is_deeply([grep { MTPassenger::_alive($_, $start{$_}) } sort keys %start], [],
               'no Passenger process of this server is left');
     is($h->sanitizer_log, '', 'no sanitizer reports');
     unlike($h->error_log, qr/exit signal|AddressSanitizer|Segmentation/,

@@ -378,11 +378,33 @@ sub parallel_get {
     return @out;
 }
 
-# Alive and not a zombie (orphans may wait for a pid 1 that never reaps).
-sub _alive {
+# Start time of a process (clock ticks after boot, /proc/PID/stat field
+# 22), or undef when it is gone: with it a pid names one process even when
+# the pid is reused (pid_max can be as low as 32768, and a test run forks
+# tens of thousands of processes).
+sub start_time {
     my ($pid) = @_;
+    my $st = _slurp("/proc/$pid/stat");
+    return undef unless $st =~ /^\d+ \(.*\) (.*)\z/s;
+    my @f = split ' ', $1;    # field 3 (state) onwards
+    return $f[19];
+}
+
+# pid => start time of each pid that is still there.
+sub start_times {
+    return map { my $t = start_time($_); defined $t ? ($_ => $t) : () } @_;
+}
+
+# Alive and not a zombie (orphans may wait for a pid 1 that never reaps);
+# with $start, only the process that had that start time counts.
+sub _alive {
+    my ($pid, $start) = @_;
     return 0 unless kill 0, $pid;
-    return _slurp("/proc/$pid/stat") !~ /^\d+ \(.*\) Z /s;
+    my $st = _slurp("/proc/$pid/stat");
+    return 0 if $st =~ /^\d+ \(.*\) Z /s;
+    return 1 unless defined $start;
+    my $now = start_time($pid);
+    return defined $now && $now eq $start ? 1 : 0;
 }
 
 # Stop httpd (MTTest's stop) and make sure no Passenger process of this
@@ -393,23 +415,24 @@ sub stop {
     return () unless $h && $h->pid;
     my %title = map { $_->[0] => $_->[1] }
                 grep { $_->[1] =~ /^Passenger / } descendants($h->pid);
-    my @ps = keys %title;
+    my %start = start_times(keys %title);
+    my @ps = keys %start;
     $h->stop;
-    @ps = _wait_gone(10, @ps);
+    @ps = _wait_gone(10, \%start, @ps);
     my @killed = map { "$_:$title{$_}" } @ps;
     kill 'KILL', @ps if @ps;
-    _wait_gone(5, @ps);
+    _wait_gone(5, \%start, @ps);
     return @killed;
 }
 
 sub _wait_gone {
-    my ($secs, @ps) = @_;
+    my ($secs, $start, @ps) = @_;
     my $until = time + $secs;
     while (@ps && time < $until) {
-        @ps = grep { _alive($_) } @ps;
+        @ps = grep { _alive($_, $start->{$_}) } @ps;
         sleep 0.1 if @ps;
     }
-    return grep { _alive($_) } @ps;
+    return grep { _alive($_, $start->{$_}) } @ps;
 }
 
 1;
