@@ -32,13 +32,16 @@ apr_status_t mt_pidcache_create(mt_pidcache_t **pc, apr_interval_time_t ttl,
                                 apr_pool_t *p);
 
 /* Sample pid through its cached descriptor when it was verified less than
- * ttl ago: APR_SUCCESS; APR_NOTFOUND when not cached or due for a new
- * check; another error when the process is gone (the entry is dropped). */
+ * ttl ago: APR_SUCCESS, and *started as given to mt_pidcache_put;
+ * APR_NOTFOUND when not cached or due for a new check; another error when
+ * the process is gone (the entry is dropped). */
 apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, apr_time_t now,
-                                mt_sample_t *s);
+                                mt_sample_t *s, apr_uint64_t *started);
 
-/* pid just passed the check; statm_fd (opened before the check) now
- * belongs to the cache, which closes it when the entry goes. */
-void mt_pidcache_put(mt_pidcache_t *pc, int pid, int statm_fd, apr_time_t now);
+/* pid (which started at `started`, 0 unknown) just passed the check;
+ * statm_fd (opened before the check) now belongs to the cache, which
+ * closes it when the entry goes. */
+void mt_pidcache_put(mt_pidcache_t *pc, int pid, apr_uint64_t started,
+                     int statm_fd, apr_time_t now);
 
 #endif

@@ -111,6 +111,7 @@ static void set_self(mt_record_t *rec, const mt_req_t *st, mt_proc_t *self,
 
     rec->target = MT_TARGET_SELF;
     rec->pid = mt_proc_pid(self);
+    rec->started = mt_proc_started(self);
     rec->attribution = attribution;
     rec->before = st->before;
     rec->before_source = st->before.rss_bytes != MT_UNKNOWN ? MT_BEFORE_MODULE
@@ -128,23 +129,32 @@ static void set_self(mt_record_t *rec, const mt_req_t *st, mt_proc_t *self,
     }
 }
 
+/* An app process sampled: its pid, start time and after-sample. */
+typedef struct {
+    int          pid;
+    apr_uint64_t started;
+    mt_sample_t  after;
+} mt_app_sample_t;
+
 /* Fill the backend side from an after-sample already taken: before from
- * the app, or from the last record of that pid. */
-static void set_backend(mt_record_t *rec, int pid, const mt_sample_t *after,
+ * the app, or from the last record of that process. */
+static void set_backend(mt_record_t *rec, const mt_app_sample_t *as,
                         const mt_app_report_t *app, const char *attribution)
 {
     mt_state_t *state = mt_shm_state();
     apr_int64_t prev;
 
-    rec->after = *after;
+    rec->after = as->after;
     rec->target = MT_TARGET_BACKEND;
-    rec->pid = pid;
+    rec->pid = as->pid;
+    rec->started = as->started;
     rec->attribution = attribution;
     if (app && app->rss_before != MT_UNKNOWN) {
         rec->before.rss_bytes = app->rss_before;
         rec->before_source = MT_BEFORE_APP;
     }
-    else if (state && mt_state_last_rss(state, pid, &prev) == APR_SUCCESS) {
+    else if (state && mt_state_last_rss(state, as->pid, as->started, &prev)
+                      == APR_SUCCESS) {
         rec->before.rss_bytes = prev;
         rec->before_source = MT_BEFORE_SHARED;
     }
@@ -188,22 +198,30 @@ static void policy_for(mt_procfind_policy_t *pol, int passenger)
 
 /* Sample pid if it may be attributed to: NULL, or why not. A pid verified
  * in the last second is read through its cached descriptor; otherwise its
- * statm is opened first and checked after (see mt_pidcache.h). */
+ * statm is opened first and checked after (see mt_pidcache.h). Its start
+ * time is read in between: should the pid have been reused by then, the
+ * descriptor reads nothing and the pid is refused. */
 static const char *sample_pid(request_rec *r, int pid, int passenger,
-                              mt_sample_t *after)
+                              mt_app_sample_t *as)
 {
     mt_procfind_policy_t pol;
     apr_time_t now = apr_time_now();
     const char *why = NULL;
     int fd;
 
-    if (mt_pidcache_sample(mt_verified, pid, now, after) == APR_SUCCESS) {
+    as->pid = pid;
+    mt_sample_clear(&as->after);
+    if (mt_pidcache_sample(mt_verified, pid, now, &as->after, &as->started)
+        == APR_SUCCESS) {
         return NULL;
     }
     fd = mt_sample_open_statm(pid);
+    if (fd < 0 || mt_sample_started(pid, &as->started) != APR_SUCCESS) {
+        as->started = 0;
+    }
     policy_for(&pol, passenger);
     if (mt_procfind_check(pid, &pol, &why, r->pool) != APR_SUCCESS
-        || fd < 0 || mt_sample_statm_fd(after, fd) != APR_SUCCESS) {
+        || fd < 0 || mt_sample_statm_fd(&as->after, fd) != APR_SUCCESS) {
         if (fd >= 0) close(fd);
         why = why ? why : "no such process";
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "memtrack: app process %d "
@@ -211,7 +229,7 @@ static const char *sample_pid(request_rec *r, int pid, int passenger,
         return apr_pstrcat(r->pool, "refused: ", why, NULL);
     }
     if (mt_verified) {
-        mt_pidcache_put(mt_verified, pid, fd, now);
+        mt_pidcache_put(mt_verified, pid, as->started, fd, now);
     }
     else {
         close(fd);
@@ -252,17 +270,16 @@ int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
     int mode = mt_config_target(dc);
     int passenger = is_passenger_request(r);
     const char *why = NULL;
-    mt_sample_t after;
+    mt_app_sample_t as;
     int pid = 0;
 
     if (mode != MT_TARGET_IS_SELF) {
         request_rec *last = r;
         while (last->next) last = last->next;
         if (!st->app) take_header(last, st);
-        mt_sample_clear(&after);
         if (st->app) {
-            if ((why = sample_pid(r, st->app->pid, passenger, &after)) == NULL) {
-                set_backend(rec, st->app->pid, &after, st->app, "header");
+            if ((why = sample_pid(r, st->app->pid, passenger, &as)) == NULL) {
+                set_backend(rec, &as, st->app, "header");
                 rec->app = st->app;
                 return 1;
             }
@@ -271,8 +288,8 @@ int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
             why = st->app_refused;   /* a broken header is not "no header" */
         }
         else if (passenger && (why = find_single(r, dc, &pid)) == NULL) {
-            if ((why = sample_pid(r, pid, 1, &after)) == NULL) {
-                set_backend(rec, pid, &after, NULL, "single");
+            if ((why = sample_pid(r, pid, 1, &as)) == NULL) {
+                set_backend(rec, &as, NULL, "single");
                 return 1;
             }
         }

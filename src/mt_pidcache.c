@@ -10,6 +10,7 @@ typedef struct {
     int        readers;      /* threads reading fd right now */
     int        doomed;       /* close fd when the last reader is done */
     apr_time_t verified_at;
+    apr_uint64_t started;    /* the process's start time, 0 unknown */
 } entry_t;
 
 struct mt_pidcache_t {
@@ -74,7 +75,7 @@ static entry_t *find(mt_pidcache_t *pc, int pid)
 }
 
 apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, apr_time_t now,
-                                mt_sample_t *s)
+                                mt_sample_t *s, apr_uint64_t *started)
 {
     entry_t *e;
     apr_status_t rv;
@@ -90,6 +91,7 @@ apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, apr_time_t now,
     }
     e->readers++;
     fd = e->fd;
+    *started = e->started;
     apr_thread_mutex_unlock(pc->mutex);
 
     rv = mt_sample_statm_fd(s, fd);
@@ -103,7 +105,8 @@ apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, apr_time_t now,
     return rv;
 }
 
-void mt_pidcache_put(mt_pidcache_t *pc, int pid, int statm_fd, apr_time_t now)
+void mt_pidcache_put(mt_pidcache_t *pc, int pid, apr_uint64_t started,
+                     int statm_fd, apr_time_t now)
 {
     entry_t *e, *oldest = NULL;
     int i;
@@ -128,6 +131,7 @@ void mt_pidcache_put(mt_pidcache_t *pc, int pid, int statm_fd, apr_time_t now)
         oldest->fd = statm_fd;
         oldest->readers = 0;
         oldest->verified_at = now;
+        oldest->started = started;
     }
     else if (statm_fd >= 0) {
         close(statm_fd);   /* every slot busy being read: do not cache */

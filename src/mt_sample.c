@@ -18,6 +18,7 @@
 
 struct mt_proc_t {
     int pid;
+    apr_uint64_t started;
     int statm_fd;
     int status_fd;
     apr_int64_t page_bytes;
@@ -65,6 +66,9 @@ apr_status_t mt_proc_open(mt_proc_t **pproc, int pid, apr_pool_t *p)
         return APR_FROM_OS_ERROR(errno);
     }
     proc->status_fd = open_proc_file(pid, "status");
+    if (mt_sample_started(pid, &proc->started) != APR_SUCCESS) {
+        proc->started = 0;
+    }
     apr_pool_cleanup_register(p, proc, proc_close, apr_pool_cleanup_null);
     *pproc = proc;
     return APR_SUCCESS;
@@ -73,6 +77,11 @@ apr_status_t mt_proc_open(mt_proc_t **pproc, int pid, apr_pool_t *p)
 int mt_proc_pid(const mt_proc_t *proc)
 {
     return proc->pid;
+}
+
+apr_uint64_t mt_proc_started(const mt_proc_t *proc)
+{
+    return proc->started;
 }
 
 void mt_sample_clear(mt_sample_t *s)
@@ -142,6 +151,7 @@ apr_status_t mt_sample_statm_fd(mt_sample_t *s, int fd)
     mt_proc_t proc;
 
     proc.pid = 0;
+    proc.started = 0;
     proc.page_bytes = page_bytes();
     proc.status_fd = -1;
     proc.statm_fd = fd;
@@ -187,6 +197,52 @@ apr_status_t mt_sample_status(mt_sample_t *s, mt_proc_t *proc)
         return rv;
     }
     return mt_sample_parse_status(s, buf);
+}
+
+apr_status_t mt_sample_parse_started(const char *text, apr_uint64_t *started)
+{
+    /* "pid (comm) state ppid ...": comm may hold ") ", so the fields start
+     * after the last ')'. Field 3 (state) is the first after it, field 22
+     * (starttime) the twentieth. */
+    const char *p = strrchr(text, ')');
+    unsigned long long v;
+    char *end;
+    int field;
+
+    if (p == NULL) {
+        return APR_EINVAL;
+    }
+    p++;
+    for (field = 3; field < 22; field++) {
+        while (*p == ' ') p++;
+        if (*p == '\0') return APR_EINVAL;
+        while (*p != ' ' && *p != '\0') p++;
+    }
+    while (*p == ' ') p++;
+    if (*p < '0' || *p > '9') {
+        return APR_EINVAL;
+    }
+    errno = 0;
+    v = strtoull(p, &end, 10);
+    if (errno != 0 || (*end != ' ' && *end != '\0' && *end != '\n')) {
+        return APR_EINVAL;
+    }
+    *started = (apr_uint64_t)v;
+    return APR_SUCCESS;
+}
+
+apr_status_t mt_sample_started(int pid, apr_uint64_t *started)
+{
+    char buf[1024];
+    apr_status_t rv;
+    int fd = pid >= 0 ? open_proc_file(pid, "stat") : -1;
+
+    if (fd < 0) {
+        return pid < 0 ? APR_EINVAL : APR_FROM_OS_ERROR(errno);
+    }
+    rv = read_fd(fd, buf, sizeof(buf));
+    close(fd);
+    return rv == APR_SUCCESS ? mt_sample_parse_started(buf, started) : rv;
 }
 
 apr_status_t mt_sample_fd_count(int *nfds)

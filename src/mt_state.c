@@ -64,7 +64,14 @@ static mt_proc_slot_t *find(mt_state_t *st, int pid)
     return NULL;
 }
 
-apr_status_t mt_state_last_rss(mt_state_t *st, int pid, apr_int64_t *rss_bytes)
+/* Is the process in a slot holding pid the one that started at started? */
+static int same_process(const mt_proc_slot_t *slot, apr_uint64_t started)
+{
+    return slot->started == 0 || started == 0 || slot->started == started;
+}
+
+apr_status_t mt_state_last_rss(mt_state_t *st, int pid, apr_uint64_t started,
+                               apr_int64_t *rss_bytes)
 {
     mt_proc_slot_t *slot = find(st, pid);
     apr_status_t rv = APR_NOTFOUND;
@@ -75,12 +82,21 @@ apr_status_t mt_state_last_rss(mt_state_t *st, int pid, apr_int64_t *rss_bytes)
     if (!lock_take(&slot->lock, apr_time_now())) {
         return APR_EAGAIN;
     }
-    if (slot->pid == pid) {
+    if (slot->pid == pid && same_process(slot, started)) {
         *rss_bytes = slot->rss_bytes;
         rv = APR_SUCCESS;
     }
     lock_give(&slot->lock);
     return rv;
+}
+
+/* A new process in slot (under its lock): everything but the lock and the
+ * pid starts over. */
+static void slot_reset(mt_proc_slot_t *slot, int pid)
+{
+    memset((char *)slot + sizeof(slot->lock), 0,
+           sizeof(*slot) - sizeof(slot->lock));
+    slot->pid = pid;
 }
 
 /* A slot for a new pid: an empty one, else the least recently seen. Under
@@ -102,9 +118,7 @@ static mt_proc_slot_t *claim(mt_state_t *st, int pid, apr_time_t now)
         }
         slot = oldest;
         if (slot && lock_take(&slot->lock, now)) {
-            memset((char *)slot + sizeof(slot->lock), 0,
-                   sizeof(*slot) - sizeof(slot->lock));
-            slot->pid = pid;
+            slot_reset(slot, pid);
             lock_give(&slot->lock);
         }
         else {
@@ -115,9 +129,10 @@ static mt_proc_slot_t *claim(mt_state_t *st, int pid, apr_time_t now)
     return slot;
 }
 
-apr_status_t mt_state_record(mt_state_t *st, int pid, int kind,
-                             apr_int64_t rss_bytes, apr_int64_t growth,
-                             int growth_known, apr_time_t now)
+apr_status_t mt_state_record(mt_state_t *st, int pid, apr_uint64_t started,
+                             int kind, apr_int64_t rss_bytes,
+                             apr_int64_t growth, int growth_known,
+                             apr_time_t now)
 {
     mt_proc_slot_t *slot = find(st, pid);
 
@@ -130,6 +145,12 @@ apr_status_t mt_state_record(mt_state_t *st, int pid, int kind,
         return APR_EAGAIN;
     }
     if (slot->pid == pid) {
+        if (!same_process(slot, started)) {
+            slot_reset(slot, pid);       /* the pid was reused */
+        }
+        if (started != 0) {
+            slot->started = started;
+        }
         if (slot->requests == 0) {
             slot->first_seen = now;
             slot->first_rss_bytes = rss_bytes;

@@ -23,41 +23,43 @@ int main(void)
     mt_pidcache_t *pc;
     mt_sample_t s;
     apr_time_t t0 = apr_time_now();
+    apr_uint64_t started = 0;
     int me = (int)getpid(), kid;
 
     apr_initialize();
     apr_pool_create(&p, NULL);
     ok(mt_pidcache_create(&pc, apr_time_from_sec(1), p) == APR_SUCCESS, "create");
     mt_sample_clear(&s);
-    ok(mt_pidcache_sample(pc, me, t0, &s) == APR_NOTFOUND, "unknown pid: not cached");
-    mt_pidcache_put(pc, me, mt_sample_open_statm(me), t0);
-    ok(mt_pidcache_sample(pc, me, t0 + 500000, &s) == APR_SUCCESS && s.rss_bytes > 0,
+    ok(mt_pidcache_sample(pc, me, t0, &s, &started) == APR_NOTFOUND, "unknown pid: not cached");
+    mt_pidcache_put(pc, me, 77, mt_sample_open_statm(me), t0);
+    ok(mt_pidcache_sample(pc, me, t0 + 500000, &s, &started) == APR_SUCCESS && s.rss_bytes > 0,
        "cached and fresh: sampled through the kept descriptor");
-    ok(mt_pidcache_sample(pc, me, t0 + 1000000, &s) == APR_NOTFOUND, "stale after ttl");
-    ok(mt_pidcache_sample(pc, me, t0 - 1, &s) == APR_NOTFOUND, "clock going back: stale");
-    ok(mt_pidcache_sample(pc, 0, t0, &s) == APR_NOTFOUND, "pid 0 never cached");
-    ok(mt_pidcache_sample(NULL, me, t0, &s) == APR_NOTFOUND, "no cache: never");
-    mt_pidcache_put(pc, me, mt_sample_open_statm(me), t0 + 900000);
-    ok(mt_pidcache_sample(pc, me, t0 + 1500000, &s) == APR_SUCCESS, "put again refreshes");
+    is_int(started, 77, "with the start time it was put with");
+    ok(mt_pidcache_sample(pc, me, t0 + 1000000, &s, &started) == APR_NOTFOUND, "stale after ttl");
+    ok(mt_pidcache_sample(pc, me, t0 - 1, &s, &started) == APR_NOTFOUND, "clock going back: stale");
+    ok(mt_pidcache_sample(pc, 0, t0, &s, &started) == APR_NOTFOUND, "pid 0 never cached");
+    ok(mt_pidcache_sample(NULL, me, t0, &s, &started) == APR_NOTFOUND, "no cache: never");
+    mt_pidcache_put(pc, me, 77, mt_sample_open_statm(me), t0 + 900000);
+    ok(mt_pidcache_sample(pc, me, t0 + 1500000, &s, &started) == APR_SUCCESS, "put again refreshes");
 
     /* The descriptor is bound to the process: once it exits, reading fails
      * and the entry goes, whatever process gets the pid next. */
     kid = spawn_sleeper();
-    mt_pidcache_put(pc, kid, mt_sample_open_statm(kid), t0);
-    ok(mt_pidcache_sample(pc, kid, t0 + 1, &s) == APR_SUCCESS, "live child sampled");
+    mt_pidcache_put(pc, kid, 77, mt_sample_open_statm(kid), t0);
+    ok(mt_pidcache_sample(pc, kid, t0 + 1, &s, &started) == APR_SUCCESS, "live child sampled");
     kill(kid, SIGKILL);
     waitpid(kid, NULL, 0);
-    ok(mt_pidcache_sample(pc, kid, t0 + 2, &s) != APR_SUCCESS, "dead child: read fails");
-    ok(mt_pidcache_sample(pc, kid, t0 + 3, &s) == APR_NOTFOUND, "and its entry is gone");
+    ok(mt_pidcache_sample(pc, kid, t0 + 2, &s, &started) != APR_SUCCESS, "dead child: read fails");
+    ok(mt_pidcache_sample(pc, kid, t0 + 3, &s, &started) == APR_NOTFOUND, "and its entry is gone");
 
     for (int i = 0; i < MT_PIDCACHE_SLOTS + 5; i++) {
-        mt_pidcache_put(pc, 100000 + i, mt_sample_open_statm(me), t0 + 10 + i);
+        mt_pidcache_put(pc, 100000 + i, 77, mt_sample_open_statm(me), t0 + 10 + i);
     }
-    ok(mt_pidcache_sample(pc, me, t0 + 100, &s) == APR_NOTFOUND, "oldest evicted when full");
-    ok(mt_pidcache_sample(pc, 100000 + MT_PIDCACHE_SLOTS + 4, t0 + 100, &s) == APR_SUCCESS,
+    ok(mt_pidcache_sample(pc, me, t0 + 100, &s, &started) == APR_NOTFOUND, "oldest evicted when full");
+    ok(mt_pidcache_sample(pc, 100000 + MT_PIDCACHE_SLOTS + 4, t0 + 100, &s, &started) == APR_SUCCESS,
        "newest kept");
-    mt_pidcache_put(pc, 5, -1, t0);
-    ok(mt_pidcache_sample(pc, 5, t0 + 1, &s) != APR_SUCCESS, "no descriptor: no sample");
+    mt_pidcache_put(pc, 5, 77, -1, t0);
+    ok(mt_pidcache_sample(pc, 5, t0 + 1, &s, &started) != APR_SUCCESS, "no descriptor: no sample");
     apr_pool_destroy(p);   /* closes every kept descriptor (ASan/valgrind clean) */
     apr_terminate();
     return done_testing();

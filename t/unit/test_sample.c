@@ -55,6 +55,40 @@ static void test_self(apr_pool_t *p)
     ok(mt_proc_open(&proc, 999999999, p) != APR_SUCCESS, "no such process");
 }
 
+/* Start times: field 22 of stat, after a process name that may hold
+ * spaces and parentheses. */
+static void test_started(apr_pool_t *p)
+{
+    static const char tail[] = " S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 "
+                               "987654321 20 21\n";
+    apr_uint64_t t = 0, self = 0, again = 0;
+    mt_proc_t *proc;
+    char buf[256];
+
+    snprintf(buf, sizeof(buf), "4242 (ruby)%s", tail);
+    ok(mt_sample_parse_started(buf, &t) == APR_SUCCESS && t == 987654321ULL,
+       "plain name");
+    snprintf(buf, sizeof(buf), "4242 (a) b (c) 7 8)%s", tail);
+    ok(mt_sample_parse_started(buf, &t) == APR_SUCCESS && t == 987654321ULL,
+       "name with spaces and parentheses");
+    ok(mt_sample_parse_started("4242 (ruby) S 1 2 3", &t) == APR_EINVAL,
+       "cut short");
+    ok(mt_sample_parse_started("4242 ruby S 1 2 3", &t) == APR_EINVAL, "no name");
+    snprintf(buf, sizeof(buf), "1 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 -5 1");
+    ok(mt_sample_parse_started(buf, &t) == APR_EINVAL, "negative start refused");
+    snprintf(buf, sizeof(buf), "1 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 12x 1");
+    ok(mt_sample_parse_started(buf, &t) == APR_EINVAL, "junk in the number refused");
+
+    ok(mt_sample_started(0, &self) == APR_SUCCESS && self > 0, "own start time");
+    ok(mt_sample_started((int)getpid(), &again) == APR_SUCCESS && again == self,
+       "by pid: the same");
+    ok(mt_sample_started(999999999, &t) != APR_SUCCESS, "no such process");
+    ok(mt_sample_started(-1, &t) == APR_EINVAL, "negative pid");
+    ok(mt_proc_open(&proc, 0, p) == APR_SUCCESS && mt_proc_started(proc) == self,
+       "a handle knows its process's start time");
+    ok(mt_sample_started(1, &t) == APR_SUCCESS && t <= self, "init started first");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -63,6 +97,7 @@ int main(void)
     apr_pool_create(&p, NULL);
     test_parse();
     test_self(p);
+    test_started(p);
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();
