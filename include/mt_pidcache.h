@@ -39,9 +39,15 @@ apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, apr_time_t now,
                                 mt_sample_t *s, apr_uint64_t *started);
 
 /* pid (which started at `started`, 0 unknown) just passed the check;
- * statm_fd (opened before the check) now belongs to the cache, which
- * closes it when the entry goes. */
+ * statm_fd and status_fd (opened before the check; status_fd may be -1)
+ * now belong to the cache, which closes them when the entry goes. */
 void mt_pidcache_put(mt_pidcache_t *pc, int pid, apr_uint64_t started,
-                     int statm_fd, apr_time_t now);
+                     int statm_fd, int status_fd, apr_time_t now);
+
+/* Read status (swap, peak) of a cached pid through its kept descriptor,
+ * whatever the entry's age: the descriptor can only read the process that
+ * passed the check. APR_NOTFOUND when pid is not cached or has no status
+ * descriptor. */
+apr_status_t mt_pidcache_status(mt_pidcache_t *pc, int pid, mt_sample_t *s);
 
 #endif

@@ -61,6 +61,10 @@ int mt_sample_open_statm(int pid);
 /* One statm sample through a descriptor from mt_sample_open_statm. */
 apr_status_t mt_sample_statm_fd(mt_sample_t *s, int fd);
 
+/* The same for /proc/<pid>/status (swap, peak, exact anonymous RSS). */
+int mt_sample_open_status(int pid);
+apr_status_t mt_sample_status_fd(mt_sample_t *s, int fd);
+
 /* When pid started (pid 0: this process), in clock ticks after boot
  * (/proc/<pid>/stat field 22). A pid and its start time name one process
  * for good: pids are reused, within minutes where pid_max is 32768. About

@@ -207,7 +207,7 @@ static const char *sample_pid(request_rec *r, int pid, int passenger,
     mt_procfind_policy_t pol;
     apr_time_t now = apr_time_now();
     const char *why = NULL;
-    int fd;
+    int fd, status_fd;
 
     as->pid = pid;
     mt_sample_clear(&as->after);
@@ -216,6 +216,7 @@ static const char *sample_pid(request_rec *r, int pid, int passenger,
         return NULL;
     }
     fd = mt_sample_open_statm(pid);
+    status_fd = fd >= 0 ? mt_sample_open_status(pid) : -1;
     if (fd < 0 || mt_sample_started(pid, &as->started) != APR_SUCCESS) {
         as->started = 0;
     }
@@ -223,18 +224,30 @@ static const char *sample_pid(request_rec *r, int pid, int passenger,
     if (mt_procfind_check(pid, &pol, &why, r->pool) != APR_SUCCESS
         || fd < 0 || mt_sample_statm_fd(&as->after, fd) != APR_SUCCESS) {
         if (fd >= 0) close(fd);
+        if (status_fd >= 0) close(status_fd);
         why = why ? why : "no such process";
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "memtrack: app process %d "
                       "refused: %s", pid, why);
         return apr_pstrcat(r->pool, "refused: ", why, NULL);
     }
-    if (mt_verified) {
-        mt_pidcache_put(mt_verified, pid, as->started, fd, now);
-    }
-    else {
-        close(fd);
-    }
+    /* Without a cache (its mutex failed) the descriptors go now, and
+     * status is not read. */
+    mt_pidcache_put(mt_verified, pid, as->started, fd, status_fd, now);
     return NULL;
+}
+
+/* A backend record whose process grew notably: swap and peak too, read
+ * through the status descriptor kept with the verified pid. */
+static void add_backend_detail(mt_record_t *rec)
+{
+    apr_int64_t growth;
+    int known;
+
+    growth = mt_record_growth(rec, &known);
+    if (known && growth >= MT_DETAIL_GROWTH) {
+        /* On failure the fields stay unknown (null). */
+        (void)mt_pidcache_status(mt_verified, rec->pid, &rec->after);
+    }
 }
 
 static apr_status_t single(int *pid, const char *root,
@@ -281,6 +294,7 @@ int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
             if ((why = sample_pid(r, st->app->pid, passenger, &as)) == NULL) {
                 set_backend(rec, &as, st->app, "header");
                 rec->app = st->app;
+                add_backend_detail(rec);
                 return 1;
             }
         }
@@ -290,6 +304,7 @@ int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
         else if (passenger && (why = find_single(r, dc, &pid)) == NULL) {
             if ((why = sample_pid(r, pid, 1, &as)) == NULL) {
                 set_backend(rec, &as, NULL, "single");
+                add_backend_detail(rec);
                 return 1;
             }
         }

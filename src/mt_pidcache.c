@@ -7,8 +7,9 @@
 typedef struct {
     int        pid;          /* 0: free */
     int        fd;           /* /proc/<pid>/statm, -1 when none */
-    int        readers;      /* threads reading fd right now */
-    int        doomed;       /* close fd when the last reader is done */
+    int        status_fd;    /* /proc/<pid>/status, -1 when none */
+    int        readers;      /* threads reading a descriptor right now */
+    int        doomed;       /* close them when the last reader is done */
     apr_time_t verified_at;
     apr_uint64_t started;    /* the process's start time, 0 unknown */
 } entry_t;
@@ -21,17 +22,21 @@ struct mt_pidcache_t {
 
 /* Forget an entry; its descriptor goes now or with its last reader. Under
  * the mutex. */
+static void close_fds(entry_t *e)
+{
+    if (e->fd >= 0) close(e->fd);
+    if (e->status_fd >= 0) close(e->status_fd);
+    e->fd = e->status_fd = -1;
+}
+
 static void drop(entry_t *e)
 {
-    if (e->fd >= 0 && e->readers == 0) {
-        close(e->fd);
-    }
-    else if (e->fd >= 0) {
+    if (e->readers > 0) {
         e->doomed = 1;
         return;      /* the slot stays taken until the last reader leaves */
     }
+    close_fds(e);
     e->pid = 0;
-    e->fd = -1;
     e->doomed = 0;
 }
 
@@ -41,8 +46,7 @@ static apr_status_t close_all(void *data)
     int i;
 
     for (i = 0; i < MT_PIDCACHE_SLOTS; i++) {
-        if (pc->e[i].fd >= 0) close(pc->e[i].fd);
-        pc->e[i].fd = -1;
+        close_fds(&pc->e[i]);
     }
     return APR_SUCCESS;
 }
@@ -55,7 +59,9 @@ apr_status_t mt_pidcache_create(mt_pidcache_t **ppc, apr_interval_time_t ttl,
     int i;
 
     pc->ttl = ttl;
-    for (i = 0; i < MT_PIDCACHE_SLOTS; i++) pc->e[i].fd = -1;
+    for (i = 0; i < MT_PIDCACHE_SLOTS; i++) {
+        pc->e[i].fd = pc->e[i].status_fd = -1;
+    }
     rv = apr_thread_mutex_create(&pc->mutex, APR_THREAD_MUTEX_DEFAULT, p);
     if (rv == APR_SUCCESS) {
         apr_pool_cleanup_register(p, pc, close_all, apr_pool_cleanup_null);
@@ -105,14 +111,44 @@ apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, apr_time_t now,
     return rv;
 }
 
+apr_status_t mt_pidcache_status(mt_pidcache_t *pc, int pid, mt_sample_t *s)
+{
+    entry_t *e;
+    apr_status_t rv;
+    int fd;
+
+    if (!pc || pid <= 0 || apr_thread_mutex_lock(pc->mutex) != APR_SUCCESS) {
+        return APR_NOTFOUND;
+    }
+    e = find(pc, pid);
+    if (!e || e->status_fd < 0) {
+        apr_thread_mutex_unlock(pc->mutex);
+        return APR_NOTFOUND;
+    }
+    e->readers++;
+    fd = e->status_fd;
+    apr_thread_mutex_unlock(pc->mutex);
+
+    rv = mt_sample_status_fd(s, fd);
+
+    apr_thread_mutex_lock(pc->mutex);
+    e->readers--;
+    if (e->doomed) {
+        drop(e);
+    }
+    apr_thread_mutex_unlock(pc->mutex);
+    return rv;
+}
+
 void mt_pidcache_put(mt_pidcache_t *pc, int pid, apr_uint64_t started,
-                     int statm_fd, apr_time_t now)
+                     int statm_fd, int status_fd, apr_time_t now)
 {
     entry_t *e, *oldest = NULL;
     int i;
 
     if (!pc || pid <= 0 || apr_thread_mutex_lock(pc->mutex) != APR_SUCCESS) {
         if (statm_fd >= 0) close(statm_fd);
+        if (status_fd >= 0) close(status_fd);
         return;
     }
     if ((e = find(pc, pid)) != NULL) {
@@ -129,12 +165,14 @@ void mt_pidcache_put(mt_pidcache_t *pc, int pid, apr_uint64_t started,
     if (oldest && oldest->pid == 0) {
         oldest->pid = pid;
         oldest->fd = statm_fd;
+        oldest->status_fd = status_fd;
         oldest->readers = 0;
         oldest->verified_at = now;
         oldest->started = started;
     }
-    else if (statm_fd >= 0) {
-        close(statm_fd);   /* every slot busy being read: do not cache */
+    else {                 /* every slot busy being read: do not cache */
+        if (statm_fd >= 0) close(statm_fd);
+        if (status_fd >= 0) close(status_fd);
     }
     apr_thread_mutex_unlock(pc->mutex);
 }

@@ -137,25 +137,50 @@ apr_status_t mt_sample_statm(mt_sample_t *s, mt_proc_t *proc)
     return mt_sample_parse_statm(s, buf, proc->page_bytes);
 }
 
-int mt_sample_open_statm(int pid)
+/* A /proc file of another process, by its real pid (never "self"). */
+static int open_pid_file(int pid, const char *name)
 {
     if (pid <= 0) {
         errno = EINVAL;
         return -1;
     }
-    return open_proc_file(pid, "statm");
+    return open_proc_file(pid, name);
+}
+
+int mt_sample_open_statm(int pid)
+{
+    return open_pid_file(pid, "statm");
+}
+
+int mt_sample_open_status(int pid)
+{
+    return open_pid_file(pid, "status");
+}
+
+/* A handle around borrowed descriptors (no cleanup: the caller owns them). */
+static void borrow(mt_proc_t *proc, int statm_fd, int status_fd)
+{
+    proc->pid = 0;
+    proc->started = 0;
+    proc->page_bytes = page_bytes();
+    proc->statm_fd = statm_fd;
+    proc->status_fd = status_fd;
 }
 
 apr_status_t mt_sample_statm_fd(mt_sample_t *s, int fd)
 {
     mt_proc_t proc;
 
-    proc.pid = 0;
-    proc.started = 0;
-    proc.page_bytes = page_bytes();
-    proc.status_fd = -1;
-    proc.statm_fd = fd;
+    borrow(&proc, fd, -1);
     return mt_sample_statm(s, &proc);
+}
+
+apr_status_t mt_sample_status_fd(mt_sample_t *s, int fd)
+{
+    mt_proc_t proc;
+
+    borrow(&proc, -1, fd);
+    return mt_sample_status(s, &proc);
 }
 
 /* The value in kB of "Key:   123 kB" lines, as bytes. */

@@ -106,6 +106,10 @@ subtest 'retaining 10 MiB shows in that process only' => sub {
     like($h->error_log, qr/threshold exceeded: request_id=$rid .*pid=$p\b/,
          'threshold warning names the app pid');
     ok($r->{memory_after} >= $r->{memory_before} + 8 * $MiB, 'after > before + 8 MiB');
+    # Notable growth: the app process's status is read too (kept descriptor).
+    ok(MTTest::_is_int($r->{peak_rss_after}) && $r->{peak_rss_after} >= $r->{memory_after},
+       'peak_rss_after (VmHWM of the app process) at least memory_after');
+    ok(MTTest::_is_int($r->{swap_after}) && $r->{swap_after} >= 0, 'swap_after read');
     ok(defined $r->{objects_after} && defined $r->{objects_before},
        'object counts present');
     my $d = ($r->{gc_stats_after}{total_allocated_objects} // 0)
@@ -134,6 +138,7 @@ subtest 'retaining 10 MiB shows in that process only' => sub {
         cmp_ok($x->{memory_after}, '<', $r->{memory_after} - 6 * $MiB,
                'other process is smaller than the retaining one');
         ok(!$x->{threshold_exceeded}, 'no threshold hit');
+        ok(!defined $x->{peak_rss_after}, 'little growth: status not read');
     }
     for my $x (@same) {
         cmp_ok(abs($x->{memory_growth} // 1e12), '<', 2 * $MiB,

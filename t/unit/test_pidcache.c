@@ -24,6 +24,7 @@ int main(void)
     mt_sample_t s;
     apr_time_t t0 = apr_time_now();
     apr_uint64_t started = 0;
+    apr_status_t rv;
     int me = (int)getpid(), kid;
 
     apr_initialize();
@@ -31,7 +32,7 @@ int main(void)
     ok(mt_pidcache_create(&pc, apr_time_from_sec(1), p) == APR_SUCCESS, "create");
     mt_sample_clear(&s);
     ok(mt_pidcache_sample(pc, me, t0, &s, &started) == APR_NOTFOUND, "unknown pid: not cached");
-    mt_pidcache_put(pc, me, 77, mt_sample_open_statm(me), t0);
+    mt_pidcache_put(pc, me, 77, mt_sample_open_statm(me), -1, t0);
     ok(mt_pidcache_sample(pc, me, t0 + 500000, &s, &started) == APR_SUCCESS && s.rss_bytes > 0,
        "cached and fresh: sampled through the kept descriptor");
     is_int(started, 77, "with the start time it was put with");
@@ -39,26 +40,34 @@ int main(void)
     ok(mt_pidcache_sample(pc, me, t0 - 1, &s, &started) == APR_NOTFOUND, "clock going back: stale");
     ok(mt_pidcache_sample(pc, 0, t0, &s, &started) == APR_NOTFOUND, "pid 0 never cached");
     ok(mt_pidcache_sample(NULL, me, t0, &s, &started) == APR_NOTFOUND, "no cache: never");
-    mt_pidcache_put(pc, me, 77, mt_sample_open_statm(me), t0 + 900000);
+    mt_pidcache_put(pc, me, 77, mt_sample_open_statm(me), -1, t0 + 900000);
     ok(mt_pidcache_sample(pc, me, t0 + 1500000, &s, &started) == APR_SUCCESS, "put again refreshes");
+    ok(mt_pidcache_status(pc, me, &s) == APR_NOTFOUND, "no status descriptor: no status");
+    mt_pidcache_put(pc, me, 77, mt_sample_open_statm(me), mt_sample_open_status(me), t0);
+    mt_sample_clear(&s);
+    rv = mt_pidcache_status(pc, me, &s);
+    ok(rv == APR_SUCCESS && s.peak_rss_bytes > 0 && s.swap_bytes >= 0,
+       "status through the kept descriptor (peak %lld)", (long long)s.peak_rss_bytes);
+    ok(mt_pidcache_status(pc, me + 1, &s) == APR_NOTFOUND, "status of an unknown pid");
 
     /* The descriptor is bound to the process: once it exits, reading fails
      * and the entry goes, whatever process gets the pid next. */
     kid = spawn_sleeper();
-    mt_pidcache_put(pc, kid, 77, mt_sample_open_statm(kid), t0);
+    mt_pidcache_put(pc, kid, 77, mt_sample_open_statm(kid), mt_sample_open_status(kid), t0);
     ok(mt_pidcache_sample(pc, kid, t0 + 1, &s, &started) == APR_SUCCESS, "live child sampled");
     kill(kid, SIGKILL);
     waitpid(kid, NULL, 0);
+    ok(mt_pidcache_status(pc, kid, &s) != APR_SUCCESS, "dead child: no status either");
     ok(mt_pidcache_sample(pc, kid, t0 + 2, &s, &started) != APR_SUCCESS, "dead child: read fails");
     ok(mt_pidcache_sample(pc, kid, t0 + 3, &s, &started) == APR_NOTFOUND, "and its entry is gone");
 
     for (int i = 0; i < MT_PIDCACHE_SLOTS + 5; i++) {
-        mt_pidcache_put(pc, 100000 + i, 77, mt_sample_open_statm(me), t0 + 10 + i);
+        mt_pidcache_put(pc, 100000 + i, 77, mt_sample_open_statm(me), -1, t0 + 10 + i);
     }
     ok(mt_pidcache_sample(pc, me, t0 + 100, &s, &started) == APR_NOTFOUND, "oldest evicted when full");
     ok(mt_pidcache_sample(pc, 100000 + MT_PIDCACHE_SLOTS + 4, t0 + 100, &s, &started) == APR_SUCCESS,
        "newest kept");
-    mt_pidcache_put(pc, 5, 77, -1, t0);
+    mt_pidcache_put(pc, 5, 77, -1, -1, t0);
     ok(mt_pidcache_sample(pc, 5, t0 + 1, &s, &started) != APR_SUCCESS, "no descriptor: no sample");
     apr_pool_destroy(p);   /* closes every kept descriptor (ASan/valgrind clean) */
     apr_terminate();
