@@ -80,63 +80,68 @@ static entry_t *find(mt_pidcache_t *pc, int pid)
     return NULL;
 }
 
-apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, apr_time_t now,
-                                mt_sample_t *s, apr_uint64_t *started)
+/* A reader's hold on pid's entry, taken and left under the mutex but held
+ * without it: the entry's descriptors stay open until release(). An entry
+ * verified max_age or longer ago (or in the future) is not taken; max_age
+ * -1 takes any. NULL when there is no such entry. */
+static entry_t *hold(mt_pidcache_t *pc, int pid, apr_time_t now,
+                     apr_interval_time_t max_age)
 {
     entry_t *e;
-    apr_status_t rv;
-    int fd;
 
     if (!pc || pid <= 0 || apr_thread_mutex_lock(pc->mutex) != APR_SUCCESS) {
-        return APR_NOTFOUND;
+        return NULL;
     }
     e = find(pc, pid);
-    if (!e || now < e->verified_at || now - e->verified_at >= pc->ttl) {
-        apr_thread_mutex_unlock(pc->mutex);
-        return APR_NOTFOUND;
+    if (e && max_age >= 0
+        && (now < e->verified_at || now - e->verified_at >= max_age)) {
+        e = NULL;
     }
-    e->readers++;
-    fd = e->fd;
-    *started = e->started;
+    if (e) {
+        e->readers++;
+    }
     apr_thread_mutex_unlock(pc->mutex);
+    return e;
+}
 
-    rv = mt_sample_statm_fd(s, fd);
-
+/* Let go of a hold; gone: a read showed that the process has exited. */
+static void release(mt_pidcache_t *pc, entry_t *e, int gone)
+{
     apr_thread_mutex_lock(pc->mutex);
     e->readers--;
-    if (rv != APR_SUCCESS || e->doomed) {
+    if (gone || e->doomed) {
         drop(e);      /* the process is gone, or the entry was replaced */
     }
     apr_thread_mutex_unlock(pc->mutex);
+}
+
+apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, apr_time_t now,
+                                mt_sample_t *s, apr_uint64_t *started)
+{
+    entry_t *e = hold(pc, pid, now, pc ? pc->ttl : -1);
+    apr_status_t rv;
+
+    if (!e) {
+        return APR_NOTFOUND;
+    }
+    *started = e->started;      /* fixed while the entry is held */
+    rv = mt_sample_statm_fd(s, e->fd);
+    release(pc, e, rv != APR_SUCCESS);
     return rv;
 }
 
 apr_status_t mt_pidcache_status(mt_pidcache_t *pc, int pid, mt_sample_t *s)
 {
-    entry_t *e;
-    apr_status_t rv;
-    int fd;
+    entry_t *e = hold(pc, pid, 0, -1);
+    apr_status_t rv = APR_NOTFOUND;
 
-    if (!pc || pid <= 0 || apr_thread_mutex_lock(pc->mutex) != APR_SUCCESS) {
+    if (!e) {
         return APR_NOTFOUND;
     }
-    e = find(pc, pid);
-    if (!e || e->status_fd < 0) {
-        apr_thread_mutex_unlock(pc->mutex);
-        return APR_NOTFOUND;
+    if (e->status_fd >= 0) {
+        rv = mt_sample_status_fd(s, e->status_fd);
     }
-    e->readers++;
-    fd = e->status_fd;
-    apr_thread_mutex_unlock(pc->mutex);
-
-    rv = mt_sample_status_fd(s, fd);
-
-    apr_thread_mutex_lock(pc->mutex);
-    e->readers--;
-    if (e->doomed) {
-        drop(e);
-    }
-    apr_thread_mutex_unlock(pc->mutex);
+    release(pc, e, 0);
     return rv;
 }
 
