@@ -12,6 +12,8 @@
  * redirect shares its original's state, so the first sample survives. */
 typedef struct mt_req_t {
     apr_time_t       start;        /* r->request_time of the original */
+    apr_time_t       mono_start;   /* the same instant on mt_mono_now():
+                                    * durations never see a clock step */
     mt_sample_t      before;       /* the httpd child, post_read_request */
     const char      *request_id;
     const char      *id_source;    /* "client", "unique_id", "module" */

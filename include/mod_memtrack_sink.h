@@ -20,7 +20,8 @@ struct mt_sink_t {
     volatile apr_uint32_t written;   /* records taken, this child */
     volatile apr_uint32_t dropped;   /* records dropped, this child */
     volatile apr_uint32_t reported;  /* dropped count last reported */
-    volatile apr_uint32_t report_sec;/* apr_time_sec of the last report */
+    volatile apr_uint32_t report_sec;/* mt_mono_now() second of the last report,
+                                      * 0 never */
 };
 
 /* Count a dropped record and, at most once a minute per sink and child,

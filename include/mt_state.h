@@ -23,7 +23,8 @@
 #define MT_STATE_KIND_BACKEND 2
 
 typedef struct mt_proc_slot_t {
-    volatile apr_uint32_t lock;      /* 0 free, else holder's second + 1 */
+    volatile apr_uint32_t lock;      /* 0 free, else mt_mono_now() second
+                                      * of the holder + 1 */
     apr_int32_t  pid;                /* 0: empty slot */
     apr_int32_t  kind;               /* MT_STATE_KIND_* */
     apr_int32_t  reserved;

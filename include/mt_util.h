@@ -25,6 +25,11 @@ int mt_reqid_is_safe(const char *id, apr_size_t max_len);
 /* A fresh random request id: 22 characters of URL-safe base64. */
 const char *mt_reqid_make(apr_pool_t *p);
 
+/* Microseconds on the system's monotonic clock (CLOCK_MONOTONIC: the same
+ * in every process, never stepped by NTP or a restored VM). For durations,
+ * timeouts and lock ages; apr_time_now() only for times that are shown. */
+apr_time_t mt_mono_now(void);
+
 /* ISO 8601 UTC with microseconds: 2026-11-22T04:08:43.123456Z */
 const char *mt_time_iso8601(apr_pool_t *p, apr_time_t t);
 

@@ -27,6 +27,7 @@
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_log.h"
 #include "mod_memtrack_sink.h"
+#include "mt_util.h"
 
 APLOG_USE_MODULE(memtrack);
 
@@ -40,11 +41,11 @@ typedef struct {
 void mt_sink_count_drop(mt_sink_t *sink, server_rec *s, apr_status_t rv)
 {
     apr_uint32_t dropped = apr_atomic_inc32(&sink->dropped) + 1;
-    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(mt_mono_now());
     apr_uint32_t last = apr_atomic_read32(&sink->report_sec);
 
     /* One thread per minute wins the compare-and-swap and reports. */
-    if (now - last < MT_DROP_REPORT_SECS
+    if ((last != 0 && now - last < MT_DROP_REPORT_SECS)
         || apr_atomic_cas32(&sink->report_sec, now, last) != last) {
         return;
     }

@@ -30,6 +30,9 @@ APLOG_USE_MODULE(memtrack);
 
 #define MT_REQID_MAX   128
 #define MT_LOG_URL_MAX 256
+/* Longer than any header read httpd allows (mod_reqtimeout): more is a
+ * clock step. */
+#define MT_MAX_HEADER_WAIT apr_time_from_sec(600)
 
 static mt_proc_t *mt_self;              /* this child's /proc/self, kept open */
 static const char *mt_hostname;         /* this machine, for the record */
@@ -88,6 +91,7 @@ static int post_read_request(request_rec *r)
 {
     mt_req_t *st;
     apr_time_t t0;
+    apr_interval_time_t waited;
 
     if (!mt_self) {
         return DECLINED;
@@ -101,15 +105,21 @@ static int post_read_request(request_rec *r)
         }
         return DECLINED;
     }
-    t0 = apr_time_now();
+    t0 = mt_mono_now();
     st = apr_pcalloc(r->pool, sizeof(*st));
     st->start = r->request_time;
+    /* The request line was read a little before this hook: back-date the
+     * monotonic start by that (wall-clock) interval; a clock step inside
+     * it counts as nothing. */
+    waited = apr_time_now() - r->request_time;
+    st->mono_start = t0 - (waited > 0 && waited < MT_MAX_HEADER_WAIT
+                           ? waited : 0);
     mt_sample_clear(&st->before);
     mt_sample_statm(&st->before, mt_self);
     settle_request_id(r, st);
     mt_target_strip_request(r);
     ap_set_module_config(r->request_config, &memtrack_module, st);
-    st->overhead_us = apr_time_now() - t0;
+    st->overhead_us = mt_mono_now() - t0;
     return DECLINED;
 }
 
@@ -191,7 +201,7 @@ static int log_transaction(request_rec *r)
     mt_dir_conf_t *dc;
     mt_record_t rec = { 0 };
     mt_srv_conf_t *sc;
-    apr_time_t t0 = apr_time_now();
+    apr_time_t t0 = mt_mono_now();
     char *line;
     apr_size_t len;
     apr_status_t rv;
@@ -209,13 +219,13 @@ static int log_transaction(request_rec *r)
     fill_record(&rec, r, last, st, dc);
     mt_target_sample(&rec, r, st, dc, mt_self);
     note_state(&rec);
-    rec.request_time = (double)(apr_time_now() - st->start) / APR_USEC_PER_SEC;
+    rec.request_time = (double)(mt_mono_now() - st->mono_start) / APR_USEC_PER_SEC;
     growth = mt_record_growth(&rec, &known);
     if (known) {   /* unknown stays unset: LogFormat prints "-" */
         apr_table_setn(r->notes, "memtrack_growth", apr_psprintf(r->pool,
                        "%" APR_INT64_T_FMT, growth));
     }
-    rec.overhead_us = st->overhead_us + (apr_time_now() - t0);
+    rec.overhead_us = st->overhead_us + (mt_mono_now() - t0);
     rv = mt_record_to_json(&line, &len, &rec, PIPE_BUF, r->pool);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,

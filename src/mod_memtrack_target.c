@@ -30,6 +30,7 @@
 #include "mt_pidcache.h"
 #include "mt_procfind.h"
 #include "mt_proto.h"
+#include "mt_util.h"
 
 APLOG_USE_MODULE(memtrack);
 
@@ -205,7 +206,7 @@ static const char *sample_pid(request_rec *r, int pid, int passenger,
                               mt_app_sample_t *as)
 {
     mt_procfind_policy_t pol;
-    apr_time_t now = apr_time_now();
+    apr_time_t now = mt_mono_now();
     const char *why = NULL;
     int fd, status_fd;
 

@@ -18,6 +18,7 @@
 #include <apr_thread_mutex.h>
 
 #include "mt_procfind.h"
+#include "mt_util.h"
 
 /* Far above any real pid_max (PID_MAX_LIMIT is 4194304). */
 #define MT_PID_LIMIT 4194304
@@ -348,7 +349,7 @@ apr_status_t mt_procfind_single_cached(int *pid, mt_procfind_cache_t *cache,
                                        const mt_procfind_policy_t *pol,
                                        apr_pool_t *p)
 {
-    apr_time_t now = apr_time_now();
+    apr_time_t now = mt_mono_now();
     apr_status_t rv = APR_NOTFOUND;
     int hit, cached_pid = 0;
 

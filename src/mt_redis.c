@@ -25,6 +25,7 @@
 #include <hiredis.h>
 
 #include "mt_redis.h"
+#include "mt_util.h"
 
 #define MT_REDIS_DB_MAX      1000000
 #define MT_REDIS_LOG_EVERY   apr_time_from_sec(60)
@@ -378,7 +379,7 @@ static void say(mt_redis_t *r, int level, apr_status_t rv, const char *fmt, ...)
  * held back. */
 static void complain(mt_redis_t *r, const char *what, const char *detail)
 {
-    apr_time_t now = apr_time_now();
+    apr_time_t now = mt_mono_now();
 
     if (r->last_log && now - r->last_log < MT_REDIS_LOG_EVERY) {
         r->quiet++;
@@ -641,12 +642,12 @@ static void queue_discard(mt_redis_t *r)
 /* Sleep for d unless the sink is told to stop; 1 when stopping. */
 static int writer_pause(mt_redis_t *r, apr_interval_time_t d)
 {
-    apr_time_t until = apr_time_now() + d;
+    apr_time_t until = mt_mono_now() + d, now;
     int stopping;
 
     apr_thread_mutex_lock(r->mu);
-    while (!r->stopping && apr_time_now() < until)
-        apr_thread_cond_timedwait(r->cv, r->mu, until - apr_time_now());
+    while (!r->stopping && (now = mt_mono_now()) < until)
+        apr_thread_cond_timedwait(r->cv, r->mu, until - now);
     stopping = r->stopping;
     apr_thread_mutex_unlock(r->mu);
     return stopping;
@@ -660,7 +661,7 @@ static int writer_done(mt_redis_t *r)
 
     apr_thread_mutex_lock(r->mu);
     done = r->stopping
-        && (!r->ctx || !r->head || apr_time_now() >= r->stop_deadline);
+        && (!r->ctx || !r->head || mt_mono_now() >= r->stop_deadline);
     apr_thread_mutex_unlock(r->mu);
     return done;
 }
@@ -778,7 +779,7 @@ void mt_redis_stop(mt_redis_t *r)
     }
     apr_thread_mutex_lock(r->mu);
     r->stopping = 1;
-    r->stop_deadline = apr_time_now()
+    r->stop_deadline = mt_mono_now()
         + apr_time_from_msec(2 * r->o.command_timeout_ms);
     apr_thread_cond_broadcast(r->cv);
     apr_thread_mutex_unlock(r->mu);

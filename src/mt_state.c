@@ -4,6 +4,7 @@
 #include <apr_atomic.h>
 
 #include "mt_state.h"
+#include "mt_util.h"
 
 #define MT_STATE_LOCK_TRIES 64
 #define MT_STATE_LOCK_YIELDS 4
@@ -23,10 +24,12 @@ void mt_state_init(mt_state_t *st, void *mem, unsigned int n)
 }
 
 /* Take a lock word in a bounded number of tries. The word holds the time
- * taken, so that a lock left by a dead child is broken after a while. */
-static int lock_take(volatile apr_uint32_t *word, apr_time_t now)
+ * taken (monotonic seconds, the same in every child, so a clock step never
+ * makes a held lock look stale), so that a lock left by a dead child is
+ * broken after a while. */
+static int lock_take(volatile apr_uint32_t *word)
 {
-    apr_uint32_t stamp = (apr_uint32_t)apr_time_sec(now) + 1;
+    apr_uint32_t stamp = (apr_uint32_t)apr_time_sec(mt_mono_now()) + 1;
     int i;
 
     for (i = 0; i < MT_STATE_LOCK_TRIES + MT_STATE_LOCK_YIELDS; i++) {
@@ -79,7 +82,7 @@ apr_status_t mt_state_last_rss(mt_state_t *st, int pid, apr_uint64_t started,
     if (!slot) {
         return APR_NOTFOUND;
     }
-    if (!lock_take(&slot->lock, apr_time_now())) {
+    if (!lock_take(&slot->lock)) {
         return APR_EAGAIN;
     }
     if (slot->pid == pid && same_process(slot, started)) {
@@ -101,12 +104,12 @@ static void slot_reset(mt_proc_slot_t *slot, int pid)
 
 /* A slot for a new pid: an empty one, else the least recently seen. Under
  * the claim lock, so two children never claim two slots for one pid. */
-static mt_proc_slot_t *claim(mt_state_t *st, int pid, apr_time_t now)
+static mt_proc_slot_t *claim(mt_state_t *st, int pid)
 {
     mt_proc_slot_t *slot, *oldest = NULL;
     unsigned int i;
 
-    if (!lock_take(st->claim, now)) {
+    if (!lock_take(st->claim)) {
         return NULL;
     }
     if ((slot = find(st, pid)) == NULL) {
@@ -117,7 +120,7 @@ static mt_proc_slot_t *claim(mt_state_t *st, int pid, apr_time_t now)
             }
         }
         slot = oldest;
-        if (slot && lock_take(&slot->lock, now)) {
+        if (slot && lock_take(&slot->lock)) {
             slot_reset(slot, pid);
             lock_give(&slot->lock);
         }
@@ -139,8 +142,8 @@ apr_status_t mt_state_record(mt_state_t *st, int pid, apr_uint64_t started,
     if (pid <= 0 || rss_bytes < 0) {
         return APR_EINVAL;
     }
-    if ((!slot && (slot = claim(st, pid, now)) == NULL)
-        || !lock_take(&slot->lock, now)) {
+    if ((!slot && (slot = claim(st, pid)) == NULL)
+        || !lock_take(&slot->lock)) {
         apr_atomic_inc32(&st->skipped);
         return APR_EAGAIN;
     }
@@ -170,11 +173,10 @@ unsigned int mt_state_snapshot(mt_state_t *st, mt_proc_slot_t *out,
                                unsigned int max)
 {
     unsigned int i, n = 0;
-    apr_time_t now = apr_time_now();
 
     for (i = 0; i < st->n && n < max; i++) {
         mt_proc_slot_t *slot = &st->slots[i];
-        if (slot->pid == 0 || !lock_take(&slot->lock, now)) {
+        if (slot->pid == 0 || !lock_take(&slot->lock)) {
             continue;
         }
         if (slot->pid != 0) {

@@ -1,6 +1,7 @@
 /* mt_util: sizes, clean strings, request ids and timestamps. httpd-free. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <apr_general.h>
@@ -133,6 +134,16 @@ const char *mt_reqid_make(apr_pool_t *p)
         else if (id[i] == '=') { id[i] = '\0'; break; }
     }
     return id;
+}
+
+apr_time_t mt_mono_now(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) {
+        return apr_time_now();    /* not on Linux; never a zero */
+    }
+    return (apr_time_t)ts.tv_sec * APR_USEC_PER_SEC + ts.tv_nsec / 1000;
 }
 
 const char *mt_time_iso8601(apr_pool_t *p, apr_time_t t)

@@ -4,6 +4,7 @@
 #include <apr_thread_proc.h>
 #include "mt_tap.h"
 #include "mt_state.h"
+#include "mt_util.h"
 
 #define SLOTS 8
 
@@ -41,10 +42,10 @@ static void test_basic(void)
     ok(mt_state_last_rss(&st, 100, 0, &rss) == APR_NOTFOUND, "least recently seen evicted");
     ok(mt_state_last_rss(&st, 1000 + SLOTS, 0, &rss) == APR_SUCCESS && rss == SLOTS, "newest kept");
     /* A lock left by a dead holder long ago is broken, not waited on. */
-    st.slots[0].lock = (apr_uint32_t)apr_time_sec(now) - 100;
+    st.slots[0].lock = (apr_uint32_t)apr_time_sec(mt_mono_now()) - 100;
     ok(mt_state_record(&st, st.slots[0].pid, 0, 1, 1, 0, 0, now + 20) == APR_SUCCESS,
        "stale lock broken");
-    st.slots[0].lock = (apr_uint32_t)apr_time_sec(now) + 1;
+    st.slots[0].lock = (apr_uint32_t)apr_time_sec(mt_mono_now()) + 1;
     ok(mt_state_record(&st, st.slots[0].pid, 0, 1, 1, 0, 0, now) == APR_EAGAIN,
        "fresh lock: skipped, not waited on");
     is_int(st.skipped, 1, "skip counted");

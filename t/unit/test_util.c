@@ -94,6 +94,26 @@ static void test_time(apr_pool_t *p)
     is_str(mt_time_iso8601(p, t), "2026-11-22T04:08:43.123456Z", "ISO 8601 with microseconds");
 }
 
+/* The monotonic clock: never goes back, and keeps pace with real time. */
+static void test_mono(void)
+{
+    apr_time_t m0 = mt_mono_now(), m1, last = m0;
+    int back = 0;
+
+    for (int i = 0; i < 100000; i++) {
+        apr_time_t m = mt_mono_now();
+        back += m < last;
+        last = m;
+    }
+    is_int(back, 0, "never goes back over 100000 reads");
+    apr_sleep(apr_time_from_msec(50));
+    m1 = mt_mono_now();
+    /* Microseconds: at least the 50 ms slept, and not nanoseconds. */
+    ok(m1 - m0 >= apr_time_from_msec(50) && m1 - m0 < apr_time_from_sec(30),
+       "a 50 ms sleep shows as 50 ms or a little more (%lld us)",
+       (long long)(m1 - m0));
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -104,6 +124,7 @@ int main(void)
     test_clean(p);
     test_ids(p);
     test_time(p);
+    test_mono();
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();
