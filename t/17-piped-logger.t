@@ -14,7 +14,8 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use MTTest;
 use Test::More;
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(sleep);
+use MTClock qw(time);
 
 my $TOTAL   = 300;
 my $KILL_AT = 100;

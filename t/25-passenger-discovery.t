@@ -18,7 +18,8 @@ use lib "$FindBin::Bin/lib";
 use MTTest ':noskip';
 use MTPassenger;
 use MTPassCheck;
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(sleep);
+use MTClock qw(time);
 use Test::More;
 
 MTPassCheck::plan_or_skip();

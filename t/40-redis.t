@@ -10,7 +10,8 @@ use lib "$FindBin::Bin/lib";
 use MTTest;
 use MTRedis;
 use Test::More;
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(sleep);
+use MTClock qw(time);
 
 # Redis clients that are not us (CLIENT LIST lines without our own name).
 sub httpd_clients {

@@ -9,7 +9,8 @@ use lib "$FindBin::Bin/lib";
 use MTTest;
 use MTRedis;
 use Test::More;
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(sleep);
+use MTClock qw(time);
 
 sub wait_for { return MTTest::wait_for(@_) }
 

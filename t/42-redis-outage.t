@@ -13,7 +13,8 @@ use MTTest;
 use MTRedis;
 use Test::More;
 use POSIX ();
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(sleep);
+use MTClock qw(time);
 
 my $N = $ENV{MT_OUTAGE_REQUESTS} || 5000;
 my $rd = MTRedis->start(aof => 1);

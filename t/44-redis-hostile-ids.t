@@ -11,7 +11,8 @@ use lib "$FindBin::Bin/lib";
 use MTTest;
 use MTRedis;
 use Test::More;
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(sleep);
+use MTClock qw(time);
 
 my $rd = MTRedis->start;
 my $h = MTTest->start(mpm => 'event', conf => join("\n",

@@ -10,7 +10,8 @@ use lib "$FindBin::Bin/lib";
 use MTTest;
 use MTRedis;
 use Test::More;
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(sleep);
+use MTClock qw(time);
 
 for my $mpm (qw(event prefork)) {
     my $rd = MTRedis->start;

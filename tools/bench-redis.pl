@@ -13,7 +13,8 @@ use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MTTest;
 use MTRedis;
-use Time::HiRes qw(time sleep);
+use Time::HiRes qw(sleep);
+use MTClock qw(time);
 
 $| = 1;
 my $ROUNDS = $ENV{BENCH_ROUNDS} // 5;

@@ -106,7 +106,8 @@ use Carp qw(croak);
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use File::Path qw(make_path);
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(sleep);
+use MTClock qw(time);
 use POSIX qw(WNOHANG);
 use HTTP::Tiny;
 
