@@ -111,7 +111,8 @@ use JSON::PP;
 use Encode ();
 use B ();
 use POSIX qw(WNOHANG);
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(sleep);
+use MTClock qw(time);
 
 our $ROOT     = abs_path(dirname(__FILE__) . '/../..');
 our $MODDIR   = '/usr/lib/apache2/modules';
@@ -330,7 +331,36 @@ sub start {
     $self->{http} = HTTP::Tiny->new(timeout => 30, keep_alive => 0,
                                     max_redirect => 0);
     $self->_wait_up(20);
+    $self->_wait_settled(10);
     return $self;
+}
+
+# Until every child the config starts is there with all its worker threads
+# (event starts them from a thread of its own while the first requests are
+# already served, and a thread starting meanwhile adds its stack and arena
+# to that request's growth). Gives up quietly: only memory figures of the
+# first requests depend on it.
+sub _wait_settled {
+    my ($self, $timeout) = @_;
+    my $conf = $self->{mpm_conf} // _mpm_defaults($self->{mpm});
+    my ($servers) = $conf =~ /^\s*StartServers\s+(\d+)/mi;
+    my ($threads) = $conf =~ /^\s*ThreadsPerChild\s+(\d+)/mi;
+    $threads = 0 if $self->{mpm} eq 'prefork';
+    $threads //= 25;
+    my $until = time + $timeout;
+    while (time < $until) {
+        my @kids = $self->child_pids;
+        my @short = grep { _task_count($_) < $threads + ($threads ? 2 : 1) } @kids;
+        return 1 if @kids >= ($servers // 1) && !@short;
+        sleep 0.02;
+    }
+    return 0;
+}
+
+sub _task_count {
+    my ($pid) = @_;
+    opendir my $d, "/proc/$pid/task" or return 0;
+    return scalar grep { /^\d+$/ } readdir $d;
 }
 
 sub _wait_up {
@@ -549,8 +579,10 @@ sub _cleanup {
     # block below has cleaned up every harness still alive by then.
     return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
     $self->{cleaned} = 1;
-    unless (Test::Builder->can('new') && Test::Builder->new->is_passing) {
-        $self->_diag_logs;
+    return unless Test::Builder->can('new');    # not a test: keep it
+    my $tb = Test::Builder->new;
+    unless ($tb->is_passing) {
+        $self->_diag_logs($tb);
         return;
     }
     remove_tree($self->{dir}) unless $ENV{MT_KEEP_TMP};
@@ -559,12 +591,12 @@ sub _cleanup {
 # A test failed while this server ran: the end of its logs, so that a CI
 # log says what the server saw (the directory itself is kept, too).
 sub _diag_logs {
-    my ($self) = @_;
+    my ($self, $tb) = @_;
     for my $f (qw(error.log stderr.log passenger.log)) {
         my @l = split /^/, _slurp("$self->{dir}/$f");
         next unless @l;
         @l = @l[-30 .. -1] if @l > 30;
-        Test::Builder->new->diag("--- last lines of $self->{dir}/$f:\n",
+        $tb->diag("--- last lines of $self->{dir}/$f:\n",
                          map { length > 400 ? substr($_, 0, 400) . "...\n" : $_ } @l);
     }
 }
