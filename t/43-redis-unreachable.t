@@ -36,9 +36,13 @@ for my $mpm (qw(event prefork)) {
     my ($f, $mean, $p99, $out) = mean_ms($h);
     is($f, 0, "$mpm: no failed requests with Redis unreachable")
         or diag($out);
-    ok($mean < $bmean * 1.5 + 1, sprintf("$mpm: mean %.2f ms vs %.2f ms "
+    # Not a speed target (make bench measures cost): a request that waited
+    # on Redis at all would wait for its connect timeout and backoff, tens
+    # of milliseconds and more, so the bounds are wide enough for a noisy
+    # 2-core machine and still catch that.
+    ok($mean < $bmean * 3 + 5, sprintf("$mpm: mean %.2f ms vs %.2f ms "
        . "without Redis (p99 %d vs %d ms)", $mean, $bmean, $p99, $bp99));
-    ok($p99 <= $bp99 * 2 + 5, "$mpm: p99 not held hostage");
+    ok($p99 <= $bp99 * 3 + 50, "$mpm: p99 not held hostage");
     my $log = $h->error_log;
     like($log, qr/memtrack: redis redis:\/\/127\.0\.0\.1:$closed\/0: cannot connect/,
          "$mpm: the connect failure is logged");

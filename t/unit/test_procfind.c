@@ -398,9 +398,10 @@ static void test_cost(const char *base)
     for (i = 0; i < n; i++)
         mt_procfind_check(a, &pol, NULL, pool);
     check_us = (double)(apr_time_now() - t0) / n;
+    /* Reported, not asserted: speed is make bench's business. */
     printf("# mt_procfind_single: %.1f us per scan; mt_procfind_check: "
            "%.1f us (sanitizer build)\n", scan_us, check_us);
-    ok(scan_us < 50000, "a /proc scan stays under 50 ms");
+    ok(got == a, "the cost loop found the one process");
     stop_child(a);
 }
 
