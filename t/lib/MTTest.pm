@@ -371,8 +371,10 @@ sub _wait_up {
             my $rc = $? >> 8;
             delete $LIVE{ $self->{pid} };
             $self->{pid} = undef;
-            croak "httpd exited ($rc) at start:\n" . _slurp("$self->{dir}/stderr.log")
-                . _slurp("$self->{dir}/error.log");
+            $self->{cleaned} = 1;    # keep its directory for a look
+            croak "httpd exited ($rc) at start (kept $self->{dir}):\n"
+                . _slurp("$self->{dir}/stderr.log") . _slurp("$self->{dir}/error.log")
+                . join('', map { _slurp($_) } sort glob("$self->{dir}/san/asan.*"));
         }
         my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                       PeerPort => $self->{port}, Timeout => 1);
