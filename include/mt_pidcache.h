@@ -32,16 +32,16 @@ apr_status_t mt_pidcache_create(mt_pidcache_t **pc, apr_interval_time_t ttl,
                                 apr_pool_t *p);
 
 /* Sample pid through its cached descriptor when it was verified less than
- * ttl ago: APR_SUCCESS, and *started as given to mt_pidcache_put;
+ * ttl ago: APR_SUCCESS, and *start_ticks as given to mt_pidcache_put;
  * APR_NOTFOUND when not cached or due for a new check; another error when
  * the process is gone (the entry is dropped). */
 apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, apr_time_t now,
-                                mt_sample_t *s, apr_uint64_t *started);
+                                mt_sample_t *s, apr_uint64_t *start_ticks);
 
-/* pid (which started at `started`, 0 unknown) just passed the check;
+/* pid (which started at start_ticks, 0 unknown) just passed the check;
  * statm_fd and status_fd (opened before the check; status_fd may be -1)
  * now belong to the cache, which closes them when the entry goes. */
-void mt_pidcache_put(mt_pidcache_t *pc, int pid, apr_uint64_t started,
+void mt_pidcache_put(mt_pidcache_t *pc, int pid, apr_uint64_t start_ticks,
                      int statm_fd, int status_fd, apr_time_t now);
 
 /* Read status (swap, peak) of a cached pid through its kept descriptor,

@@ -33,7 +33,7 @@ typedef struct mt_record_t {
     int         status;
     const char *target;          /* MT_TARGET_SELF or MT_TARGET_BACKEND */
     int         pid;             /* the process sampled */
-    apr_uint64_t started;        /* its start time (mt_sample_started), 0
+    apr_uint64_t start_ticks;    /* its start time (mt_sample_started), 0
                                   * unknown; tells a reused pid apart, not
                                   * serialised */
     const char *before_source;   /* MT_BEFORE_* */

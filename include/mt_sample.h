@@ -69,11 +69,11 @@ apr_status_t mt_sample_status_fd(mt_sample_t *s, int fd);
  * (/proc/<pid>/stat field 22). A pid and its start time name one process
  * for good: pids are reused, within minutes where pid_max is 32768. About
  * 3 us; read once per process, never per request. */
-apr_status_t mt_sample_started(int pid, apr_uint64_t *started);
+apr_status_t mt_sample_started(int pid, apr_uint64_t *start_ticks);
 
 /* Parse the start time out of the text of a stat file; exposed for unit
  * tests. The process name (field 2) may hold spaces and parentheses. */
-apr_status_t mt_sample_parse_started(const char *text, apr_uint64_t *started);
+apr_status_t mt_sample_parse_started(const char *text, apr_uint64_t *start_ticks);
 
 /* Number of open file descriptors of this process (reads /proc/self/fd). */
 apr_status_t mt_sample_fd_count(int *nfds);

@@ -28,8 +28,8 @@ typedef struct mt_proc_slot_t {
     apr_int32_t  pid;                /* 0: empty slot */
     apr_int32_t  kind;               /* MT_STATE_KIND_* */
     apr_int32_t  reserved;
-    apr_uint64_t started;            /* start time of pid (mt_sample_started),
-                                      * 0 unknown */
+    apr_uint64_t start_ticks;        /* start time of pid (clock ticks after
+                                      * boot, mt_sample_started), 0 unknown */
     apr_time_t   first_seen;         /* first record of this pid */
     apr_time_t   last_seen;          /* last record of this pid */
     apr_int64_t  first_rss_bytes;    /* after-sample of the first record */
@@ -53,7 +53,7 @@ void mt_state_init(mt_state_t *st, void *mem, unsigned int n);
 /* Bytes needed for n slots. */
 apr_size_t mt_state_bytes(unsigned int n);
 
-/* A process is its pid and its start time (`started`, 0 when unknown): a
+/* A process is its pid and its start time (`start_ticks`, 0 when unknown): a
  * slot whose pid was reused by a newer process is that process's only once
  * its numbers are reset, so no "previous" sample or total ever crosses from
  * a dead process to the next one with its pid. An unknown start time on
@@ -61,14 +61,14 @@ apr_size_t mt_state_bytes(unsigned int n);
 
 /* The last after-sample of the process: APR_SUCCESS and *rss_bytes, or
  * APR_NOTFOUND (unknown process) / APR_EAGAIN (busy). */
-apr_status_t mt_state_last_rss(mt_state_t *st, int pid, apr_uint64_t started,
+apr_status_t mt_state_last_rss(mt_state_t *st, int pid, apr_uint64_t start_ticks,
                                apr_int64_t *rss_bytes);
 
 /* Record one request of the process: after-sample rss_bytes, growth
  * (growth_known false: not added to the sum). Takes a free slot, or the one
  * least recently seen, for a new pid; starts the slot over for a new
  * process with a known pid. */
-apr_status_t mt_state_record(mt_state_t *st, int pid, apr_uint64_t started,
+apr_status_t mt_state_record(mt_state_t *st, int pid, apr_uint64_t start_ticks,
                              int kind, apr_int64_t rss_bytes,
                              apr_int64_t growth, int growth_known,
                              apr_time_t now);

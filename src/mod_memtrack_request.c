@@ -132,7 +132,7 @@ static void note_state(const mt_record_t *rec)
     apr_int64_t growth = mt_record_growth(rec, &known);
 
     if (state && rec->pid > 0 && rec->after.rss_bytes != MT_UNKNOWN) {
-        mt_state_record(state, rec->pid, rec->started,
+        mt_state_record(state, rec->pid, rec->start_ticks,
                         !strcmp(rec->target, MT_TARGET_SELF)
                         ? MT_STATE_KIND_SELF : MT_STATE_KIND_BACKEND,
                         rec->after.rss_bytes, growth, known, apr_time_now());

@@ -112,7 +112,7 @@ static void set_self(mt_record_t *rec, const mt_req_t *st, mt_proc_t *self,
 
     rec->target = MT_TARGET_SELF;
     rec->pid = mt_proc_pid(self);
-    rec->started = mt_proc_started(self);
+    rec->start_ticks = mt_proc_started(self);
     rec->attribution = attribution;
     rec->before = st->before;
     rec->before_source = st->before.rss_bytes != MT_UNKNOWN ? MT_BEFORE_MODULE
@@ -133,7 +133,7 @@ static void set_self(mt_record_t *rec, const mt_req_t *st, mt_proc_t *self,
 /* An app process sampled: its pid, start time and after-sample. */
 typedef struct {
     int          pid;
-    apr_uint64_t started;
+    apr_uint64_t start_ticks;
     mt_sample_t  after;
 } mt_app_sample_t;
 
@@ -148,13 +148,13 @@ static void set_backend(mt_record_t *rec, const mt_app_sample_t *as,
     rec->after = as->after;
     rec->target = MT_TARGET_BACKEND;
     rec->pid = as->pid;
-    rec->started = as->started;
+    rec->start_ticks = as->start_ticks;
     rec->attribution = attribution;
     if (app && app->rss_before != MT_UNKNOWN) {
         rec->before.rss_bytes = app->rss_before;
         rec->before_source = MT_BEFORE_APP;
     }
-    else if (state && mt_state_last_rss(state, as->pid, as->started, &prev)
+    else if (state && mt_state_last_rss(state, as->pid, as->start_ticks, &prev)
                       == APR_SUCCESS) {
         rec->before.rss_bytes = prev;
         rec->before_source = MT_BEFORE_SHARED;
@@ -212,14 +212,14 @@ static const char *sample_pid(request_rec *r, int pid, int passenger,
 
     as->pid = pid;
     mt_sample_clear(&as->after);
-    if (mt_pidcache_sample(mt_verified, pid, now, &as->after, &as->started)
+    if (mt_pidcache_sample(mt_verified, pid, now, &as->after, &as->start_ticks)
         == APR_SUCCESS) {
         return NULL;
     }
     fd = mt_sample_open_statm(pid);
     status_fd = fd >= 0 ? mt_sample_open_status(pid) : -1;
-    if (fd < 0 || mt_sample_started(pid, &as->started) != APR_SUCCESS) {
-        as->started = 0;
+    if (fd < 0 || mt_sample_started(pid, &as->start_ticks) != APR_SUCCESS) {
+        as->start_ticks = 0;
     }
     policy_for(&pol, passenger);
     if (mt_procfind_check(pid, &pol, &why, r->pool) != APR_SUCCESS
@@ -233,7 +233,7 @@ static const char *sample_pid(request_rec *r, int pid, int passenger,
     }
     /* Without a cache (its mutex failed) the descriptors go now, and
      * status is not read. */
-    mt_pidcache_put(mt_verified, pid, as->started, fd, status_fd, now);
+    mt_pidcache_put(mt_verified, pid, as->start_ticks, fd, status_fd, now);
     return NULL;
 }
 

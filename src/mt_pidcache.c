@@ -11,7 +11,7 @@ typedef struct {
     int        readers;      /* threads reading a descriptor right now */
     int        doomed;       /* close them when the last reader is done */
     apr_time_t verified_at;
-    apr_uint64_t started;    /* the process's start time, 0 unknown */
+    apr_uint64_t start_ticks; /* the process's start time, 0 unknown */
 } entry_t;
 
 struct mt_pidcache_t {
@@ -116,7 +116,7 @@ static void release(mt_pidcache_t *pc, entry_t *e, int gone)
 }
 
 apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, apr_time_t now,
-                                mt_sample_t *s, apr_uint64_t *started)
+                                mt_sample_t *s, apr_uint64_t *start_ticks)
 {
     entry_t *e = hold(pc, pid, now, pc ? pc->ttl : -1);
     apr_status_t rv;
@@ -124,7 +124,7 @@ apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, apr_time_t now,
     if (!e) {
         return APR_NOTFOUND;
     }
-    *started = e->started;      /* fixed while the entry is held */
+    *start_ticks = e->start_ticks;   /* fixed while the entry is held */
     rv = mt_sample_statm_fd(s, e->fd);
     release(pc, e, rv != APR_SUCCESS);
     return rv;
@@ -145,7 +145,7 @@ apr_status_t mt_pidcache_status(mt_pidcache_t *pc, int pid, mt_sample_t *s)
     return rv;
 }
 
-void mt_pidcache_put(mt_pidcache_t *pc, int pid, apr_uint64_t started,
+void mt_pidcache_put(mt_pidcache_t *pc, int pid, apr_uint64_t start_ticks,
                      int statm_fd, int status_fd, apr_time_t now)
 {
     entry_t *e, *oldest = NULL;
@@ -173,7 +173,7 @@ void mt_pidcache_put(mt_pidcache_t *pc, int pid, apr_uint64_t started,
         oldest->status_fd = status_fd;
         oldest->readers = 0;
         oldest->verified_at = now;
-        oldest->started = started;
+        oldest->start_ticks = start_ticks;
     }
     else {                 /* every slot busy being read: do not cache */
         if (statm_fd >= 0) close(statm_fd);

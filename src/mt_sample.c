@@ -18,7 +18,7 @@
 
 struct mt_proc_t {
     int pid;
-    apr_uint64_t started;
+    apr_uint64_t start_ticks;
     int statm_fd;
     int status_fd;
     apr_int64_t page_bytes;
@@ -66,8 +66,8 @@ apr_status_t mt_proc_open(mt_proc_t **pproc, int pid, apr_pool_t *p)
         return APR_FROM_OS_ERROR(errno);
     }
     proc->status_fd = open_proc_file(pid, "status");
-    if (mt_sample_started(pid, &proc->started) != APR_SUCCESS) {
-        proc->started = 0;
+    if (mt_sample_started(pid, &proc->start_ticks) != APR_SUCCESS) {
+        proc->start_ticks = 0;
     }
     apr_pool_cleanup_register(p, proc, proc_close, apr_pool_cleanup_null);
     *pproc = proc;
@@ -81,7 +81,7 @@ int mt_proc_pid(const mt_proc_t *proc)
 
 apr_uint64_t mt_proc_started(const mt_proc_t *proc)
 {
-    return proc->started;
+    return proc->start_ticks;
 }
 
 void mt_sample_clear(mt_sample_t *s)
@@ -161,7 +161,7 @@ int mt_sample_open_status(int pid)
 static void borrow(mt_proc_t *proc, int statm_fd, int status_fd)
 {
     proc->pid = 0;
-    proc->started = 0;
+    proc->start_ticks = 0;
     proc->page_bytes = page_bytes();
     proc->statm_fd = statm_fd;
     proc->status_fd = status_fd;
@@ -224,7 +224,7 @@ apr_status_t mt_sample_status(mt_sample_t *s, mt_proc_t *proc)
     return mt_sample_parse_status(s, buf);
 }
 
-apr_status_t mt_sample_parse_started(const char *text, apr_uint64_t *started)
+apr_status_t mt_sample_parse_started(const char *text, apr_uint64_t *start_ticks)
 {
     /* "pid (comm) state ppid ...": comm may hold ") ", so the fields start
      * after the last ')'. Field 3 (state) is the first after it, field 22
@@ -252,11 +252,11 @@ apr_status_t mt_sample_parse_started(const char *text, apr_uint64_t *started)
     if (errno != 0 || (*end != ' ' && *end != '\0' && *end != '\n')) {
         return APR_EINVAL;
     }
-    *started = (apr_uint64_t)v;
+    *start_ticks = (apr_uint64_t)v;
     return APR_SUCCESS;
 }
 
-apr_status_t mt_sample_started(int pid, apr_uint64_t *started)
+apr_status_t mt_sample_started(int pid, apr_uint64_t *start_ticks)
 {
     char buf[1024];
     apr_status_t rv;
@@ -267,7 +267,7 @@ apr_status_t mt_sample_started(int pid, apr_uint64_t *started)
     }
     rv = read_fd(fd, buf, sizeof(buf));
     close(fd);
-    return rv == APR_SUCCESS ? mt_sample_parse_started(buf, started) : rv;
+    return rv == APR_SUCCESS ? mt_sample_parse_started(buf, start_ticks) : rv;
 }
 
 apr_status_t mt_sample_fd_count(int *nfds)

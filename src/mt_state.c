@@ -67,13 +67,13 @@ static mt_proc_slot_t *find(mt_state_t *st, int pid)
     return NULL;
 }
 
-/* Is the process in a slot holding pid the one that started at started? */
-static int same_process(const mt_proc_slot_t *slot, apr_uint64_t started)
+/* Is the process in a slot holding pid the one that started at start_ticks? */
+static int same_process(const mt_proc_slot_t *slot, apr_uint64_t start_ticks)
 {
-    return slot->started == 0 || started == 0 || slot->started == started;
+    return slot->start_ticks == 0 || start_ticks == 0 || slot->start_ticks == start_ticks;
 }
 
-apr_status_t mt_state_last_rss(mt_state_t *st, int pid, apr_uint64_t started,
+apr_status_t mt_state_last_rss(mt_state_t *st, int pid, apr_uint64_t start_ticks,
                                apr_int64_t *rss_bytes)
 {
     mt_proc_slot_t *slot = find(st, pid);
@@ -85,7 +85,7 @@ apr_status_t mt_state_last_rss(mt_state_t *st, int pid, apr_uint64_t started,
     if (!lock_take(&slot->lock)) {
         return APR_EAGAIN;
     }
-    if (slot->pid == pid && same_process(slot, started)) {
+    if (slot->pid == pid && same_process(slot, start_ticks)) {
         *rss_bytes = slot->rss_bytes;
         rv = APR_SUCCESS;
     }
@@ -132,7 +132,7 @@ static mt_proc_slot_t *claim(mt_state_t *st, int pid)
     return slot;
 }
 
-apr_status_t mt_state_record(mt_state_t *st, int pid, apr_uint64_t started,
+apr_status_t mt_state_record(mt_state_t *st, int pid, apr_uint64_t start_ticks,
                              int kind, apr_int64_t rss_bytes,
                              apr_int64_t growth, int growth_known,
                              apr_time_t now)
@@ -148,11 +148,11 @@ apr_status_t mt_state_record(mt_state_t *st, int pid, apr_uint64_t started,
         return APR_EAGAIN;
     }
     if (slot->pid == pid) {
-        if (!same_process(slot, started)) {
+        if (!same_process(slot, start_ticks)) {
             slot_reset(slot, pid);       /* the pid was reused */
         }
-        if (started != 0) {
-            slot->started = started;
+        if (start_ticks != 0) {
+            slot->start_ticks = start_ticks;
         }
         if (slot->requests == 0) {
             slot->first_seen = now;

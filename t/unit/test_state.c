@@ -76,11 +76,11 @@ static void test_reuse(void)
     is_int(snap[0].first_rss_bytes, 100000, "its first sample");
     is_int(snap[0].peak_rss_bytes, 100000, "its peak, not the dead one's");
     is_int(snap[0].growth_sum_bytes, 0, "its growth only");
-    is_int(snap[0].started, 2000, "its start time");
+    is_int(snap[0].start_ticks, 2000, "its start time");
     ok(mt_state_last_rss(&st, 300, 1000, &rss) == APR_NOTFOUND, "the dead process is gone");
     mt_state_record(&st, 300, 0, MT_STATE_KIND_BACKEND, 120000, 20000, 1, now + 3);
     mt_state_snapshot(&st, snap, SLOTS);
-    ok(snap[0].requests == 2 && snap[0].started == 2000,
+    ok(snap[0].requests == 2 && snap[0].start_ticks == 2000,
        "a record without a start time counts for the process in the slot");
     free(mem);
 }
