@@ -61,15 +61,15 @@ apr_size_t mt_state_bytes(unsigned int n);
 
 /* The last after-sample of the process: APR_SUCCESS and *rss_bytes, or
  * APR_NOTFOUND (unknown process) / APR_EAGAIN (busy). */
-apr_status_t mt_state_last_rss(mt_state_t *st, int pid, apr_uint64_t start_ticks,
-                               apr_int64_t *rss_bytes);
+apr_status_t mt_state_last_rss(mt_state_t *st, int pid,
+                               apr_uint64_t start_ticks, apr_int64_t *rss_bytes);
 
 /* Record one request of the process: after-sample rss_bytes, growth
  * (growth_known false: not added to the sum). Takes a free slot, or the one
  * least recently seen, for a new pid; starts the slot over for a new
  * process with a known pid. */
-apr_status_t mt_state_record(mt_state_t *st, int pid, apr_uint64_t start_ticks,
-                             int kind, apr_int64_t rss_bytes,
+apr_status_t mt_state_record(mt_state_t *st, int pid,
+                             apr_uint64_t start_ticks, int kind, apr_int64_t rss_bytes,
                              apr_int64_t growth, int growth_known,
                              apr_time_t now);
 

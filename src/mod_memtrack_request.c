@@ -219,7 +219,8 @@ static int log_transaction(request_rec *r)
     fill_record(&rec, r, last, st, dc);
     mt_target_sample(&rec, r, st, dc, mt_self);
     note_state(&rec);
-    rec.request_time = (double)(mt_mono_now() - st->mono_start) / APR_USEC_PER_SEC;
+    rec.request_time = (double)(mt_mono_now() - st->mono_start)
+                       / APR_USEC_PER_SEC;
     growth = mt_record_growth(&rec, &known);
     if (known) {   /* unknown stays unset: LogFormat prints "-" */
         apr_table_setn(r->notes, "memtrack_growth", apr_psprintf(r->pool,

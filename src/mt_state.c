@@ -73,8 +73,8 @@ static int same_process(const mt_proc_slot_t *slot, apr_uint64_t start_ticks)
     return slot->start_ticks == 0 || start_ticks == 0 || slot->start_ticks == start_ticks;
 }
 
-apr_status_t mt_state_last_rss(mt_state_t *st, int pid, apr_uint64_t start_ticks,
-                               apr_int64_t *rss_bytes)
+apr_status_t mt_state_last_rss(mt_state_t *st, int pid,
+                               apr_uint64_t start_ticks, apr_int64_t *rss_bytes)
 {
     mt_proc_slot_t *slot = find(st, pid);
     apr_status_t rv = APR_NOTFOUND;
@@ -132,8 +132,9 @@ static mt_proc_slot_t *claim(mt_state_t *st, int pid)
     return slot;
 }
 
-apr_status_t mt_state_record(mt_state_t *st, int pid, apr_uint64_t start_ticks,
-                             int kind, apr_int64_t rss_bytes,
+apr_status_t mt_state_record(mt_state_t *st, int pid,
+                             apr_uint64_t start_ticks, int kind,
+                             apr_int64_t rss_bytes,
                              apr_int64_t growth, int growth_known,
                              apr_time_t now)
 {
