@@ -19,7 +19,6 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
-#include "apr_atomic.h"
 #include "apr_hash.h"
 #include "apr_strings.h"
 #include "apr_portable.h"
@@ -27,33 +26,14 @@
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_log.h"
 #include "mod_memtrack_sink.h"
-#include "mt_util.h"
 
 APLOG_USE_MODULE(memtrack);
 
-#define MT_DROP_REPORT_SECS 60
 #define MT_PIPE_BYTES       (1024 * 1024)
 
 typedef struct {
     int fd;
 } mt_log_sink_t;
-
-void mt_sink_count_drop(mt_sink_t *sink, server_rec *s, apr_status_t rv)
-{
-    apr_uint32_t dropped = apr_atomic_inc32(&sink->dropped) + 1;
-    apr_uint32_t now = (apr_uint32_t)apr_time_sec(mt_mono_now());
-    apr_uint32_t last = apr_atomic_read32(&sink->report_sec);
-
-    /* One thread per minute wins the compare-and-swap and reports. */
-    if ((last != 0 && now - last < MT_DROP_REPORT_SECS)
-        || apr_atomic_cas32(&sink->report_sec, now, last) != last) {
-        return;
-    }
-    ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
-                 "memtrack: %s: dropped %u records (%u since the last report) "
-                 "in this child", sink->name, dropped,
-                 dropped - apr_atomic_xchg32(&sink->reported, dropped));
-}
 
 static apr_status_t log_emit(mt_sink_t *sink, const char *request_id,
                              const char *line, apr_size_t len)
