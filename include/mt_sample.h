@@ -48,7 +48,8 @@ apr_status_t mt_sample_statm(mt_sample_t *s, mt_proc_t *proc);
 /* Slower path: fill swap and peak (and the exact RssAnon) from status. */
 apr_status_t mt_sample_status(mt_sample_t *s, mt_proc_t *proc);
 
-/* Parse the text of a statm file; exposed for unit tests. */
+/* Parse the text of a statm file; exposed for unit tests. APR_ENOENT for
+ * the all-zero statm of a zombie. */
 apr_status_t mt_sample_parse_statm(mt_sample_t *s, const char *text,
                                    apr_int64_t page_bytes);
 

@@ -116,6 +116,11 @@ apr_status_t mt_sample_parse_statm(mt_sample_t *s, const char *text,
         || size < 0 || resident < 0 || shared < 0) {
         return APR_EINVAL;
     }
+    if (size == 0) {
+        /* A zombie (exited, not yet reaped) reads "0 0 0 0 0 0 0": gone,
+         * not a process of zero bytes. */
+        return APR_ENOENT;
+    }
     s->vsize_bytes = size * page_bytes;
     s->rss_bytes = resident * page_bytes;
     s->shared_bytes = shared * page_bytes;

@@ -17,6 +17,23 @@ static int spawn_sleeper(void)
     return pid;
 }
 
+static int is_zombie(int pid)
+{
+    char path[64], buf[512];
+    FILE *f;
+    int z = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    if ((f = fopen(path, "r")) != NULL) {
+        if (fgets(buf, sizeof(buf), f)) {
+            const char *p = strrchr(buf, ')');
+            z = p && p[1] == ' ' && p[2] == 'Z';
+        }
+        fclose(f);
+    }
+    return z;
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -58,6 +75,18 @@ int main(void)
     kill(kid, SIGKILL);
     waitpid(kid, NULL, 0);
     ok(mt_pidcache_status(pc, kid, &s) != APR_SUCCESS, "dead child: no status either");
+
+    /* Exited but not reaped: a zombie's statm reads all zeros, which is
+     * "gone", never a sample of 0 bytes. */
+    kid = spawn_sleeper();
+    mt_pidcache_put(pc, kid, 77, mt_sample_open_statm(kid), -1, t0);
+    kill(kid, SIGKILL);
+    for (int i = 0; i < 200 && !is_zombie(kid); i++) usleep(5000);
+    ok(is_zombie(kid), "child %d is a zombie", kid);
+    mt_sample_clear(&s);
+    ok(mt_pidcache_sample(pc, kid, t0 + 4, &s, &start_ticks) != APR_SUCCESS
+       && s.rss_bytes == MT_UNKNOWN, "zombie: no sample");
+    waitpid(kid, NULL, 0);
     ok(mt_pidcache_sample(pc, kid, t0 + 2, &s, &start_ticks) != APR_SUCCESS, "dead child: read fails");
     ok(mt_pidcache_sample(pc, kid, t0 + 3, &s, &start_ticks) == APR_NOTFOUND, "and its entry is gone");
 

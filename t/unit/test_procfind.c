@@ -297,6 +297,11 @@ static void test_cache(const char *base)
     ok(rv == APR_SUCCESS && got == a, "cached: miss finds the process");
     rv = mt_procfind_single_cached(&got, cache, root, &pol, pool);
     ok(rv == APR_SUCCESS && got == a, "cached: hit gives the same pid");
+    kill(a, SIGKILL);                   /* a zombie until reaped */
+    usleep(50 * 1000);
+    rv = mt_procfind_single_cached(&got, cache, root, &pol, pool);
+    ok(rv == APR_NOTFOUND && got == 0,
+       "cached: a zombie is not the app process");
     stop_child(a);
     rv = mt_procfind_single_cached(&got, cache, root, &pol, pool);
     ok(rv == APR_NOTFOUND && got == 0,

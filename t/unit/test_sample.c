@@ -21,6 +21,8 @@ static void test_parse(void)
     is_int(s.rss_anon_bytes, 30 * 4096, "anon = rss - shared");
     ok(mt_sample_parse_statm(&s, "garbage", 4096) == APR_EINVAL, "bad statm refused");
     ok(mt_sample_parse_statm(&s, "1 -2 3", 4096) == APR_EINVAL, "negative statm refused");
+    ok(mt_sample_parse_statm(&s, "0 0 0 0 0 0 0\n", 4096) == APR_ENOENT,
+       "a zombie's all-zero statm: gone, not zero bytes");
     ok(mt_sample_parse_status(&s, status) == APR_SUCCESS, "status parses");
     is_int(s.peak_rss_bytes, 2048 * 1024, "VmHWM");
     is_int(s.rss_anon_bytes, 512 * 1024, "RssAnon");
