@@ -393,11 +393,8 @@ static int cache_get(mt_procfind_cache_t *c, const char *app_root,
 static int open_checked(int pid, const mt_procfind_policy_t *pol,
                         apr_pool_t *p)
 {
-    char path[32];
-    int fd;
+    int fd = mt_sample_open_statm(pid);
 
-    apr_snprintf(path, sizeof(path), "/proc/%d/statm", pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0 && mt_procfind_check(pid, pol, NULL, p) != APR_SUCCESS) {
         close(fd);
         fd = -1;
