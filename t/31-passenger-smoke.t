@@ -60,7 +60,7 @@ subtest 'rack app, 2 processes' => sub {
         $served{ /^(\d+)/ ? $1 : 'bad' }++ for MTPassenger::parallel_get($h, '/sleep?ms=150', 6);
         last if keys %served >= 2;
     }
-    is_deeply([sort keys %served], \@pids, 'both pids serve under load');
+    is_deeply([sort { $a <=> $b } keys %served], \@pids, 'both pids serve under load');
 
     for (1 .. 5) {
         my $r = $h->get('/pid');
