@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdarg.h>
+#include <unistd.h>
 
 static int mt_tap_n;
 static int mt_tap_failed;
@@ -37,6 +38,31 @@ static int mt_tap_ok(int pass, const char *file, int line, const char *fmt, ...)
         mt_tap_failed++;
     }
     return pass;
+}
+
+/* Wait (up to 3 s) until pid, killed or exited but not reaped, is a
+ * zombie; 1 when it is. For tests of what the core makes of zombies. */
+static inline int mt_tap_wait_zombie(int pid)
+{
+    char path[64], buf[512];
+    int i;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    for (i = 0; i < 600; i++) {
+        FILE *f = fopen(path, "r");
+        int z = 0;
+
+        if (f && fgets(buf, sizeof(buf), f)) {
+            const char *p = strrchr(buf, ')');
+            z = p && p[1] == ' ' && p[2] == 'Z';
+        }
+        if (f)
+            fclose(f);
+        if (z)
+            return 1;
+        usleep(5000);
+    }
+    return 0;
 }
 
 static int done_testing(void)

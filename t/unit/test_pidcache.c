@@ -17,23 +17,6 @@ static int spawn_sleeper(void)
     return pid;
 }
 
-static int is_zombie(int pid)
-{
-    char path[64], buf[512];
-    FILE *f;
-    int z = 0;
-
-    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    if ((f = fopen(path, "r")) != NULL) {
-        if (fgets(buf, sizeof(buf), f)) {
-            const char *p = strrchr(buf, ')');
-            z = p && p[1] == ' ' && p[2] == 'Z';
-        }
-        fclose(f);
-    }
-    return z;
-}
-
 int main(void)
 {
     apr_pool_t *p;
@@ -81,8 +64,7 @@ int main(void)
     kid = spawn_sleeper();
     mt_pidcache_put(pc, kid, 77, mt_sample_open_statm(kid), -1, t0);
     kill(kid, SIGKILL);
-    for (int i = 0; i < 200 && !is_zombie(kid); i++) usleep(5000);
-    ok(is_zombie(kid), "child %d is a zombie", kid);
+    ok(mt_tap_wait_zombie(kid), "child %d is a zombie", kid);
     mt_sample_clear(&s);
     ok(mt_pidcache_sample(pc, kid, t0 + 4, &s, &start_ticks) != APR_SUCCESS
        && s.rss_bytes == MT_UNKNOWN, "zombie: no sample");

@@ -98,8 +98,7 @@ static int spawn_titled(const char *title, int drop)
 /* A child that exits at once as nobody, left unreaped: a zombie. */
 static int spawn_zombie(void)
 {
-    char path[64], buf[256];
-    int pid, i;
+    int pid;
 
     fflush(stdout);
     pid = fork();
@@ -111,17 +110,7 @@ static int spawn_zombie(void)
     }
     if (nchildren < 32)
         children[nchildren++] = pid;
-    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    for (i = 0; i < 600; i++) {
-        FILE *f = fopen(path, "r");
-        size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-        if (f)
-            fclose(f);
-        buf[n] = '\0';
-        if (strstr(buf, ") Z "))
-            break;
-        usleep(5000);
-    }
+    mt_tap_wait_zombie(pid);
     return pid;
 }
 
@@ -298,7 +287,7 @@ static void test_cache(const char *base)
     rv = mt_procfind_single_cached(&got, cache, root, &pol, pool);
     ok(rv == APR_SUCCESS && got == a, "cached: hit gives the same pid");
     kill(a, SIGKILL);                   /* a zombie until reaped */
-    usleep(50 * 1000);
+    ok(mt_tap_wait_zombie(a), "cached: the process is a zombie now");
     rv = mt_procfind_single_cached(&got, cache, root, &pol, pool);
     ok(rv == APR_NOTFOUND && got == 0,
        "cached: a zombie is not the app process");
