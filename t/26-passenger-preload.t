@@ -22,7 +22,6 @@ subtest 'Rack app without the companion, 2 processes, RUBYOPT preload' => sub {
     my $h = MTPassCheck::start(app => 'rack-plain', procs => 2, preload => 1);
     my @apps = MTPassenger::warm($h, procs => 2);
     is(scalar @apps, 2, "two app processes: @apps");
-    my %is_app = map { $_ => 1 } @apps;
     for my $p (@apps) {
         my %env = MTPassCheck::environ_of($p);
         like($env{RUBYOPT} // '', qr{memtrack/preload}, "app $p got RUBYOPT");

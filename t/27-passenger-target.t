@@ -37,7 +37,6 @@ my $h = MTPassCheck::start(app => 'rack', procs => 2, conf => <<'EOC');
 EOC
 my @apps = MTPassenger::warm($h, procs => 2);
 is(scalar @apps, 2, "two app processes: @apps");
-my %is_app = map { $_ => 1 } @apps;
 my %is_child = map { $_ => 1 } $h->child_pids;
 
 sub raw_get {

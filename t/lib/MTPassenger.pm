@@ -293,11 +293,11 @@ sub descendants {
         ($cmd{$p} = _slurp("/proc/$p/cmdline")) =~ s/\0+/ /g;
     }
     my @out;
-    my @todo = ($top);
-    while (defined(my $p = shift @todo)) {
+    my @queue = ($top);
+    while (defined(my $p = shift @queue)) {
         for my $k (@{ $kids{$p} || [] }) {
             push @out, [$k, $cmd{$k} // ''];
-            push @todo, $k;
+            push @queue, $k;
         }
     }
     return @out;
