@@ -336,36 +336,7 @@ sub start {
     $self->{http} = HTTP::Tiny->new(timeout => 30, keep_alive => 0,
                                     max_redirect => 0);
     $self->_wait_up(20);
-    $self->_wait_settled(10);
     return $self;
-}
-
-# Until every child the config starts is there with all its worker threads
-# (event starts them from a thread of its own while the first requests are
-# already served, and a thread starting meanwhile adds its stack and arena
-# to that request's growth). Gives up quietly: only memory figures of the
-# first requests depend on it.
-sub _wait_settled {
-    my ($self, $timeout) = @_;
-    my $conf = $self->{mpm_conf} // _mpm_defaults($self->{mpm});
-    my ($servers) = $conf =~ /^\s*StartServers\s+(\d+)/mi;
-    my ($threads) = $conf =~ /^\s*ThreadsPerChild\s+(\d+)/mi;
-    $threads = 0 if $self->{mpm} eq 'prefork';
-    $threads //= 25;
-    my $until = time + $timeout;
-    while (time < $until) {
-        my @kids = $self->child_pids;
-        my @short = grep { _task_count($_) < $threads + ($threads ? 2 : 1) } @kids;
-        return 1 if @kids >= ($servers // 1) && !@short;
-        sleep 0.02;
-    }
-    return 0;
-}
-
-sub _task_count {
-    my ($pid) = @_;
-    opendir my $d, "/proc/$pid/task" or return 0;
-    return scalar grep { /^\d+$/ } readdir $d;
 }
 
 sub _wait_up {
