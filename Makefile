@@ -69,8 +69,7 @@ deps:
 
 test: deps all asan unit lint
 	$(PROVE) -v t/unit.t
-	$(PROVE) t/*.t
-	MT_ASAN=1 $(PROVE) t/*.t
+	bash tools/test-suite.sh t/*.t
 
 test-unit: unit
 	$(PROVE) -v t/unit.t

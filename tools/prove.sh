@@ -8,6 +8,9 @@
 # fails prints the stderr of each failed file again after the summary.
 #
 #   tools/prove.sh [prove args...] t/*.t
+#
+# With MT_PROVE_SUMMARY=FILE the short list of failed assertions is also
+# appended to FILE (tools/test-suite.sh prints it once more at the very end).
 set -u
 if [ "${1:-}" = --one ]; then          # run by prove for one test file
     perl "$2" 2> >(tee "$MT_PROVE_DIAG/$(basename "$2").err" >&2)
@@ -25,9 +28,28 @@ log=$MT_PROVE_DIAG/prove.log
 status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] && exit 0
 
-for t in $(sed -n 's/^\(t\/[^ ]*\.t\) *(Wstat.*/\1/p' "$log"); do
+failed=$(sed -n 's/^\(t\/[^ ]*\.t\) *(Wstat.*/\1/p' "$log")
+for t in $failed; do
     echo
     echo "=== $t: what it printed on stderr (repeated from above) ==="
     tail -n 80 "$MT_PROVE_DIAG/$(basename "$t").err" 2>/dev/null
 done
+# Last, and short, because a CI log may keep only its last twenty lines:
+# each failed assertion with its got/expected, innermost subtest first.
+{
+echo
+echo "=== failed assertions${MT_PASS_NAME:+ ($MT_PASS_NAME)} ==="
+for t in $failed; do
+    T=$t perl -ne '
+        if (/^\s*#\s+Failed test (.*)/) { print "$ENV{T}: $1\n"; $want = 3; next }
+        next if /^\s*#\s+at /;
+        if ($want && /^\s*#\s+(\S.*)/ && !/Looks like/) {
+            print "    ", substr($1, 0, 160), "\n";
+            $want--;
+            next;
+        }
+        $want = 0;
+    ' "$MT_PROVE_DIAG/$(basename "$t").err" 2>/dev/null | head -n 16
+done
+} | tee -a "${MT_PROVE_SUMMARY:-/dev/null}"
 exit "$status"

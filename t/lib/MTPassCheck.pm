@@ -226,7 +226,10 @@ sub uid_of {
 
 sub environ_of {
     my ($pid) = @_;
-    open my $fh, '<', "/proc/$pid/environ" or return;
+    open my $fh, '<', "/proc/$pid/environ" or do {
+        Test::More::diag("cannot read /proc/$pid/environ: $!");
+        return;
+    };
     local $/;
     my $t = <$fh> // '';
     return map { /\A([^=]*)=(.*)\z/s ? ($1, $2) : () } split /\0/, $t;
