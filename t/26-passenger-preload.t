@@ -22,10 +22,8 @@ subtest 'Rack app without the companion, 2 processes, RUBYOPT preload' => sub {
     my $h = MTPassCheck::start(app => 'rack-plain', procs => 2, preload => 1);
     my @apps = MTPassenger::warm($h, procs => 2);
     is(scalar @apps, 2, "two app processes: @apps");
-    for my $p (@apps) {
-        my %env = MTPassCheck::environ_of($p);
-        like($env{RUBYOPT} // '', qr{memtrack/preload}, "app $p got RUBYOPT");
-    }
+    my %rubyopt = MTPassCheck::app_env($h, 'RUBYOPT', @apps);
+    like($rubyopt{$_} // '', qr{memtrack/preload}, "app $_ got RUBYOPT") for @apps;
     my %served;
     for my $round (1 .. 5) {
         my @paths = map { '/sleep?ms=100&' . MTPassCheck::token() } 1 .. 3;

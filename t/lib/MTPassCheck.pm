@@ -43,7 +43,9 @@ MTPassCheck - shared checks of the Passenger integration tests (t/2x)
     hostile_kinds()           every kind /hostile?kind=... of the Rack test
                               app offers, read from t/apps/lib/mt_test_app.rb
     uid_of($pid)              real uid from /proc/PID/status (-1 if gone)
-    environ_of($pid)          hash of /proc/PID/environ
+    app_env($h, $name, @pids) pid => the value of environment variable
+                              $name as each app process sees it (undef:
+                              unset), asked of the apps (/getenv)
     problems($rec, $line)     MTTest::record_problems, except that pid null
                               is accepted when attribution says why
                               (unattributed/refused)
@@ -224,15 +226,26 @@ sub uid_of {
     return -1;
 }
 
-sub environ_of {
-    my ($pid) = @_;
-    open my $fh, '<', "/proc/$pid/environ" or do {
-        Test::More::diag("cannot read /proc/$pid/environ: $!");
-        return;
-    };
-    local $/;
-    my $t = <$fh> // '';
-    return map { /\A([^=]*)=(.*)\z/s ? ($1, $2) : () } split /\0/, $t;
+# pid => the value of environment variable $name in each of @pids (undef
+# when unset there), asked of the app processes themselves through /getenv
+# with concurrent calls until each pid has answered (30 s at most; a pid
+# that never answered is left out). Not /proc/PID/environ: Passenger's
+# process title ("Passenger RubyApp: <app root> (<env>)") is longer than
+# the original argv when the app root is long, and is written over the
+# start of the environment block that file shows.
+sub app_env {
+    my ($h, $name, @pids) = @_;
+    my %want = map { $_ => 1 } @pids;
+    my %val;
+    my $until = time + 30;
+    while (grep({ !exists $val{$_} } @pids) && time < $until) {
+        my @res = par_get($h, ("/getenv?name=$name&ms=150&" . token()) x @pids);
+        for my $r (@res) {
+            next unless $r->{content} =~ /\A(\d+)\n(?:unset|set=(.*))\n\z/s;
+            $val{$1} = $2 if $want{$1};
+        }
+    }
+    return %val;
 }
 
 sub problems {

@@ -30,6 +30,7 @@ module MTTestApp
     when "/error" then [500, { "Content-Type" => "text/plain" }, ["error #{Process.pid}\n"]]
     when "/raise" then raise "mt test app: raised on purpose"
     when "/env" then env_dump(env)
+    when "/getenv" then getenv(params)
     else [404, { "Content-Type" => "text/plain" }, ["not found\n"]]
     end
   end
@@ -80,6 +81,17 @@ module MTTestApp
       5.times { |i| y << "chunk #{i} #{Process.pid}\n" }
     end
     [200, { "Content-Type" => "text/plain" }, body]
+  end
+
+  # /getenv?name=NAME[&ms=N]: NAME in this process's environment, as the
+  # process sees it ("set=VALUE" or "unset"), after an optional nap so that
+  # concurrent calls spread over the pool. Tests ask the app rather than read
+  # /proc/PID/environ: a process title longer than the original argv (the
+  # app root is in it) is written over the start of that memory.
+  def getenv(params)
+    sleep(params["ms"].to_i.clamp(0, 2000) / 1000.0)
+    val = ENV[params["name"].to_s]
+    text("#{Process.pid}\n#{val.nil? ? "unset" : "set=#{val}"}\n")
   end
 
   # What reached the app: the test checks that client-sent X-MemTrack*
