@@ -86,10 +86,11 @@ still alive after 10 s.
 
 =item *
 Under C<MT_ASAN> the harness starts httpd with C<LD_PRELOAD> of the ASan
-runtime; the Passenger agents and the Ruby apps inherit it (checked in
-F</proc/PID/environ> and F<maps>). C<SetEnv LD_PRELOAD ""> takes it out of
-the apps (Passenger applies SetEnv before it execs ruby), so app memory is
-the same in both modes. The agents keep it; they work.
+runtime, which the Passenger agents and the Ruby apps would inherit.
+C<SetEnv LD_PRELOAD ""> takes it out of the apps (Passenger applies SetEnv
+before it execs ruby; t/20 asks each app, through /getenv), so app memory
+is the same in both modes. The agents run through a wrapper that drops it
+(MTPassCheck, AGENTS WITHOUT ASAN).
 
 =item *
 C<PassengerFriendlyErrorPages off>: an exception in the app is a plain 500.
