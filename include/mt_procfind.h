@@ -35,9 +35,13 @@
  * scan of a few hundred processes), the core can be busy or restarting, and
  * the API is Passenger-internal and changes between versions. The process
  * title is stable since Passenger 4, readable by any user, and needs nothing
- * but /proc. What /proc cannot tell is which Passenger instance a process
- * belongs to when several run on one host with the same app root; that case
- * counts as ambiguous (several matches), which is the safe outcome.
+ * but /proc. Which Passenger instance a process belongs to, /proc tells
+ * through the parent pids: mod_passenger starts its watchdog from the httpd
+ * parent, the watchdog the core, and the core (or its preloader) the apps,
+ * so with policy.ancestor_pid set to the httpd parent, an app of another
+ * server on the host (another Apache, Passenger Standalone) is never
+ * counted. Without it, two instances with the same app root count as
+ * ambiguous (several matches), which is the safe outcome.
  *
  * Cost (measured on the 2-core test VM): mt_procfind_check is one open of
  * /proc/<pid> plus a status and a cmdline read, 12-17 us (generating status
@@ -77,6 +81,11 @@ typedef struct mt_procfind_policy_t {
     const char *require_title;     /* cmdline must begin with this (e.g.
                                     * MT_PROCFIND_TITLE_RUBY); NULL or "":
                                     * no title needed */
+    int         ancestor_pid;      /* mt_procfind_single only: non-zero,
+                                    * count only descendants of this pid
+                                    * (the httpd parent: Passenger's agents
+                                    * and apps are its descendants, another
+                                    * server's apps are not) */
 } mt_procfind_policy_t;
 
 /* May pid be attributed under pol? APR_SUCCESS when yes. Otherwise *why
@@ -93,7 +102,8 @@ apr_status_t mt_procfind_check(int pid, const mt_procfind_policy_t *pol,
 
 /* The one process titled MT_PROCFIND_TITLE_RUBY "<app_root>" (followed by the
  * end of the title or by a space and any suffix, like " (production)") that
- * also passes mt_procfind_check under pol. app_root NULL matches any app.
+ * descends from pol->ancestor_pid (when set) and passes mt_procfind_check
+ * under pol. app_root NULL matches any app.
  *   APR_SUCCESS   exactly one: *pid is set
  *   APR_NOTFOUND  none
  *   APR_EEXIST    several: ambiguous, record "not attributed"

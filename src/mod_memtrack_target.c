@@ -195,6 +195,8 @@ static void policy_for(mt_procfind_policy_t *pol, int passenger)
     memset(pol, 0, sizeof(*pol));
     pol->httpd_parent_pid = mt_httpd_parent;
     pol->require_title = passenger ? MT_PROCFIND_TITLE_RUBY : NULL;
+    /* Discovery counts only this server's Passenger processes. */
+    pol->ancestor_pid = passenger ? mt_httpd_parent : 0;
 }
 
 /* Sample pid if it may be attributed to: NULL, or why not. A pid verified
@@ -269,8 +271,8 @@ static const char *find_single(request_rec *r, const mt_dir_conf_t *dc,
     policy_for(&pol, 1);
     rv = single(pid, passenger_app_root(r, dc), &pol, r->pool);
     if (rv == APR_NOTFOUND && !mt_config_app_root(dc)) {
-        /* PassengerAppRoot elsewhere: one app process on the host is still
-         * unambiguous. */
+        /* PassengerAppRoot elsewhere: one app process of this server is
+         * still unambiguous. */
         rv = single(pid, NULL, &pol, r->pool);
     }
     if (rv == APR_SUCCESS) return NULL;

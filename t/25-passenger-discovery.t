@@ -5,7 +5,7 @@
 # process is replaced the new one is found and the dead one never named;
 # with two processes it does not guess (auto: the httpd child, saying why;
 # backend: no pid, saying why); with an app root that has no process it
-# says so.
+# says so; two servers running the same app root each find their own.
 #
 # The app runs from a private copy (its own app root, so that another test
 # server running rack-plain at the same time cannot make the host-wide
@@ -145,6 +145,26 @@ subtest 'two processes: no guess' => sub {
         }
     }
     MTPassCheck::finish($h);
+};
+
+subtest 'two servers, one app root: each finds its own process' => sub {
+    # The same app root under two httpd instances: by title alone that is
+    # two processes (ambiguous); by descent from the httpd parent each
+    # server has one.
+    my @h = map { MTPassCheck::start(app => $root, procs => 1, conf => $conf) } 1 .. 2;
+    my @app = map { (MTPassenger::warm($_, procs => 1))[0] } @h;
+    ok($app[0] && $app[1] && $app[0] != $app[1], "one app process each: @app");
+    for my $i (0, 1) {
+        for my $n (1 .. 3) {
+            my ($res, $rec) = get_rec($h[$i], '/pid?' . MTPassCheck::token());
+            my $what = "server $i, request $n";
+            is_deeply([MTPassCheck::problems($rec)], [], "$what: record well formed");
+            is($rec->{attribution}, 'single', "$what: single, not ambiguous");
+            is($rec->{pid}, $app[$i], "$what: this server's app process");
+            is($rec->{pid}, MTPassCheck::body_pid($res), "$what: the serving pid");
+        }
+    }
+    MTPassCheck::finish($_) for @h;
 };
 
 done_testing();

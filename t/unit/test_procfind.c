@@ -116,7 +116,7 @@ static int spawn_zombie(void)
 
 static void test_refusals(void)
 {
-    mt_procfind_policy_t pol = { 0, 0, NULL };
+    mt_procfind_policy_t pol = { 0, 0, NULL, 0 };
     const char *why = NULL;
     apr_status_t rv;
     int pid;
@@ -173,7 +173,7 @@ static void test_refusals(void)
 
 static void test_titles(const char *base)
 {
-    mt_procfind_policy_t pol = { 0, 0, MT_PROCFIND_TITLE_RUBY };
+    mt_procfind_policy_t pol = { 0, 0, MT_PROCFIND_TITLE_RUBY, 0 };
     const char *root = apr_pstrcat(pool, base, "/app", NULL);
     const char *why = NULL;
     apr_status_t rv;
@@ -228,9 +228,41 @@ static void test_titles(const char *base)
     is_int(rv, APR_NOTFOUND, "none after both exit");
 }
 
+/* ancestor_pid: only descendants of the httpd parent count, so another
+ * server's app with the same root is not this server's single process. */
+static void test_ancestry(const char *base)
+{
+    mt_procfind_policy_t pol = { 0, 0, MT_PROCFIND_TITLE_RUBY, 0 };
+    const char *root = apr_pstrcat(pool, base, "/anc", NULL);
+    apr_status_t rv;
+    int a, other, got = 0;
+
+    a = spawn_titled(apr_pstrcat(pool, MT_PROCFIND_TITLE_RUBY, root,
+                                 " (production)", NULL), 1);
+    other = spawn_titled("not an app", 1);
+    pol.ancestor_pid = (int)getpid();
+    rv = mt_procfind_single(&got, root, &pol, pool);
+    ok(rv == APR_SUCCESS && got == a, "the app under the ancestor is found");
+    pol.ancestor_pid = (int)getppid();
+    rv = mt_procfind_single(&got, root, &pol, pool);
+    ok(rv == APR_SUCCESS && got == a, "found under a grandparent too");
+    pol.ancestor_pid = other;
+    rv = mt_procfind_single(&got, root, &pol, pool);
+    ok(rv == APR_NOTFOUND && got == 0,
+       "an app under another parent is not counted");
+    rv = mt_procfind_single(&got, NULL, &pol, pool);
+    ok(rv == APR_NOTFOUND && got == 0,
+       "nor for any root: not this server's app");
+    pol.ancestor_pid = 0;
+    rv = mt_procfind_single(&got, root, &pol, pool);
+    ok(rv == APR_SUCCESS && got == a, "no ancestor set: found");
+    stop_child(other);
+    stop_child(a);
+}
+
 static void test_title_shapes(const char *base)
 {
-    mt_procfind_policy_t pol = { 0, 0, MT_PROCFIND_TITLE_RUBY };
+    mt_procfind_policy_t pol = { 0, 0, MT_PROCFIND_TITLE_RUBY, 0 };
     const char *r1 = apr_pstrcat(pool, base, "/bare", NULL);
     const char *r2 = apr_pstrcat(pool, base, "/pre", NULL);
     const char *r3 = apr_pstrcat(pool, base, "/rootapp", NULL);
@@ -270,7 +302,7 @@ static void test_title_shapes(const char *base)
 
 static void test_cache(const char *base)
 {
-    mt_procfind_policy_t pol = { 0, 0, MT_PROCFIND_TITLE_RUBY };
+    mt_procfind_policy_t pol = { 0, 0, MT_PROCFIND_TITLE_RUBY, 0 };
     const char *root = apr_pstrcat(pool, base, "/cached", NULL);
     const char *title = apr_pstrcat(pool, MT_PROCFIND_TITLE_RUBY, root,
                                     " (production)", NULL);
@@ -332,7 +364,7 @@ typedef struct {
 static void *hammer(void *data)
 {
     hammer_t *h = data;
-    mt_procfind_policy_t pol = { 0, 0, MT_PROCFIND_TITLE_RUBY };
+    mt_procfind_policy_t pol = { 0, 0, MT_PROCFIND_TITLE_RUBY, 0 };
     apr_pool_t *p;
     int i, got;
 
@@ -377,7 +409,7 @@ static void test_threads(const char *base)
 
 static void test_cost(const char *base)
 {
-    mt_procfind_policy_t pol = { 0, 0, MT_PROCFIND_TITLE_RUBY };
+    mt_procfind_policy_t pol = { 0, 0, MT_PROCFIND_TITLE_RUBY, 0 };
     const char *root = apr_pstrcat(pool, base, "/cost", NULL);
     apr_time_t t0;
     double scan_us, check_us;
@@ -410,6 +442,7 @@ int main(void)
     base = apr_psprintf(pool, "/tmp/mt-procfind-test-%d", (int)getpid());
     test_refusals();
     test_titles(base);
+    test_ancestry(base);
     test_title_shapes(base);
     test_cache(base);
     test_threads(base);
