@@ -65,6 +65,37 @@ class TestQueryCache < Minitest::Test
     assert_equal 0, h["qc_after"]
   end
 
+  def test_pool_list_is_reused_per_handler_for_a_second
+    counting = Class.new do
+      attr_reader :calls
+
+      def initialize(pools)
+        @pools = pools
+        @calls = 0
+      end
+
+      def connection_pool_list
+        @calls += 1
+        @pools
+      end
+    end
+    a = counting.new([:pa])
+    b = counting.new([:pb])
+    qc = MemTrack::Rack::QueryCache
+    assert_equal [:pa], qc.pools_of(a)
+    assert_equal [:pa], qc.pools_of(a)
+    assert_equal 1, a.calls, "asked once within the TTL"
+    assert_equal [:pb], qc.pools_of(b), "another handler is asked itself"
+    assert_equal 1, b.calls
+    assert_equal [:pa], qc.pools_of(a)
+    assert_equal 2, a.calls, "switching back asks again"
+    qc.instance_variable_set(:@pools, [a, -1e9, [:stale]].freeze)
+    assert_equal [:pa], qc.pools_of(a), "an expired entry is refreshed"
+    assert_equal 3, a.calls
+  ensure
+    qc&.instance_variable_set(:@pools, nil)
+  end
+
   def test_size_of_rails61_cache_layout
     conn = Struct.new(:query_cache).new({ "a" => { [] => 1, [1] => 2 }, "b" => { [] => 3 } })
     assert_equal 3, MemTrack::Rack::QueryCache.size(conn)

@@ -214,6 +214,29 @@ class TestMemTrackRack < Minitest::Test
     assert_operator v.bytesize, :<, 1024
   end
 
+  def test_fast_and_general_number_paths_agree
+    mw = MemTrack::Rack.new(ok_app)
+    n = MemTrack::Rack::FIELDS.size
+    before = Array.new(n) { |i| 1000 + i }
+    after = Array.new(n) { |i| 2000 + i }
+    fast = mw.send(:all_numbers, before, after)
+    refute_nil fast
+    assert_equal mw.send(:numbers_one_by_one, before, after), fast
+    assert_equal n * 2 + 2, parse_strict(fast).size
+
+    # A missing or out-of-range value: the general path, which leaves it out.
+    [nil, -1, MemTrack::Rack::MAX_NUM + 1, "7"].each do |bad|
+      b = before.dup
+      b[1] = bad
+      assert_nil mw.send(:all_numbers, b, after), "fast path refuses #{bad.inspect}"
+      h = parse_strict(mw.send(:numbers_one_by_one, b, after))
+      refute h.key?("#{MemTrack::Rack::FIELDS[1]}_before"), "#{bad.inspect} left out"
+      assert_equal after[1], h["#{MemTrack::Rack::FIELDS[1]}_after"]
+    end
+    assert_nil mw.send(:all_numbers, nil, after), "no before sample"
+    assert_nil mw.send(:all_numbers, before, []), "no after sample"
+  end
+
   def test_threads_share_one_instance
     mw = MemTrack::Rack.new(ok_app, smaps_every: 7)
     values = Queue.new

@@ -40,6 +40,11 @@ module MemTrack
     FIELDS = ["rss", *GC_KEYS.keys, "qc"].freeze
     LABELS_BEFORE = FIELDS.map { |f| "; #{f}_before=".freeze }.freeze
     LABELS_AFTER = FIELDS.map { |f| "; #{f}_after=".freeze }.freeze
+    # The whole numeric part in one format call, for the usual request where
+    # every value is there and in range (half the cost of appending them).
+    REPORT_FORMAT = (+"v=#{PROTOCOL_VERSION}; pid=%d").tap do |f|
+      FIELDS.each { |k| f << "; #{k}_before=%d; #{k}_after=%d" }
+    end.freeze
     SMAPS_FILE  = "/proc/self/smaps_rollup"
     STATM_FILE  = "/proc/self/statm"
 
@@ -79,13 +84,7 @@ module MemTrack
     # The X-MemTrack value for this request; public for tests and the bench.
     def report(env, before)
       after = safely { sample } || []
-      out = +"v=#{PROTOCOL_VERSION}; pid=#{Process.pid}"
-      i = 0
-      while i < FIELDS.size
-        add_num(out, LABELS_BEFORE[i], before[i]) if before
-        add_num(out, LABELS_AFTER[i], after[i])
-        i += 1
-      end
+      out = all_numbers(before, after) || numbers_one_by_one(before, after)
       add_smaps(out) if smaps_now?(env)
       add_names(out, env)
       out
@@ -120,8 +119,40 @@ module MemTrack
       s
     end
 
+    # REPORT_FORMAT filled in, or nil when a value is missing or out of range.
+    def all_numbers(before, after)
+      return nil unless before && after.size == FIELDS.size
+
+      args = [Process.pid]
+      i = 0
+      while i < FIELDS.size
+        b = before[i]
+        a = after[i]
+        return nil unless num?(b) && num?(a)
+
+        args << b << a
+        i += 1
+      end
+      format(REPORT_FORMAT, *args)
+    end
+
+    def numbers_one_by_one(before, after)
+      out = +"v=#{PROTOCOL_VERSION}; pid=#{Process.pid}"
+      i = 0
+      while i < FIELDS.size
+        add_num(out, LABELS_BEFORE[i], before[i]) if before
+        add_num(out, LABELS_AFTER[i], after[i])
+        i += 1
+      end
+      out
+    end
+
+    def num?(val)
+      val.is_a?(Integer) && val >= 0 && val <= MAX_NUM
+    end
+
     def add_num(out, label, val)
-      return unless val.is_a?(Integer) && val >= 0 && val <= MAX_NUM
+      return unless num?(val)
 
       out << label << val.to_s
     end
@@ -268,6 +299,9 @@ module MemTrack
     # holds; nil when ActiveRecord is not loaded or has no pools. A thread
     # that holds no connection has no cached queries, which is a true 0.
     module QueryCache
+      POOLS_TTL = 1.0 # seconds a handler's pool list is reused
+      @pools = nil    # [handler, monotonic time, pools], swapped whole
+
       module_function
 
       def entries
@@ -276,10 +310,26 @@ module MemTrack
         base = ::ActiveRecord::Base
         return nil unless base.respond_to?(:connection_handler)
 
-        pools = base.connection_handler.connection_pool_list
+        pools = pools_of(base.connection_handler)
         return nil if pools.empty?
 
         pools.sum { |pool| pool.active_connection? ? size(pool.connection) : 0 }
+      end
+
+      # connection_pool_list builds a new array on every call (3 us in Rails
+      # 6.1, most of what this module costs per request, and it is asked
+      # twice); pools come and go only with establish_connection, so one
+      # handler's list is kept for POOLS_TTL. A pool removed meanwhile has no
+      # active connection and counts 0. The cache entry is one frozen array,
+      # so threads racing here each see a consistent entry.
+      def pools_of(handler)
+        now = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+        c = @pools
+        if c.nil? || !c[0].equal?(handler) || now - c[1] > POOLS_TTL
+          c = [handler, now, handler.connection_pool_list].freeze
+          @pools = c
+        end
+        c[2]
       end
 
       # Rails 6.1/7.0: {sql => {binds => result}}; 7.1+: a store with #size.
