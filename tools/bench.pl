@@ -145,6 +145,9 @@ if (!$ONLY || $ONLY eq 'ruby') {
     # The companion's own cost, measured inside Ruby (no httpd involved).
     print "\n== memtrack-rack companion: cost per request inside the app\n";
     system('ruby', "-I$FindBin::Bin/../ruby/lib", "$FindBin::Bin/../ruby/bench/cost.rb");
+    # The same inside a real Rails request (query cache, controller names).
+    system('ruby', "-I$FindBin::Bin/../ruby/lib", "$FindBin::Bin/companion-rails-cost.rb")
+        if !MTPassenger::why_not();
 }
 
 if ((!$ONLY || $ONLY eq 'redis') && -x "$FindBin::Bin/bench-redis.pl") {

@@ -40,10 +40,13 @@ module MemTrack
     FIELDS = ["rss", *GC_KEYS.keys, "qc"].freeze
     LABELS_BEFORE = FIELDS.map { |f| "; #{f}_before=".freeze }.freeze
     LABELS_AFTER = FIELDS.map { |f| "; #{f}_after=".freeze }.freeze
-    # The whole numeric part in one format call, for the usual request where
-    # every value is there and in range (half the cost of appending them).
+    # The memory and GC part in one format call, for the usual request where
+    # every one of those values is there and in range (half the cost of
+    # appending them one by one). The query cache (last field) is added
+    # apart: it is nil in every app without ActiveRecord.
+    MEM_GC_FIELDS = FIELDS.size - 1
     REPORT_FORMAT = (+"v=#{PROTOCOL_VERSION}; pid=%d").tap do |f|
-      FIELDS.each { |k| f << "; #{k}_before=%d; #{k}_after=%d" }
+      FIELDS.first(MEM_GC_FIELDS).each { |k| f << "; #{k}_before=%d; #{k}_after=%d" }
     end.freeze
     SMAPS_FILE  = "/proc/self/smaps_rollup"
     STATM_FILE  = "/proc/self/statm"
@@ -119,21 +122,26 @@ module MemTrack
       s
     end
 
-    # REPORT_FORMAT filled in, or nil when a value is missing or out of range.
+    # Every number of the header, or nil when a memory or GC value is
+    # missing or out of range (numbers_one_by_one then leaves it out).
     def all_numbers(before, after)
       return nil unless before && after.size == FIELDS.size
 
       args = [Process.pid]
       i = 0
-      while i < FIELDS.size
+      while i < MEM_GC_FIELDS
         b = before[i]
         a = after[i]
-        return nil unless num?(b) && num?(a)
+        return nil unless b.is_a?(Integer) && b >= 0 && b <= MAX_NUM &&
+                          a.is_a?(Integer) && a >= 0 && a <= MAX_NUM
 
         args << b << a
         i += 1
       end
-      format(REPORT_FORMAT, *args)
+      out = format(REPORT_FORMAT, *args)
+      add_num(out, LABELS_BEFORE[i], before[i])
+      add_num(out, LABELS_AFTER[i], after[i])
+      out
     end
 
     def numbers_one_by_one(before, after)
@@ -147,12 +155,8 @@ module MemTrack
       out
     end
 
-    def num?(val)
-      val.is_a?(Integer) && val >= 0 && val <= MAX_NUM
-    end
-
     def add_num(out, label, val)
-      return unless num?(val)
+      return unless val.is_a?(Integer) && val >= 0 && val <= MAX_NUM
 
       out << label << val.to_s
     end
