@@ -28,6 +28,14 @@ int mt_record_exceeded(const mt_record_t *rec)
     return known && rec->threshold_bytes > 0 && growth > rec->threshold_bytes;
 }
 
+/* Every key is a string literal, added once: json-c neither copies it nor
+ * looks for an earlier one (half of the allocations of a record). */
+static void add(json_object *o, const char *key, json_object *val)
+{
+    json_object_object_add_ex(o, key, val, JSON_C_OBJECT_ADD_KEY_IS_NEW
+                                           | JSON_C_OBJECT_ADD_CONSTANT_KEY);
+}
+
 static json_object *j_int(apr_int64_t v)
 {
     return v == MT_UNKNOWN ? NULL : json_object_new_int64(v);
@@ -49,13 +57,13 @@ static json_object *j_gc(const mt_gc_t *gc)
         return NULL;
     }
     o = json_object_new_object();
-    json_object_object_add(o, "count", j_int(gc->count));
-    json_object_object_add(o, "minor_gc_count", j_int(gc->minor));
-    json_object_object_add(o, "major_gc_count", j_int(gc->major));
-    json_object_object_add(o, "heap_live_slots", j_int(gc->live_slots));
-    json_object_object_add(o, "old_objects", j_int(gc->old_objects));
-    json_object_object_add(o, "total_allocated_objects", j_int(gc->allocated));
-    json_object_object_add(o, "total_freed_objects", j_int(gc->freed));
+    add(o, "count", j_int(gc->count));
+    add(o, "minor_gc_count", j_int(gc->minor));
+    add(o, "major_gc_count", j_int(gc->major));
+    add(o, "heap_live_slots", j_int(gc->live_slots));
+    add(o, "old_objects", j_int(gc->old_objects));
+    add(o, "total_allocated_objects", j_int(gc->allocated));
+    add(o, "total_freed_objects", j_int(gc->freed));
     return o;
 }
 
@@ -82,14 +90,14 @@ static void add_app_fields(json_object *o, const mt_record_t *rec)
 {
     const mt_app_report_t *app = rec->app;
 
-    json_object_object_add(o, "objects_before",
-                           app ? j_int(app->gc_before.live_slots) : NULL);
-    json_object_object_add(o, "objects_after",
-                           app ? j_int(app->gc_after.live_slots) : NULL);
-    json_object_object_add(o, "gc_stats_before", app ? j_gc(&app->gc_before) : NULL);
-    json_object_object_add(o, "gc_stats_after", app ? j_gc(&app->gc_after) : NULL);
-    json_object_object_add(o, "query_cache_before", app ? j_int(app->qc_before) : NULL);
-    json_object_object_add(o, "query_cache_after", app ? j_int(app->qc_after) : NULL);
+    add(o, "objects_before",
+        app ? j_int(app->gc_before.live_slots) : NULL);
+    add(o, "objects_after",
+        app ? j_int(app->gc_after.live_slots) : NULL);
+    add(o, "gc_stats_before", app ? j_gc(&app->gc_before) : NULL);
+    add(o, "gc_stats_after", app ? j_gc(&app->gc_after) : NULL);
+    add(o, "query_cache_before", app ? j_int(app->qc_before) : NULL);
+    add(o, "query_cache_after", app ? j_int(app->qc_after) : NULL);
 }
 
 static json_object *build(const mt_record_t *rec, const clean_strings_t *cs,
@@ -100,41 +108,41 @@ static json_object *build(const mt_record_t *rec, const clean_strings_t *cs,
     apr_int64_t growth = mt_record_growth(rec, &known);
     char secs[32];
 
-    json_object_object_add(o, "request_id", j_str(rec->request_id));
-    json_object_object_add(o, "time", j_str(mt_time_iso8601(p, rec->time)));
-    json_object_object_add(o, "host", j_str(cs->host));
-    json_object_object_add(o, "method", j_str(cs->method));
-    json_object_object_add(o, "url", j_str(cs->url));
-    json_object_object_add(o, "status", json_object_new_int(rec->status));
-    json_object_object_add(o, "controller", j_str(cs->controller));
-    json_object_object_add(o, "action", j_str(cs->action));
-    json_object_object_add(o, "target", j_str(rec->target));
-    json_object_object_add(o, "pid", rec->pid > 0 ? json_object_new_int(rec->pid) : NULL);
-    json_object_object_add(o, "memory_before", j_int(rec->before.rss_bytes));
-    json_object_object_add(o, "memory_after", j_int(rec->after.rss_bytes));
-    json_object_object_add(o, "memory_growth",
-                           known ? json_object_new_int64(growth) : NULL);
+    add(o, "request_id", j_str(rec->request_id));
+    add(o, "time", j_str(mt_time_iso8601(p, rec->time)));
+    add(o, "host", j_str(cs->host));
+    add(o, "method", j_str(cs->method));
+    add(o, "url", j_str(cs->url));
+    add(o, "status", json_object_new_int(rec->status));
+    add(o, "controller", j_str(cs->controller));
+    add(o, "action", j_str(cs->action));
+    add(o, "target", j_str(rec->target));
+    add(o, "pid", rec->pid > 0 ? json_object_new_int(rec->pid) : NULL);
+    add(o, "memory_before", j_int(rec->before.rss_bytes));
+    add(o, "memory_after", j_int(rec->after.rss_bytes));
+    add(o, "memory_growth",
+        known ? json_object_new_int64(growth) : NULL);
     add_app_fields(o, rec);
     snprintf(secs, sizeof(secs), "%.6f", rec->request_time);
-    json_object_object_add(o, "request_time",
-                           json_object_new_double_s(rec->request_time, secs));
-    json_object_object_add(o, "threshold_exceeded",
-                           json_object_new_boolean(mt_record_exceeded(rec)));
-    json_object_object_add(o, "threshold",
-                           rec->threshold_bytes > 0 ? j_int(rec->threshold_bytes) : NULL);
-    json_object_object_add(o, "before_source", j_str(rec->before_source));
-    json_object_object_add(o, "attribution", j_str(rec->attribution));
-    json_object_object_add(o, "rss_anon_after", j_int(rec->after.rss_anon_bytes));
-    json_object_object_add(o, "swap_after", j_int(rec->after.swap_bytes));
-    json_object_object_add(o, "peak_rss_after", j_int(rec->after.peak_rss_bytes));
-    json_object_object_add(o, "shared_after", j_int(rec->after.shared_bytes));
-    json_object_object_add(o, "fds", rec->fds >= 0 ? json_object_new_int(rec->fds) : NULL);
-    json_object_object_add(o, "uss", rec->app ? j_int(rec->app->uss_bytes) : NULL);
-    json_object_object_add(o, "pss", rec->app ? j_int(rec->app->pss_bytes) : NULL);
-    json_object_object_add(o, "overhead_us", j_int(rec->overhead_us));
-    json_object_object_add(o, "httpd_pid",
-                           rec->httpd_pid > 0 ? json_object_new_int(rec->httpd_pid) : NULL);
-    json_object_object_add(o, "server", j_str(cs->server));
+    add(o, "request_time",
+        json_object_new_double_s(rec->request_time, secs));
+    add(o, "threshold_exceeded",
+        json_object_new_boolean(mt_record_exceeded(rec)));
+    add(o, "threshold",
+        rec->threshold_bytes > 0 ? j_int(rec->threshold_bytes) : NULL);
+    add(o, "before_source", j_str(rec->before_source));
+    add(o, "attribution", j_str(rec->attribution));
+    add(o, "rss_anon_after", j_int(rec->after.rss_anon_bytes));
+    add(o, "swap_after", j_int(rec->after.swap_bytes));
+    add(o, "peak_rss_after", j_int(rec->after.peak_rss_bytes));
+    add(o, "shared_after", j_int(rec->after.shared_bytes));
+    add(o, "fds", rec->fds >= 0 ? json_object_new_int(rec->fds) : NULL);
+    add(o, "uss", rec->app ? j_int(rec->app->uss_bytes) : NULL);
+    add(o, "pss", rec->app ? j_int(rec->app->pss_bytes) : NULL);
+    add(o, "overhead_us", j_int(rec->overhead_us));
+    add(o, "httpd_pid",
+        rec->httpd_pid > 0 ? json_object_new_int(rec->httpd_pid) : NULL);
+    add(o, "server", j_str(cs->server));
     return o;
 }
 
