@@ -76,6 +76,10 @@ apr_status_t mt_sample_started(int pid, apr_uint64_t *start_ticks);
  * tests. The process name (field 2) may hold spaces and parentheses. */
 apr_status_t mt_sample_parse_started(const char *text, apr_uint64_t *start_ticks);
 
+/* The parent pid of pid (/proc/<pid>/stat field 4, read as for the start
+ * time); *ppid -1 on failure. */
+apr_status_t mt_sample_parent(int pid, int *ppid);
+
 /* Number of open file descriptors of this process (reads /proc/self/fd). */
 apr_status_t mt_sample_fd_count(int *nfds);
 

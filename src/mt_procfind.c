@@ -208,29 +208,6 @@ static int entry_matches(int procfd, const char *name, const char *app_root,
     return len > 0 && title_is_app(cmd, len, app_root, root_len);
 }
 
-/* Parent pid from /proc/<pid>/stat ("pid (comm) S ppid ..."; comm may hold
- * spaces and parentheses, so parse after the last ')'), or -1. */
-static int parent_of(int pid)
-{
-    char path[32], buf[512];
-    apr_size_t len = 0;
-    const char *rp;
-    char *end;
-    long ppid;
-
-    apr_snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    if (read_at(AT_FDCWD, path, buf, sizeof(buf), &len) != APR_SUCCESS)
-        return -1;
-    rp = strrchr(buf, ')');
-    if (rp == NULL || rp[1] != ' ' || rp[2] == '\0' || rp[3] != ' ')
-        return -1;
-    errno = 0;
-    ppid = strtol(rp + 4, &end, 10);
-    if (errno != 0 || end == rp + 4 || ppid < 0 || ppid > MT_PID_LIMIT)
-        return -1;
-    return (int)ppid;
-}
-
 /* Is ancestor among pid's parents? The walk is short (an app process is
  * three or four levels below the httpd parent) and bounded. */
 static int descends_from(int pid, int ancestor)
@@ -238,7 +215,8 @@ static int descends_from(int pid, int ancestor)
     int hops;
 
     for (hops = 0; hops < 32 && pid > 1; hops++) {
-        pid = parent_of(pid);
+        if (mt_sample_parent(pid, &pid) != APR_SUCCESS)
+            return 0;
         if (pid == ancestor)
             return 1;
     }

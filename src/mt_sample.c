@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,21 +248,21 @@ apr_status_t mt_sample_status(mt_sample_t *s, mt_proc_t *proc)
     return mt_sample_parse_status(s, buf);
 }
 
-apr_status_t mt_sample_parse_started(const char *text, apr_uint64_t *start_ticks)
+/* Field n (3 or later, numbered as in proc(5)) of the text of a stat file,
+ * a decimal number. "pid (comm) state ppid ...": comm may hold ") ", so the
+ * fields start after the last ')'; field 3 (state) is the first after it. */
+static apr_status_t parse_stat_field(const char *text, int n, apr_uint64_t *v)
 {
-    /* "pid (comm) state ppid ...": comm may hold ") ", so the fields start
-     * after the last ')'. Field 3 (state) is the first after it, field 22
-     * (starttime) the twentieth. */
     const char *p = strrchr(text, ')');
-    unsigned long long v;
+    unsigned long long x;
     char *end;
     int field;
 
-    if (p == NULL) {
+    if (p == NULL || n < 3) {
         return APR_EINVAL;
     }
     p++;
-    for (field = 3; field < 22; field++) {
+    for (field = 3; field < n; field++) {
         while (*p == ' ') p++;
         if (*p == '\0') return APR_EINVAL;
         while (*p != ' ' && *p != '\0') p++;
@@ -271,15 +272,16 @@ apr_status_t mt_sample_parse_started(const char *text, apr_uint64_t *start_ticks
         return APR_EINVAL;
     }
     errno = 0;
-    v = strtoull(p, &end, 10);
+    x = strtoull(p, &end, 10);
     if (errno != 0 || (*end != ' ' && *end != '\0' && *end != '\n')) {
         return APR_EINVAL;
     }
-    *start_ticks = (apr_uint64_t)v;
+    *v = (apr_uint64_t)x;
     return APR_SUCCESS;
 }
 
-apr_status_t mt_sample_started(int pid, apr_uint64_t *start_ticks)
+/* Field n of /proc/<pid>/stat (pid 0: this process). */
+static apr_status_t stat_field(int pid, int n, apr_uint64_t *v)
 {
     char buf[1024];
     apr_status_t rv;
@@ -290,7 +292,29 @@ apr_status_t mt_sample_started(int pid, apr_uint64_t *start_ticks)
     }
     rv = read_fd(fd, buf, sizeof(buf));
     close(fd);
-    return rv == APR_SUCCESS ? mt_sample_parse_started(buf, start_ticks) : rv;
+    return rv == APR_SUCCESS ? parse_stat_field(buf, n, v) : rv;
+}
+
+apr_status_t mt_sample_parse_started(const char *text, apr_uint64_t *start_ticks)
+{
+    return parse_stat_field(text, 22, start_ticks);    /* starttime */
+}
+
+apr_status_t mt_sample_started(int pid, apr_uint64_t *start_ticks)
+{
+    return stat_field(pid, 22, start_ticks);
+}
+
+apr_status_t mt_sample_parent(int pid, int *ppid)
+{
+    apr_uint64_t v = 0;
+    apr_status_t rv = stat_field(pid, 4, &v);      /* ppid */
+
+    if (rv == APR_SUCCESS && v > INT_MAX) {
+        rv = APR_EINVAL;
+    }
+    *ppid = rv == APR_SUCCESS ? (int)v : -1;
+    return rv;
 }
 
 apr_status_t mt_sample_fd_count(int *nfds)

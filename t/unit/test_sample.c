@@ -91,6 +91,19 @@ static void test_started(apr_pool_t *p)
     ok(mt_sample_started(1, &t) == APR_SUCCESS && t <= self, "init started first");
 }
 
+static void test_parent(void)
+{
+    int ppid = 0;
+
+    ok(mt_sample_parent(0, &ppid) == APR_SUCCESS && ppid == (int)getppid(),
+       "own parent");
+    ok(mt_sample_parent((int)getpid(), &ppid) == APR_SUCCESS
+       && ppid == (int)getppid(), "by pid: the same");
+    ok(mt_sample_parent(1, &ppid) == APR_SUCCESS && ppid == 0, "init: parent 0");
+    ok(mt_sample_parent(999999999, &ppid) != APR_SUCCESS && ppid == -1,
+       "no such process: -1");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -100,6 +113,7 @@ int main(void)
     test_parse();
     test_self(p);
     test_started(p);
+    test_parent();
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();
