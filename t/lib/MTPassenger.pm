@@ -282,15 +282,23 @@ sub _slurp {
     return $t // '';
 }
 
+# Fields 3 onwards of /proc/PID/stat (state, ppid, ...; the name before
+# them may hold spaces and parentheses), or () when the process is gone.
+sub _stat_fields {
+    my ($pid) = @_;
+    my $st = _slurp("/proc/$pid/stat");
+    return $st =~ /^\d+ \(.*\) (.*)\z/s ? split(' ', $1) : ();
+}
+
 # All descendants of $pid: [pid, cmdline] pairs.
 sub descendants {
     my ($top) = @_;
     my (%kids, %cmd);
     opendir my $d, '/proc' or return;
     for my $p (grep { /^\d+$/ } readdir $d) {
-        my $st = _slurp("/proc/$p/stat");
-        next unless $st =~ /^\d+ \(.*\) \S+ (\d+)/s;
-        push @{ $kids{$1} }, $p;
+        my (undef, $ppid) = _stat_fields($p);
+        next unless defined $ppid;
+        push @{ $kids{$ppid} }, $p;
         ($cmd{$p} = _slurp("/proc/$p/cmdline")) =~ s/\0+/ /g;
     }
     my @out;
@@ -386,10 +394,7 @@ sub parallel_get {
 # tens of thousands of processes).
 sub start_time {
     my ($pid) = @_;
-    my $st = _slurp("/proc/$pid/stat");
-    return undef unless $st =~ /^\d+ \(.*\) (.*)\z/s;
-    my @f = split ' ', $1;    # field 3 (state) onwards
-    return $f[19];
+    return (_stat_fields($pid))[19];
 }
 
 # pid => start time of each pid that is still there.
@@ -402,11 +407,10 @@ sub start_times {
 sub _alive {
     my ($pid, $start) = @_;
     return 0 unless kill 0, $pid;
-    my $st = _slurp("/proc/$pid/stat");
-    return 0 if $st =~ /^\d+ \(.*\) Z /s;
+    my @f = _stat_fields($pid);             # read once: state and start
+    return 0 if @f && $f[0] eq 'Z';
     return 1 unless defined $start;
-    my $now = start_time($pid);
-    return defined $now && $now eq $start ? 1 : 0;
+    return defined $f[19] && $f[19] eq $start ? 1 : 0;
 }
 
 # Stop httpd (MTTest's stop) and make sure no Passenger process of this
