@@ -22,38 +22,18 @@ at_exit { FileUtils.remove_entry(ENV["MT_APP_DATA"]) }
 require_relative "../t/apps/rails/config/environment"
 require "memtrack/rack"
 require "rack/mock"
-
-def clock
-  Process.clock_gettime(Process::CLOCK_THREAD_CPUTIME_ID, :float_microsecond)
-end
-
-def time_one(app)
-  env = Rack::MockRequest.env_for("/items")
-  t = clock
-  _status, _headers, body = app.call(env)
-  body.each { |_| nil }
-  body.close if body.respond_to?(:close)
-  clock - t
-end
-
-def pct(sorted, q)
-  sorted[[(sorted.size * q).ceil - 1, 0].max]
-end
+require_relative "../ruby/bench/interleaved"
 
 rails = Rails.application
 with_mw = MemTrack::Rack.new(rails)
-2_000.times { time_one(rails); time_one(with_mw) } # warm up
-bare = []
-with = []
-N.times do
-  bare << time_one(rails)
-  with << time_one(with_mw)
-end
-diff = with.zip(bare).map { |w, b| w - b }.sort
-bare.sort!
-with.sort!
 puts "Rails #{Rails.version}, GET /items, #{N} requests each, thread CPU time"
-printf("%-22s bare %6.1f/%7.1f  with %6.1f/%7.1f  cost %5.1f/%6.1f us (median/p99)\n",
-       "smaps every 100", pct(bare, 0.5), pct(bare, 0.99), pct(with, 0.5),
-       pct(with, 0.99), pct(diff, 0.5), pct(diff, 0.99))
+MemTrackBench.compare(
+  "smaps every 100", rails, with_mw, N,
+  env: -> { Rack::MockRequest.env_for("/items") },
+  clock: Process::CLOCK_THREAD_CPUTIME_ID,
+  finish: lambda do |(_status, _headers, body)|
+    body.each { |_| nil }
+    body.close if body.respond_to?(:close)
+  end
+)
 warn "companion errors: #{with_mw.errors} (#{with_mw.last_error})" if with_mw.errors.positive?
