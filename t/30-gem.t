@@ -22,7 +22,7 @@ for my $file (@tests) {
     my $rc = $?;
     my ($summary) = $out =~ /^(\d+ runs, .*)$/m;
     ok($rc == 0 && defined $summary && $summary =~ / 0 failures, 0 errors/,
-       "$name: " . ($summary // 'no summary')) or diag($out);
+       "$name: " . ($summary // 'no summary')) or diag(failures($out));
 }
 
 # gem build accepts the gemspec; the .gem goes to a temp dir, never the repo.
@@ -36,3 +36,14 @@ like($files, qr{lib/memtrack/preload\.rb}, 'gem holds the preload');
 is(scalar(glob("$root/ruby/*.gem")), undef, 'no .gem left in ruby/');
 
 done_testing();
+
+# Minitest's report, failures first and without blank lines, so the short
+# summary at the end of `make test` shows which test failed and why.
+sub failures {
+    my ($out) = @_;
+    # "Failure:" or "  1) Failure:" (the plain and the Rails reporter), then
+    # the test's name and message up to a blank line.
+    my @fail = $out =~ /^(?:\s*\d+\) )?(?:Failure|Error):\n(.*?\n)(?:\n|\z)/msg;
+    my $text = @fail ? join('', @fail) . "\n--- whole output:\n$out" : $out;
+    return join("\n", grep { /\S/ } split /\n/, $text);
+}

@@ -170,13 +170,17 @@ module MemTrack
     end
 
     def want_allowed?
-      now = Process.clock_gettime(Process::CLOCK_MONOTONIC).to_i
+      now = monotonic_now.to_i
       if now != @want_window
         @want_window = now
         @want_used = 0
       end
       @want_used += 1
       @want_used <= @want_per_sec
+    end
+
+    def monotonic_now
+      Process.clock_gettime(Process::CLOCK_MONOTONIC)
     end
 
     def add_smaps(out)
