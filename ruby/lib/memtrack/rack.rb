@@ -162,8 +162,10 @@ module MemTrack
     end
 
     def smaps_now?(env)
-      @requests += 1
-      return true if @smaps_every.positive? && ((@requests - 1) % @smaps_every).zero?
+      # One read of the counter: threads (Puma) share this instance, and a
+      # second read could see another request's increment.
+      n = (@requests += 1)
+      return true if @smaps_every.positive? && ((n - 1) % @smaps_every).zero?
       return false unless env[WANT_ENV].to_s.include?("smaps")
 
       want_allowed?
