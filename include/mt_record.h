@@ -56,11 +56,20 @@ apr_int64_t mt_record_growth(const mt_record_t *rec, int *known);
 /* True when growth is known and above the threshold (threshold > 0). */
 int mt_record_exceeded(const mt_record_t *rec);
 
+/* What serialises records: one per thread, reused for every record that
+ * thread writes (no allocation per record once warm). Not thread-safe. */
+typedef struct mt_json_writer_t mt_json_writer_t;
+
+/* NULL when out of memory. */
+mt_json_writer_t *mt_json_writer_create(void);
+void mt_json_writer_destroy(mt_json_writer_t *w);
+
 /* Serialise rec as one JSON line ending in "\n", at most max_len bytes
- * including the newline. APR_ENOSPC only when even the cut record does not
- * fit (max_len far too small). */
+ * including the newline, in p. writer NULL: a writer just for this record
+ * (the same line, slower). APR_ENOSPC only when even the cut record does
+ * not fit (max_len far too small). */
 apr_status_t mt_record_to_json(char **line, apr_size_t *len,
                                const mt_record_t *rec, apr_size_t max_len,
-                               apr_pool_t *p);
+                               mt_json_writer_t *writer, apr_pool_t *p);
 
 #endif

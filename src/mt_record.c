@@ -1,5 +1,6 @@
 /* mt_record: the JSON record. httpd-free; the only file that uses json-c. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <json.h>
 #include <apr_strings.h>
@@ -28,43 +29,213 @@ int mt_record_exceeded(const mt_record_t *rec)
     return known && rec->threshold_bytes > 0 && growth > rec->threshold_bytes;
 }
 
-/* Every key is a string literal, added once: json-c neither copies it nor
- * looks for an earlier one (half of the allocations of a record). */
-static void add(json_object *o, const char *key, json_object *val)
+/* The writer keeps one json-c tree with every field of a record, in record
+ * order, and only changes values: no object, key or hash table is allocated
+ * per record once a thread has written a few. Building a fresh tree cost
+ * about forty small mallocs and frees per record, and in a threaded httpd
+ * child that churn showed up as malloc_consolidate in other modules'
+ * allocations: json-c was half of the module's CPU per request.
+ *
+ * Every value object lives as long as the writer (it holds a reference).
+ * A field is attached when the tree holds it too; a null field is the key
+ * with no value, which json-c prints as null. An empty string is one shared
+ * object: json-c 0.16 leaks a string's buffer when it is set to "". */
+typedef struct {
+    json_object *parent;
+    const char  *key;
+    json_object *val;
+    json_object *cur;   /* what the tree holds: NULL (null), val or empty */
+} slot_t;
+
+enum {
+    F_REQUEST_ID, F_TIME, F_HOST, F_METHOD, F_URL, F_STATUS, F_CONTROLLER,
+    F_ACTION, F_TARGET, F_PID, F_MEMORY_BEFORE, F_MEMORY_AFTER,
+    F_MEMORY_GROWTH, F_OBJECTS_BEFORE, F_OBJECTS_AFTER, F_GC_BEFORE,
+    F_GC_AFTER, F_QC_BEFORE, F_QC_AFTER, F_REQUEST_TIME, F_EXCEEDED,
+    F_THRESHOLD, F_BEFORE_SOURCE, F_ATTRIBUTION, F_RSS_ANON, F_SWAP, F_PEAK,
+    F_SHARED, F_FDS, F_USS, F_PSS, F_OVERHEAD, F_HTTPD_PID, F_SERVER,
+    F_COUNT
+};
+
+static const struct {
+    const char    *key;
+    enum json_type type;
+} fields[F_COUNT] = {
+    { "request_id", json_type_string },
+    { "time", json_type_string },
+    { "host", json_type_string },
+    { "method", json_type_string },
+    { "url", json_type_string },
+    { "status", json_type_int },
+    { "controller", json_type_string },
+    { "action", json_type_string },
+    { "target", json_type_string },
+    { "pid", json_type_int },
+    { "memory_before", json_type_int },
+    { "memory_after", json_type_int },
+    { "memory_growth", json_type_int },
+    { "objects_before", json_type_int },
+    { "objects_after", json_type_int },
+    { "gc_stats_before", json_type_object },
+    { "gc_stats_after", json_type_object },
+    { "query_cache_before", json_type_int },
+    { "query_cache_after", json_type_int },
+    { "request_time", json_type_double },
+    { "threshold_exceeded", json_type_boolean },
+    { "threshold", json_type_int },
+    { "before_source", json_type_string },
+    { "attribution", json_type_string },
+    { "rss_anon_after", json_type_int },
+    { "swap_after", json_type_int },
+    { "peak_rss_after", json_type_int },
+    { "shared_after", json_type_int },
+    { "fds", json_type_int },
+    { "uss", json_type_int },
+    { "pss", json_type_int },
+    { "overhead_us", json_type_int },
+    { "httpd_pid", json_type_int },
+    { "server", json_type_string },
+};
+
+enum { G_COUNT = 7 };
+static const char *const gc_keys[G_COUNT] = {
+    "count", "minor_gc_count", "major_gc_count", "heap_live_slots",
+    "old_objects", "total_allocated_objects", "total_freed_objects",
+};
+
+struct mt_json_writer_t {
+    json_object *root;
+    json_object *empty;            /* "" */
+    slot_t       f[F_COUNT];
+    slot_t       gc[2][G_COUNT];   /* inside gc_stats_before / _after */
+    double       request_time;     /* printed by secs_to_json */
+};
+
+/* request_time as seconds with microsecond digits ("0.001234"), not
+ * json-c's shortest round-trip form of the double. */
+static int secs_to_json(json_object *o, struct printbuf *pb, int level,
+                        int flags)
 {
-    json_object_object_add_ex(o, key, val, JSON_C_OBJECT_ADD_KEY_IS_NEW
-                                           | JSON_C_OBJECT_ADD_CONSTANT_KEY);
+    const double *secs = json_object_get_userdata(o);
+    char buf[48];
+    int n;
+
+    (void)level;
+    (void)flags;
+    n = (*secs >= 0 && *secs < 1e12)
+        ? snprintf(buf, sizeof(buf), "%.6f", *secs)
+        : snprintf(buf, sizeof(buf), "null");
+    return printbuf_memappend(pb, buf, n);
 }
 
-static json_object *j_int(apr_int64_t v)
+static json_object *new_value(enum json_type type)
 {
-    return v == MT_UNKNOWN ? NULL : json_object_new_int64(v);
-}
-
-static json_object *j_str(const char *s)
-{
-    return s ? json_object_new_string(s) : NULL;
-}
-
-static json_object *j_gc(const mt_gc_t *gc)
-{
-    json_object *o;
-
-    if (gc->count == MT_UNKNOWN && gc->minor == MT_UNKNOWN
-        && gc->major == MT_UNKNOWN && gc->live_slots == MT_UNKNOWN
-        && gc->old_objects == MT_UNKNOWN && gc->allocated == MT_UNKNOWN
-        && gc->freed == MT_UNKNOWN) {
-        return NULL;
+    switch (type) {
+    case json_type_string:  return json_object_new_string("");
+    case json_type_int:     return json_object_new_int64(0);
+    case json_type_boolean: return json_object_new_boolean(0);
+    case json_type_double:  return json_object_new_double(0);
+    default:                return json_object_new_object();
     }
-    o = json_object_new_object();
-    add(o, "count", j_int(gc->count));
-    add(o, "minor_gc_count", j_int(gc->minor));
-    add(o, "major_gc_count", j_int(gc->major));
-    add(o, "heap_live_slots", j_int(gc->live_slots));
-    add(o, "old_objects", j_int(gc->old_objects));
-    add(o, "total_allocated_objects", j_int(gc->allocated));
-    add(o, "total_freed_objects", j_int(gc->freed));
-    return o;
+}
+
+/* A key with a null value fixes the field's place in its object. */
+static int slot_init(slot_t *s, json_object *parent, const char *key,
+                     enum json_type type)
+{
+    s->parent = parent;
+    s->key = key;
+    s->cur = NULL;
+    s->val = new_value(type);
+    return s->val && json_object_object_add_ex(parent, key, NULL,
+                         JSON_C_OBJECT_ADD_KEY_IS_NEW
+                         | JSON_C_OBJECT_ADD_CONSTANT_KEY) == 0;
+}
+
+/* Hang v (NULL: null) in the tree under the slot's key; the writer's own
+ * reference keeps what is taken out. Replacing a value keeps the key's
+ * place. */
+static void attach(slot_t *s, json_object *v)
+{
+    if (v == s->cur) return;
+    json_object_object_add_ex(s->parent, s->key,
+                              v ? json_object_get(v) : NULL,
+                              JSON_C_OBJECT_ADD_CONSTANT_KEY);
+    s->cur = v;
+}
+
+static void put_int(slot_t *s, apr_int64_t v)
+{
+    attach(s, v != MT_UNKNOWN && json_object_set_int64(s->val, v)
+              ? s->val : NULL);
+}
+
+static void put_str(mt_json_writer_t *w, slot_t *s, const char *v)
+{
+    if (!v) attach(s, NULL);
+    else if (!*v) attach(s, w->empty);
+    else attach(s, json_object_set_string(s->val, v) ? s->val : NULL);
+}
+
+void mt_json_writer_destroy(mt_json_writer_t *w)
+{
+    int i, g;
+
+    if (!w) return;
+    json_object_put(w->root);   /* drops the tree's references */
+    json_object_put(w->empty);
+    for (i = 0; i < F_COUNT; i++) json_object_put(w->f[i].val);
+    for (g = 0; g < 2; g++) {
+        for (i = 0; i < G_COUNT; i++) json_object_put(w->gc[g][i].val);
+    }
+    free(w);
+}
+
+mt_json_writer_t *mt_json_writer_create(void)
+{
+    mt_json_writer_t *w = calloc(1, sizeof(*w));
+    int ok, i, g;
+
+    if (!w) return NULL;
+    ok = (w->root = json_object_new_object()) != NULL
+         && (w->empty = json_object_new_string("")) != NULL;
+    for (i = 0; ok && i < F_COUNT; i++) {
+        ok = slot_init(&w->f[i], w->root, fields[i].key, fields[i].type);
+    }
+    for (g = 0; ok && g < 2; g++) {
+        json_object *gc = w->f[g ? F_GC_AFTER : F_GC_BEFORE].val;
+        for (i = 0; ok && i < G_COUNT; i++) {
+            ok = slot_init(&w->gc[g][i], gc, gc_keys[i], json_type_int);
+        }
+    }
+    if (ok) {
+        json_object_set_serializer(w->f[F_REQUEST_TIME].val, secs_to_json,
+                                   &w->request_time, NULL);
+        attach(&w->f[F_REQUEST_TIME], w->f[F_REQUEST_TIME].val);
+        attach(&w->f[F_EXCEEDED], w->f[F_EXCEEDED].val);
+        return w;
+    }
+    mt_json_writer_destroy(w);
+    return NULL;
+}
+
+static void put_gc(mt_json_writer_t *w, int which, const mt_gc_t *gc)
+{
+    const apr_int64_t v[G_COUNT] = {
+        gc ? gc->count : MT_UNKNOWN, gc ? gc->minor : MT_UNKNOWN,
+        gc ? gc->major : MT_UNKNOWN, gc ? gc->live_slots : MT_UNKNOWN,
+        gc ? gc->old_objects : MT_UNKNOWN, gc ? gc->allocated : MT_UNKNOWN,
+        gc ? gc->freed : MT_UNKNOWN,
+    };
+    slot_t *slot;
+    int i, any = 0;
+
+    for (i = 0; i < G_COUNT; i++) {
+        put_int(&w->gc[which][i], v[i]);
+        any |= v[i] != MT_UNKNOWN;
+    }
+    slot = &w->f[which ? F_GC_AFTER : F_GC_BEFORE];
+    attach(slot, any ? slot->val : NULL);
 }
 
 /* The strings of a record after cleaning, at the current caps. */
@@ -86,94 +257,90 @@ static void clean_strings(clean_strings_t *cs, const mt_record_t *rec,
                                          other_max, NULL) : NULL;
 }
 
-static void add_app_fields(json_object *o, const mt_record_t *rec)
+/* Everything but the strings that cutting changes. */
+static void put_fixed(mt_json_writer_t *w, const mt_record_t *rec,
+                      apr_pool_t *p)
 {
     const mt_app_report_t *app = rec->app;
-
-    add(o, "objects_before",
-        app ? j_int(app->gc_before.live_slots) : NULL);
-    add(o, "objects_after",
-        app ? j_int(app->gc_after.live_slots) : NULL);
-    add(o, "gc_stats_before", app ? j_gc(&app->gc_before) : NULL);
-    add(o, "gc_stats_after", app ? j_gc(&app->gc_after) : NULL);
-    add(o, "query_cache_before", app ? j_int(app->qc_before) : NULL);
-    add(o, "query_cache_after", app ? j_int(app->qc_after) : NULL);
-}
-
-static json_object *build(const mt_record_t *rec, const clean_strings_t *cs,
-                          apr_pool_t *p)
-{
-    json_object *o = json_object_new_object();
+    slot_t *f = w->f;
     int known;
     apr_int64_t growth = mt_record_growth(rec, &known);
-    char secs[32];
 
-    add(o, "request_id", j_str(rec->request_id));
-    add(o, "time", j_str(mt_time_iso8601(p, rec->time)));
-    add(o, "host", j_str(cs->host));
-    add(o, "method", j_str(cs->method));
-    add(o, "url", j_str(cs->url));
-    add(o, "status", json_object_new_int(rec->status));
-    add(o, "controller", j_str(cs->controller));
-    add(o, "action", j_str(cs->action));
-    add(o, "target", j_str(rec->target));
-    add(o, "pid", rec->pid > 0 ? json_object_new_int(rec->pid) : NULL);
-    add(o, "memory_before", j_int(rec->before.rss_bytes));
-    add(o, "memory_after", j_int(rec->after.rss_bytes));
-    add(o, "memory_growth",
-        known ? json_object_new_int64(growth) : NULL);
-    add_app_fields(o, rec);
-    snprintf(secs, sizeof(secs), "%.6f", rec->request_time);
-    add(o, "request_time",
-        json_object_new_double_s(rec->request_time, secs));
-    add(o, "threshold_exceeded",
-        json_object_new_boolean(mt_record_exceeded(rec)));
-    add(o, "threshold",
-        rec->threshold_bytes > 0 ? j_int(rec->threshold_bytes) : NULL);
-    add(o, "before_source", j_str(rec->before_source));
-    add(o, "attribution", j_str(rec->attribution));
-    add(o, "rss_anon_after", j_int(rec->after.rss_anon_bytes));
-    add(o, "swap_after", j_int(rec->after.swap_bytes));
-    add(o, "peak_rss_after", j_int(rec->after.peak_rss_bytes));
-    add(o, "shared_after", j_int(rec->after.shared_bytes));
-    add(o, "fds", rec->fds >= 0 ? json_object_new_int(rec->fds) : NULL);
-    add(o, "uss", rec->app ? j_int(rec->app->uss_bytes) : NULL);
-    add(o, "pss", rec->app ? j_int(rec->app->pss_bytes) : NULL);
-    add(o, "overhead_us", j_int(rec->overhead_us));
-    add(o, "httpd_pid",
-        rec->httpd_pid > 0 ? json_object_new_int(rec->httpd_pid) : NULL);
-    add(o, "server", j_str(cs->server));
-    return o;
+    put_str(w, &f[F_REQUEST_ID], rec->request_id);
+    put_str(w, &f[F_TIME], mt_time_iso8601(p, rec->time));
+    put_int(&f[F_STATUS], rec->status);
+    put_str(w, &f[F_TARGET], rec->target);
+    put_int(&f[F_PID], rec->pid > 0 ? rec->pid : MT_UNKNOWN);
+    put_int(&f[F_MEMORY_BEFORE], rec->before.rss_bytes);
+    put_int(&f[F_MEMORY_AFTER], rec->after.rss_bytes);
+    put_int(&f[F_MEMORY_GROWTH], known ? growth : MT_UNKNOWN);
+    put_int(&f[F_OBJECTS_BEFORE], app ? app->gc_before.live_slots : MT_UNKNOWN);
+    put_int(&f[F_OBJECTS_AFTER], app ? app->gc_after.live_slots : MT_UNKNOWN);
+    put_gc(w, 0, app ? &app->gc_before : NULL);
+    put_gc(w, 1, app ? &app->gc_after : NULL);
+    put_int(&f[F_QC_BEFORE], app ? app->qc_before : MT_UNKNOWN);
+    put_int(&f[F_QC_AFTER], app ? app->qc_after : MT_UNKNOWN);
+    w->request_time = rec->request_time;
+    json_object_set_boolean(f[F_EXCEEDED].val, mt_record_exceeded(rec));
+    put_int(&f[F_THRESHOLD],
+            rec->threshold_bytes > 0 ? rec->threshold_bytes : MT_UNKNOWN);
+    put_str(w, &f[F_BEFORE_SOURCE], rec->before_source);
+    put_str(w, &f[F_ATTRIBUTION], rec->attribution);
+    put_int(&f[F_RSS_ANON], rec->after.rss_anon_bytes);
+    put_int(&f[F_SWAP], rec->after.swap_bytes);
+    put_int(&f[F_PEAK], rec->after.peak_rss_bytes);
+    put_int(&f[F_SHARED], rec->after.shared_bytes);
+    put_int(&f[F_FDS], rec->fds >= 0 ? rec->fds : MT_UNKNOWN);
+    put_int(&f[F_USS], app ? app->uss_bytes : MT_UNKNOWN);
+    put_int(&f[F_PSS], app ? app->pss_bytes : MT_UNKNOWN);
+    put_int(&f[F_OVERHEAD], rec->overhead_us);
+    put_int(&f[F_HTTPD_PID], rec->httpd_pid > 0 ? rec->httpd_pid : MT_UNKNOWN);
+}
+
+static void put_strings(mt_json_writer_t *w, const clean_strings_t *cs)
+{
+    put_str(w, &w->f[F_HOST], cs->host);
+    put_str(w, &w->f[F_METHOD], cs->method);
+    put_str(w, &w->f[F_URL], cs->url);
+    put_str(w, &w->f[F_CONTROLLER], cs->controller);
+    put_str(w, &w->f[F_ACTION], cs->action);
+    put_str(w, &w->f[F_SERVER], cs->server);
 }
 
 apr_status_t mt_record_to_json(char **line, apr_size_t *len,
                                const mt_record_t *rec, apr_size_t max_len,
-                               apr_pool_t *p)
+                               mt_json_writer_t *writer, apr_pool_t *p)
 {
+    mt_json_writer_t *w = writer ? writer : mt_json_writer_create();
     apr_size_t url_max = MT_URL_MAX, other_max = MT_HOST_MAX;
+    apr_status_t rv = APR_ENOSPC;
     int attempt;
 
+    if (!w) return APR_ENOMEM;
+    put_fixed(w, rec, p);
     for (attempt = 0; attempt < 8; attempt++) {
         clean_strings_t cs;
-        json_object *o;
         const char *json;
-        apr_size_t n;
+        size_t n;
 
         clean_strings(&cs, rec, url_max, other_max, p);
-        o = build(rec, &cs, p);
-        json = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN
-                                                 | JSON_C_TO_STRING_NOSLASHESCAPE);
-        n = strlen(json);
+        put_strings(w, &cs);
+        json = json_object_to_json_string_length(w->root,
+                   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+                   &n);
+        if (!json) {
+            rv = APR_ENOMEM;
+            break;
+        }
         if (n + 1 <= max_len) {
             *line = apr_palloc(p, n + 2);
             memcpy(*line, json, n);
             (*line)[n] = '\n';
             (*line)[n + 1] = '\0';
             *len = n + 1;
-            json_object_put(o);
-            return APR_SUCCESS;
+            rv = APR_SUCCESS;
+            break;
         }
-        json_object_put(o);
         /* Escaping only grows a string, so cutting the excess from the raw
          * url shrinks the line by at least as much. */
         if (url_max > MT_MIN_CUT) {
@@ -185,5 +352,6 @@ apr_status_t mt_record_to_json(char **line, apr_size_t *len,
             other_max = other_max > MT_MIN_CUT * 2 ? other_max / 2 : MT_MIN_CUT;
         }
     }
-    return APR_ENOSPC;
+    if (!writer) mt_json_writer_destroy(w);
+    return rv;
 }
