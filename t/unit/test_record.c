@@ -270,6 +270,10 @@ static void test_writer_reuse(apr_pool_t *p)
         valid++;
         json_object_object_get_ex(o, "memory_after", &v);
         if ((rec.after.rss_bytes == MT_UNKNOWN) == (v == NULL)
+            && (!v || json_object_get_int64(v) == rec.after.rss_bytes)
+            && json_object_object_get_ex(o, "memory_growth", &v)
+            && (!v || json_object_get_int64(v)
+                      == rec.after.rss_bytes - rec.before.rss_bytes)
             && json_object_object_get_ex(o, "gc_stats_after", &v)
             && (rec.app != NULL && gc_known(&rec.app->gc_after)) == (v != NULL)
             && json_object_object_get_ex(o, "controller", &v)
@@ -301,6 +305,13 @@ static void test_layout(apr_pool_t *p)
     ok(strstr(line, "\"request_time\":0.012500,") != NULL,
        "request_time in seconds with microseconds");
     ok(strstr(line, "\"threshold_exceeded\":false,") != NULL, "boolean");
+    ok(strstr(line, "\"memory_growth\":20000000,") != NULL, "integer");
+    rec.before.rss_bytes = 9223372036854775807LL;
+    rec.after.rss_bytes = 0;
+    ok(mt_record_to_json(&line, &len, &rec, 4096, NULL, p) == APR_SUCCESS
+       && strstr(line, "\"memory_before\":9223372036854775807,")
+       && strstr(line, "\"memory_growth\":-9223372036854775807,"),
+       "largest and negative integers");
     ok(len > 15 && strcmp(line + len - 15, "\"server\":\"vm\"}\n") == 0,
        "server last, one newline: %s", line + (len > 15 ? len - 15 : 0));
 }
