@@ -62,6 +62,7 @@ static apr_status_t main_writer_free(void *unused)
         apr_threadkey_private_set(NULL, mt_writer_key);
         mt_json_writer_destroy(w);
     }
+    mt_writer_key = NULL;   /* the key goes with the child pool, next */
     return APR_SUCCESS;
 }
 
