@@ -244,9 +244,11 @@ static void test_writer_reuse(apr_pool_t *p)
 {
     mt_json_writer_t *w = mt_json_writer_create();
     int same = 0, valid = 0, nulls_ok = 0, n = 3000;
-    char *first = NULL;
+    char *first = NULL;      /* in keep: p is cleared after each record */
+    apr_pool_t *keep;
 
     ok(w != NULL, "writer created");
+    apr_pool_create(&keep, NULL);
     for (int i = 0; i < n; i++) {
         mt_record_t rec;
         mt_app_report_t app;
@@ -263,7 +265,7 @@ static void test_writer_reuse(apr_pool_t *p)
             same++;
         }
         else if (!first) {
-            first = apr_psprintf(p, "record %d:\n  reused: %.*s\n  fresh:  %.*s",
+            first = apr_psprintf(keep, "record %d:\n  reused: %.*s\n  fresh:  %.*s",
                                  i, (int)alen, a, (int)blen, b);
         }
         if (ra != APR_SUCCESS || !(o = parse_line(a, alen))) continue;
@@ -289,6 +291,7 @@ static void test_writer_reuse(apr_pool_t *p)
     ok(nulls_ok == n, "null exactly where the record has no value: %d of %d",
        nulls_ok, n);
     mt_json_writer_destroy(w);
+    apr_pool_destroy(keep);
 }
 
 static void test_layout(apr_pool_t *p)
