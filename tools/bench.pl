@@ -28,10 +28,8 @@ sub tree_cpu {
     my $tick = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
     my $sum = 0;
     for my $pid ($root, map { $_->[0] } MTPassenger::descendants($root)) {
-        open my $fh, '<', "/proc/$pid/stat" or next;
-        my ($rest) = (<$fh> // '') =~ /^\d+ \(.*\) (.*)$/s or next;
-        my @f = split ' ', $rest;          # f[0] is field 3 (state)
-        $sum += ($f[11] + $f[12]) / $tick;  # utime + stime
+        my @f = MTTest::stat_fields($pid) or next;
+        $sum += ($f[12] + $f[13]) / $tick;  # utime + stime (fields 14, 15)
     }
     return $sum;
 }

@@ -282,21 +282,13 @@ sub _slurp {
     return $t // '';
 }
 
-# Fields 3 onwards of /proc/PID/stat (state, ppid, ...; the name before
-# them may hold spaces and parentheses), or () when the process is gone.
-sub _stat_fields {
-    my ($pid) = @_;
-    my $st = _slurp("/proc/$pid/stat");
-    return $st =~ /^\d+ \(.*\) (.*)\z/s ? split(' ', $1) : ();
-}
-
 # All descendants of $pid: [pid, cmdline] pairs.
 sub descendants {
     my ($top) = @_;
     my (%kids, %cmd);
     opendir my $d, '/proc' or return;
     for my $p (grep { /^\d+$/ } readdir $d) {
-        my (undef, $ppid) = _stat_fields($p);
+        my (undef, undef, $ppid) = MTTest::stat_fields($p);
         next unless defined $ppid;
         push @{ $kids{$ppid} }, $p;
         ($cmd{$p} = _slurp("/proc/$p/cmdline")) =~ s/\0+/ /g;
@@ -394,7 +386,7 @@ sub parallel_get {
 # tens of thousands of processes).
 sub start_time {
     my ($pid) = @_;
-    return (_stat_fields($pid))[19];
+    return (MTTest::stat_fields($pid))[20];
 }
 
 # pid => start time of each pid that is still there.
@@ -407,10 +399,10 @@ sub start_times {
 sub _alive {
     my ($pid, $start) = @_;
     return 0 unless kill 0, $pid;
-    my @f = _stat_fields($pid);             # read once: state and start
-    return 0 if @f && $f[0] eq 'Z';
+    my @f = MTTest::stat_fields($pid);      # read once: state and start
+    return 0 if @f && $f[1] eq 'Z';
     return 1 unless defined $start;
-    return defined $f[19] && $f[19] eq $start ? 1 : 0;
+    return defined $f[20] && $f[20] eq $start ? 1 : 0;
 }
 
 # Stop httpd (MTTest's stop) and make sure no Passenger process of this

@@ -90,6 +90,10 @@ MaxSpareServers 4, ServerLimit 64, MaxRequestWorkers 64>.
     MTTest::configtest(%start_options)  -> (exit code, output of apache2 -t);
                                     default log => 'none'
     MTTest::rss_bytes($pid)         resident bytes from /proc/PID/statm
+    MTTest::stat_fields($pid)       /proc/PID/stat as a list whose element
+                                    N-2 is field N of proc(5): name, state,
+                                    ppid, ... (the name may hold spaces and
+                                    parentheses); () when the process is gone
     MTTest::decode_line($line)      decoded hash or undef (strict UTF-8 JSON)
     MTTest::module_path()           the .so under test
     @MTTest::REQUIRED_FIELDS        the record fields DESIGN.md fixes
@@ -499,14 +503,19 @@ sub _passengers_report {
     return defined $thread && $thread > 0 && $r !~ /^\s+#\d/m ? 1 : 0;
 }
 
+sub stat_fields {
+    my ($pid) = @_;
+    my $st = _slurp("/proc/$pid/stat");
+    return $st =~ /^\d+ \((.*)\) (.*)\z/s ? ($1, split(' ', $2)) : ();
+}
+
 sub _proc_children {
     my ($ppid) = @_;
     my @kids;
     opendir my $d, '/proc' or return;
     for my $p (grep { /^\d+$/ } readdir $d) {
-        my $st = _slurp("/proc/$p/stat");
-        next unless $st =~ /^\d+ \((.*)\) \S+ (\d+)/s;
-        push @kids, [$p, $1] if $2 == $ppid;
+        my ($name, undef, $parent) = stat_fields($p);
+        push @kids, [$p, $name] if defined $parent && $parent == $ppid;
     }
     return @kids;
 }
