@@ -11,7 +11,7 @@ HTTPD_INC := $(shell $(APXS) -q INCLUDEDIR)
 APR_CFLAGS:= $(shell apr-1-config --cppflags --includes) $(shell apu-1-config --includes)
 APR_LIBS  := $(shell apr-1-config --link-ld) $(shell apu-1-config --link-ld)
 DEP_CFLAGS:= $(shell pkg-config --cflags json-c hiredis)
-DEP_LIBS  := $(shell pkg-config --libs json-c hiredis)
+DEP_LIBS  := $(shell pkg-config --libs json-c hiredis) -lm
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 CSTD      := -std=c11 -D_GNU_SOURCE

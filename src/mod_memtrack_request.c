@@ -24,6 +24,7 @@
 #include "mod_memtrack_shm.h"
 #include "mod_memtrack_sink.h"
 #include "mod_memtrack_target.h"
+#include "mt_analysis.h"
 #include "mt_record.h"
 #include "mt_util.h"
 
@@ -177,14 +178,19 @@ static int post_read_request(request_rec *r)
 static void note_state(const mt_record_t *rec)
 {
     mt_state_t *state = mt_shm_state();
-    int known;
-    apr_int64_t growth = mt_record_growth(rec, &known);
+    mt_note_t in;
 
     if (state && rec->pid > 0 && rec->after.rss_bytes != MT_UNKNOWN) {
-        mt_state_record(state, rec->pid, rec->start_ticks,
-                        !strcmp(rec->target, MT_TARGET_SELF)
-                        ? MT_STATE_KIND_SELF : MT_STATE_KIND_BACKEND,
-                        rec->after.rss_bytes, growth, known, apr_time_now());
+        mt_note_clear(&in);
+        in.endpoint = rec->url;
+        in.pid = rec->pid;
+        in.start_ticks = rec->start_ticks;
+        in.kind = !strcmp(rec->target, MT_TARGET_SELF)
+                  ? MT_STATE_KIND_SELF : MT_STATE_KIND_BACKEND;
+        in.rss_before = rec->before.rss_bytes;
+        in.rss_after = rec->after.rss_bytes;
+        in.now = apr_time_now();
+        mt_analysis_note(state, &in, NULL);
     }
 }
 

@@ -32,6 +32,8 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     ap_slotmem_instance_t *inst = NULL;
     void *mem = NULL;
     apr_status_t rv;
+    mt_state_params_t params;
+    int kept = 0;
 
     (void)plog; (void)ptemp;
     mt_state_ptr = NULL;
@@ -47,7 +49,8 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                      "\"previous\" before-samples, no per-process totals)");
         return OK;
     }
-    rv = shm->create(&inst, "memtrack-procs", mt_state_bytes(MT_SHM_PROC_SLOTS),
+    mt_state_params_default(&params);
+    rv = shm->create(&inst, "memtrack-state", mt_state_bytes(&params),
                      1, AP_SLOTMEM_TYPE_PREGRAB, pconf);
     if (rv == APR_SUCCESS) {
         rv = shm->dptr(inst, 0, &mem);
@@ -57,8 +60,11 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                      "shared state; working without it");
         return OK;
     }
-    memset(mem, 0, mt_state_bytes(MT_SHM_PROC_SLOTS));
-    mt_state_init(&mt_state, mem, MT_SHM_PROC_SLOTS);
+    mt_state_init(&mt_state, mem, &params, apr_time_now(), &kept);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "memtrack: shared state %s "
+                 "(%u processes, %u endpoints, %" APR_SIZE_T_FMT " bytes)",
+                 kept ? "kept from the previous generation" : "started",
+                 params.procs, params.endpoints, mt_state_bytes(&params));
     mt_state_ptr = &mt_state;
     return OK;
 }

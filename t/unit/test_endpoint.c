@@ -1,0 +1,87 @@
+/* Unit tests: endpoint names. */
+#include <apr_general.h>
+#include "mt_tap.h"
+#include "mt_endpoint.h"
+
+static const char *from(const char *method, const char *path)
+{
+    static char buf[MT_ENDPOINT_MAX + 1];
+    return mt_endpoint_from_path(buf, method, path);
+}
+
+static void test_paths(void)
+{
+    is_str(from("GET", "/users/42/orders"), "GET /users/:id/orders", "digits");
+    is_str(from("GET", "/users/42/orders?page=2&x=1"), "GET /users/:id/orders",
+           "query dropped");
+    is_str(from("GET", "/"), "GET /", "root");
+    is_str(from("GET", ""), "GET /", "empty path");
+    is_str(from("POST", "/a/123.json"), "POST /a/:id.json", "id with extension");
+    is_str(from("GET", "/o/0b9a1c2e-4f5d-4a3b-9c8d-7e6f5a4b3c2d/x"),
+           "GET /o/:id/x", "uuid");
+    is_str(from("GET", "/f/deadbeefcafebabe0123"), "GET /f/:id", "long hex");
+    is_str(from("GET", "/t/Xq3kZ9aQq0C2Wm1bT8s4rA"), "GET /t/:id", "base64url token");
+    is_str(from("GET", "/admin/administration_settings"),
+           "GET /admin/administration_settings", "a long word stays");
+    is_str(from("GET", "/v2/items"), "GET /v2/items", "v2 stays");
+    is_str(from("GET", "/deadbeef"), "GET /deadbeef", "short hex stays");
+    is_str(from("OPTIONS", "*"), "OPTIONS *", "asterisk form");
+    is_str(from(NULL, "/x"), "- /x", "no method");
+    is_str(from("", "/x"), "- /x", "empty method");
+    is_str(from("GET", "/a/1/b/2/c/3/d/4/e/5/f/6/g/7"),
+           "GET /a/:id/b/:id/c/:id/d/:id/e/:id/f/:id/...", "segments bounded");
+    ok(mt_endpoint_is_id("123", 3) && !mt_endpoint_is_id("12a", 3)
+       && !mt_endpoint_is_id("", 0), "is_id");
+}
+
+static void test_clean(void)
+{
+    char long_path[2000];
+    const char *n;
+    size_t i;
+
+    is_str(from("GET", "/a\x01" "b/\xff\xfe"), "GET /a?b/\xEF\xBF\xBD\xEF\xBF\xBD",
+           "controls become ?, invalid bytes U+FFFD");
+    is_str(from("GET", "/caf\xC3\xA9"), "GET /caf\xC3\xA9", "valid UTF-8 kept");
+    memset(long_path, 'z', sizeof(long_path) - 1);
+    long_path[0] = '/';
+    long_path[sizeof(long_path) - 1] = '\0';
+    n = from("GET", long_path);
+    ok(strlen(n) <= MT_ENDPOINT_MAX, "bounded (%zu bytes)", strlen(n));
+    ok(strlen(n) > 3 && !strcmp(n + strlen(n) - 3, "..."), "a cut shows");
+    long_path[0] = '/';
+    for (i = 1; i + 1 < sizeof(long_path) - 1; i += 2) {
+        long_path[i] = (char)0xC3;
+        long_path[i + 1] = (char)0xA9;
+    }
+    n = from("GET", long_path);
+    ok(strlen(n) <= MT_ENDPOINT_MAX && !strcmp(n + strlen(n) - 3, "..."),
+       "a cut of multibyte text stays within the bound");
+    ok(n[strlen(n) - 4] == (char)0xA9, "and falls on a character boundary");
+}
+
+static void test_names(void)
+{
+    char buf[MT_ENDPOINT_MAX + 1];
+
+    is_str(mt_endpoint_name(buf, NULL, "ItemsController", "index", "GET",
+                            "/items?x"), "ItemsController#index", "Rails");
+    is_str(mt_endpoint_name(buf, "reports", "ItemsController", "index", "GET",
+                            "/items"), "reports", "MemTrackEndpoint wins");
+    is_str(mt_endpoint_name(buf, NULL, "ItemsController", NULL, "GET",
+                            "/items/7"), "GET /items/:id", "controller alone: path");
+    is_str(mt_endpoint_name(buf, NULL, "A\"<script>", "b\nc", "GET", "/"),
+           "A\"<script>#b?c", "hostile names are cleaned of controls only "
+           "(escaping is the writers' job)");
+    ok(mt_endpoint_hash("a") != mt_endpoint_hash("b"), "hash");
+}
+
+int main(void)
+{
+    apr_initialize();
+    test_paths();
+    test_clean();
+    test_names();
+    apr_terminate();
+    return done_testing();
+}
