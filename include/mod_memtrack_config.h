@@ -32,8 +32,14 @@ apr_int64_t mt_config_threshold(const mt_dir_conf_t *d);
 int         mt_config_target(const mt_dir_conf_t *d);
 int         mt_config_sample_rate(const mt_dir_conf_t *d);
 const char *mt_config_app_root(const mt_dir_conf_t *d);   /* NULL: not set */
+const char *mt_config_endpoint(const mt_dir_conf_t *d);   /* NULL: not set */
 
 /* Per-server values. */
+int         mt_config_probe_rate(const mt_srv_conf_t *sc);  /* 0: never */
+int         mt_config_probe_max(const mt_srv_conf_t *sc);
+/* Of the main server: the shared state's size and leak floor. */
+int         mt_config_endpoints(const mt_srv_conf_t *sc);
+apr_int64_t mt_config_leak_min(const mt_srv_conf_t *sc);
 const char *mt_config_log_spec(const mt_srv_conf_t *sc);  /* NULL: none */
 /* The header to take a client's request id from, NULL when not trusted. */
 const char *mt_config_trusted_id_header(const mt_srv_conf_t *sc);

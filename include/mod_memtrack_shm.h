@@ -1,14 +1,13 @@
-/* mod_memtrack_shm: the shared per-process state, in httpd's slotmem. */
+/* mod_memtrack_shm: the shared state's memory, one segment of the httpd
+ * parent kept across graceful restarts (see mod_memtrack_shm.c). */
 #ifndef MOD_MEMTRACK_SHM_H
 #define MOD_MEMTRACK_SHM_H
 
 #include "httpd.h"
 #include "mt_state.h"
 
-#define MT_SHM_PROC_SLOTS 512
-
-/* The state shared by all children, or NULL when mod_slotmem_shm is not
- * loaded (the module then works without cross-child state). */
+/* The state shared by all children, or NULL when it could not be created
+ * (the module then writes records without cross-child state). */
 mt_state_t *mt_shm_state(void);
 
 void mt_shm_register_hooks(apr_pool_t *p);

@@ -231,8 +231,13 @@ void mt_state_init(mt_state_t *st, void *mem, const mt_state_params_t *params,
 apr_status_t mt_state_last_rss(mt_state_t *st, int pid,
                                apr_uint64_t start_ticks, apr_int64_t *rss_bytes);
 
+/* "Not reported" for the signed probe figures, which may be -1 or any
+ * other negative number: below every valid value. */
+#define MT_NOTE_NO_VALUE APR_INT64_MIN
+
 /* One recorded request, as the analysis sees it. Numbers MT_UNKNOWN
- * (-1) when unknown, tokens 0 when absent. */
+ * (-1) when unknown (probe_bytes, probe_objects: MT_NOTE_NO_VALUE), tokens
+ * 0 when absent. */
 typedef struct mt_note_t {
     const char  *endpoint;           /* its name (mt_endpoint_name) */
     const char  *request_id;

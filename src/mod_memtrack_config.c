@@ -13,6 +13,8 @@
 
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_redis.h"
+#include "mt_endpoint.h"
+#include "mt_state.h"
 #include "mt_util.h"
 
 APLOG_USE_MODULE(memtrack);
@@ -25,6 +27,7 @@ struct mt_dir_conf_t {
     int         target;           /* mt_target_mode_e */
     int         sample_rate;      /* MemTrackSampleRate: 1 in N */
     const char *app_root;         /* MemTrackAppRoot, NULL: DocumentRoot/.. */
+    const char *endpoint;         /* MemTrackEndpoint, NULL: from the request */
 };
 
 /* Per-server (vhost) settings. Sinks are opened per server in open_logs /
@@ -36,10 +39,21 @@ struct mt_srv_conf_t {
     mt_sink_t  *redis_sink;       /* started in child_init */
     int         trust_request_id; /* MemTrackTrustRequestId On|Off */
     const char *request_id_header;/* header trusted when trust_request_id */
+    int         probe_rate;       /* MemTrackProbeRate: 1 in N, 0 off */
+    int         probe_max;        /* MemTrackProbeMax: per process and second */
+    /* The shared state is one per server process tree: read from the
+     * main server only. */
+    int         endpoints;        /* MemTrackEndpoints */
+    apr_int64_t leak_min_bytes;   /* MemTrackLeakMin */
 };
 
 #define MT_DEFAULT_SAMPLE_RATE 1
 #define MT_MAX_SAMPLE_RATE     1000000
+#define MT_DEFAULT_PROBE_RATE  100       /* 1 request in 100 at most */
+#define MT_MAX_PROBE_RATE      1000000
+#define MT_DEFAULT_PROBE_MAX   2         /* per app process and second */
+#define MT_MAX_PROBE_MAX       1000
+#define MT_MAX_LEAK_MIN        (1024LL * 1024 * 1024)
 
 /* Set when any "MemTrack On" is read, so that servers that never track pay
  * nothing; the config is re-read on every restart, which resets it. */
@@ -90,6 +104,32 @@ const char *mt_config_app_root(const mt_dir_conf_t *d)
     return d ? d->app_root : NULL;
 }
 
+const char *mt_config_endpoint(const mt_dir_conf_t *d)
+{
+    return d ? d->endpoint : NULL;
+}
+
+int mt_config_probe_rate(const mt_srv_conf_t *sc)
+{
+    return sc->probe_rate != MT_UNSET ? sc->probe_rate : MT_DEFAULT_PROBE_RATE;
+}
+
+int mt_config_probe_max(const mt_srv_conf_t *sc)
+{
+    return sc->probe_max != MT_UNSET ? sc->probe_max : MT_DEFAULT_PROBE_MAX;
+}
+
+int mt_config_endpoints(const mt_srv_conf_t *sc)
+{
+    return sc->endpoints != MT_UNSET ? sc->endpoints : MT_DEFAULT_ENDPOINTS;
+}
+
+apr_int64_t mt_config_leak_min(const mt_srv_conf_t *sc)
+{
+    return sc->leak_min_bytes != MT_UNSET ? sc->leak_min_bytes
+                                          : MT_DEFAULT_LEAK_MIN_BYTES;
+}
+
 const char *mt_config_log_spec(const mt_srv_conf_t *sc)
 {
     return sc->log_spec;
@@ -138,6 +178,7 @@ void *mt_config_create_dir(apr_pool_t *p, char *dir)
     d->target = MT_TARGET_UNSET;
     d->sample_rate = MT_UNSET;
     d->app_root = NULL;
+    d->endpoint = NULL;
     return d;
 }
 
@@ -153,6 +194,7 @@ void *mt_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     d->sample_rate = add->sample_rate != MT_UNSET
                      ? add->sample_rate : base->sample_rate;
     d->app_root = add->app_root ? add->app_root : base->app_root;
+    d->endpoint = add->endpoint ? add->endpoint : base->endpoint;
     return d;
 }
 
@@ -162,6 +204,8 @@ void *mt_config_create_srv(apr_pool_t *p, server_rec *s)
 
     (void)s;
     sc->trust_request_id = MT_UNSET;
+    sc->probe_rate = sc->probe_max = sc->endpoints = MT_UNSET;
+    sc->leak_min_bytes = MT_UNSET;
     return sc;
 }
 
@@ -176,6 +220,12 @@ void *mt_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
                            ? add->trust_request_id : base->trust_request_id;
     sc->request_id_header = add->request_id_header ? add->request_id_header
                                                    : base->request_id_header;
+    sc->probe_rate = add->probe_rate != MT_UNSET ? add->probe_rate
+                                                 : base->probe_rate;
+    sc->probe_max = add->probe_max != MT_UNSET ? add->probe_max
+                                               : base->probe_max;
+    sc->endpoints = base->endpoints;          /* main server only */
+    sc->leak_min_bytes = base->leak_min_bytes;
     return sc;
 }
 
@@ -247,6 +297,95 @@ static const char *cmd_sample_rate(cmd_parms *cmd, void *dc, const char *arg)
                             arg, MT_MAX_SAMPLE_RATE);
     }
     d->sample_rate = (int)n;
+    return NULL;
+}
+
+/* A whole number in [lo, hi], or a message naming directive and value. */
+static const char *parse_count(cmd_parms *cmd, const char *arg, int lo, int hi,
+                               const char *what, int *out)
+{
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+
+    if (!apr_isdigit(*arg) || *end || n < lo || n > hi) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number from "
+                            "%d to %d (%s)", cmd->cmd->name, arg, lo, hi, what);
+    }
+    *out = (int)n;
+    return NULL;
+}
+
+static mt_srv_conf_t *srv_of(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config, &memtrack_module);
+}
+
+static const char *cmd_probe_rate(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    if (!strcasecmp(arg, "off")) {
+        srv_of(cmd)->probe_rate = 0;
+        return NULL;
+    }
+    return parse_count(cmd, arg, 0, MT_MAX_PROBE_RATE,
+                       "probe at most 1 request in N; 0 or Off: never",
+                       &srv_of(cmd)->probe_rate);
+}
+
+static const char *cmd_probe_max(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    return parse_count(cmd, arg, 1, MT_MAX_PROBE_MAX,
+                       "probes per app process and second",
+                       &srv_of(cmd)->probe_max);
+}
+
+static const char *cmd_endpoints(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    return parse_count(cmd, arg, 1, MT_EP_LIMIT, "distinct endpoints kept",
+                       &srv_of(cmd)->endpoints);
+}
+
+static const char *cmd_leak_min(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_int64_t bytes;
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    if (mt_size_parse(&bytes, arg) != APR_SUCCESS || bytes < 1
+        || bytes > MT_MAX_LEAK_MIN) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a size from 1 byte to "
+                            "1G (e.g. 4K)", cmd->cmd->name, arg);
+    }
+    srv_of(cmd)->leak_min_bytes = bytes;
+    return NULL;
+}
+
+/* A name of 1 to 160 bytes of visible characters: it becomes a label and a
+ * key, and the module shows it on the status page. */
+static const char *cmd_endpoint(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mt_dir_conf_t *d = dc;
+    const unsigned char *c;
+
+    for (c = (const unsigned char *)arg; *c; c++) {
+        if (*c < 0x21 || *c == 0x7F) break;
+    }
+    if (!*arg || *c || strlen(arg) > MT_ENDPOINT_MAX) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a name of 1 to %d "
+                            "visible characters (no spaces)", cmd->cmd->name,
+                            arg, MT_ENDPOINT_MAX);
+    }
+    d->endpoint = arg;
     return NULL;
 }
 
@@ -363,6 +502,18 @@ const command_rec mt_config_cmds[] = {
         "On to take the request id from the client's header (default Off)"),
     AP_INIT_TAKE1("MemTrackRequestIdHeader", cmd_id_header, NULL, RSRC_CONF,
         "Header trusted for the request id (default X-Request-Id)"),
+    AP_INIT_TAKE1("MemTrackEndpoint", cmd_endpoint, NULL, ACCESS_CONF,
+        "The endpoint name of every request here (default: Controller#action "
+        "or METHOD /path with ids as :id)"),
+    AP_INIT_TAKE1("MemTrackEndpoints", cmd_endpoints, NULL, RSRC_CONF,
+        "Distinct endpoints kept; later ones count as \"other\" (default 256)"),
+    AP_INIT_TAKE1("MemTrackProbeRate", cmd_probe_rate, NULL, RSRC_CONF,
+        "Probe what a request keeps on at most 1 request in N (default 100; "
+        "0 or Off: never)"),
+    AP_INIT_TAKE1("MemTrackProbeMax", cmd_probe_max, NULL, RSRC_CONF,
+        "Probes per app process and second at most (default 2)"),
+    AP_INIT_TAKE1("MemTrackLeakMin", cmd_leak_min, NULL, RSRC_CONF,
+        "The smallest leak per request an endpoint is named for (default 4K)"),
     MT_REDIS_CMDS,
     { NULL }
 };

@@ -320,7 +320,7 @@ static void probes_of(mt_state_t *st, mt_proc_slot_t *s, const mt_note_t *in,
     }
     if (in->probe_done) {
         if (s->probe_token && in->probe_done == s->probe_token
-            && in->probe_bytes != MT_UNKNOWN) {
+            && in->probe_bytes != MT_NOTE_NO_VALUE) {
             pp->accepted = 1;
             pp->accepted_ep = s->probe_ep;
             pp->accepted_warmup = s->probe_warmup;
@@ -526,7 +526,8 @@ static apr_status_t probe_add(mt_state_t *st, int ep, const mt_note_t *in,
         if (e->ring_n < MT_EP_PROBES) e->ring_n++;
         e->probes++;
         r->bytes = in->probe_bytes;
-        r->objects = in->probe_objects;
+        r->objects = in->probe_objects == MT_NOTE_NO_VALUE ? MT_UNKNOWN
+                                                           : in->probe_objects;
         r->ep_requests = e->requests;
         r->at = in->now;
         r->proc = pp->proc;
@@ -542,7 +543,8 @@ void mt_note_clear(mt_note_t *in)
     memset(in, 0, sizeof(*in));
     in->rss_before = in->rss_after = MT_UNKNOWN;
     in->alloc_objects = in->duration_us = MT_UNKNOWN;
-    in->probe_bytes = in->probe_objects = in->probe_us = MT_UNKNOWN;
+    in->probe_bytes = in->probe_objects = MT_NOTE_NO_VALUE;
+    in->probe_us = MT_UNKNOWN;
 }
 
 static apr_status_t note_proc(mt_state_t *st, const mt_note_t *in, int ep,
