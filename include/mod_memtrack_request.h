@@ -20,6 +20,16 @@ typedef struct mt_req_t {
     apr_int64_t      overhead_us;  /* time spent in the module's hooks */
     mt_app_report_t *app;          /* what the app said, NULL when nothing */
     const char      *app_refused;  /* why an X-MemTrack header was refused */
+    /* Probes (mod_memtrack_analysis.c). */
+    int              probe_decided;/* the fixups hook has looked */
+    apr_uint64_t     probe_token;  /* asked of the app and the child, 0 none */
+    unsigned int     path_hash;    /* of the path form, when path_hashed */
+    int              path_hashed;
+    int              self_probe;   /* the child's heap was read at fixups */
+    apr_int64_t      self_before;  /* its bytes in use then */
+    apr_uint64_t     self_done;    /* the child's previous probe, finished at
+                                    * this request's start: its token */
+    apr_int64_t      self_done_bytes;
 } mt_req_t;
 
 /* The state of r (or of the request it was redirected from), or NULL. */

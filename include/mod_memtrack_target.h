@@ -19,6 +19,9 @@ void mt_target_strip_request(request_rec *r);
 int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
                      const mt_dir_conf_t *dc, mt_proc_t *self);
 
+/* True when Passenger handles r (it marks such requests in r->pool). */
+int mt_target_is_passenger(request_rec *r);
+
 void mt_target_register_hooks(apr_pool_t *p);
 
 #endif

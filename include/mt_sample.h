@@ -80,6 +80,12 @@ apr_status_t mt_sample_parse_started(const char *text, apr_uint64_t *start_ticks
  * time); *ppid -1 on failure. */
 apr_status_t mt_sample_parent(int pid, int *ppid);
 
+/* Bytes this process's allocator holds in use (glibc mallinfo2: uordblks
+ * plus hblkhd; under AddressSanitizer, its allocator's count). A few
+ * microseconds: the arenas are walked. For the httpd child's own probes,
+ * never on the plain request path. */
+apr_status_t mt_sample_heap_in_use(apr_int64_t *bytes);
+
 /* Number of open file descriptors of this process (reads /proc/self/fd). */
 apr_status_t mt_sample_fd_count(int *nfds);
 

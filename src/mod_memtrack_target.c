@@ -164,7 +164,7 @@ static void set_backend(mt_record_t *rec, const mt_app_sample_t *as,
     }
 }
 
-static int is_passenger_request(request_rec *r)
+int mt_target_is_passenger(request_rec *r)
 {
     void *note = NULL;
 
@@ -284,7 +284,7 @@ int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
                      const mt_dir_conf_t *dc, mt_proc_t *self)
 {
     int mode = mt_config_target(dc);
-    int passenger = is_passenger_request(r);
+    int passenger = mt_target_is_passenger(r);
     const char *why = NULL;
     mt_app_sample_t as;
     int pid = 0;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <malloc.h>
 #include <apr_strings.h>
 
 #include "mt_sample.h"
@@ -331,5 +332,23 @@ apr_status_t mt_sample_fd_count(int *nfds)
     }
     closedir(dir);
     *nfds = n - 1;   /* the directory's own descriptor */
+    return APR_SUCCESS;
+}
+
+/* Under AddressSanitizer malloc is its allocator, which glibc's mallinfo2
+ * does not see; its own count is there when its runtime is loaded. */
+extern size_t __sanitizer_get_current_allocated_bytes(void)
+    __attribute__((weak));
+
+apr_status_t mt_sample_heap_in_use(apr_int64_t *bytes)
+{
+    struct mallinfo2 mi;
+
+    if (__sanitizer_get_current_allocated_bytes) {
+        *bytes = (apr_int64_t)__sanitizer_get_current_allocated_bytes();
+        return APR_SUCCESS;
+    }
+    mi = mallinfo2();
+    *bytes = (apr_int64_t)(mi.uordblks + mi.hblkhd);
     return APR_SUCCESS;
 }
