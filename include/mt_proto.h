@@ -7,7 +7,8 @@
  * a "key=value" list separated by ";" (spaces around items are allowed).
  * The parser is strict and bounded: the header is at most MT_PROTO_MAX_LEN
  * bytes, keys come from a fixed set, numbers are decimal integers within
- * [0, MT_PROTO_MAX_NUM], names match [A-Za-z0-9_:/.#-]{1,MT_PROTO_MAX_NAME}.
+ * [0, MT_PROTO_MAX_NUM] (signed ones within +-MT_PROTO_MAX_NUM), names match
+ * [A-Za-z0-9_:/.#-]{1,MT_PROTO_MAX_NAME}.
  * A bad item is ignored and counted; a header over the length limit is
  * refused whole. Nothing the app says is trusted further than these limits.
  *
@@ -24,6 +25,17 @@
  *   uss, pss                 private / proportional bytes (smaps_rollup)
  *   qc_before, qc_after      ActiveRecord query cache entries
  *   controller, action       names, as the app reports them
+ *   probe                    token 1..MT_PROTO_MAX_NUM: the app took the
+ *                            "before" snapshot of that probe on this request
+ *   probe_done               token 1..MT_PROTO_MAX_NUM of the probe whose
+ *                            result follows (a probe started on an earlier
+ *                            request of the same process)
+ *   probe_bytes              signed: bytes in use (malloc and Ruby slots)
+ *                            the probed request left behind
+ *   probe_objects            signed: live objects it left behind
+ *   probe_us                 microseconds of full GC the probe cost in total
+ * The probe_bytes, probe_objects and probe_us values belong to probe_done:
+ * use them only when probe_done is not 0 (each item is still judged alone).
  */
 #ifndef MT_PROTO_H
 #define MT_PROTO_H
@@ -38,6 +50,9 @@
 #define MT_PROTO_VERSION  1
 #define MT_PROTO_PID_MIN  2         /* never init */
 #define MT_PROTO_PID_MAX  4194304   /* PID_MAX_LIMIT on 64-bit Linux */
+/* "Not reported" for the signed values (probe_bytes, probe_objects): no
+ * valid value is below -MT_PROTO_MAX_NUM, so it cannot be mistaken for one. */
+#define MT_PROTO_NO_SIGNED APR_INT64_MIN
 
 /* GC counters of one side of a request; MT_UNKNOWN where not reported. */
 typedef struct mt_gc_t {
@@ -64,6 +79,11 @@ typedef struct mt_app_report_t {
     apr_int64_t qc_after;
     const char *controller;     /* NULL when absent */
     const char *action;
+    apr_int64_t probe_token;    /* "probe": 1..MT_PROTO_MAX_NUM, 0 when absent */
+    apr_int64_t probe_done;     /* "probe_done": same range, 0 when absent */
+    apr_int64_t probe_bytes;    /* signed, MT_PROTO_NO_SIGNED when absent */
+    apr_int64_t probe_objects;  /* signed, MT_PROTO_NO_SIGNED when absent */
+    apr_int64_t probe_us;       /* MT_UNKNOWN when absent */
     int         bad_items;      /* items ignored: unknown key, bad value,
                                  * malformed item, repeated key */
     const char *refused;        /* why mt_proto_parse refused the header
@@ -83,7 +103,10 @@ void mt_proto_clear(mt_app_report_t *rep);
  * item is bad (ignored, counted) when it has no '=', an empty or unknown key
  * (keys are case-sensitive), a value that is not a plain decimal number in
  * range (no sign, no "0x", no inner space; leading zeros allowed), or a name
- * outside the character set. A key given twice keeps its first occurrence
+ * outside the character set. The signed values (probe_bytes, probe_objects)
+ * take one optional leading '-' before a magnitude that is not zero ("-0" is
+ * bad, "0" is zero, "+5" is bad) within MT_PROTO_MAX_NUM; the tokens (probe,
+ * probe_done) are unsigned numbers from 1. A key given twice keeps its first occurrence
  * (valid or not); every later one is bad. v must be 1, pid 2..4194304
  * (the kernel's PID_MAX_LIMIT). The value ends at the C string's NUL.
  * Runs in O(length) time, never reads beyond the NUL or MT_PROTO_MAX_LEN + 1

@@ -21,6 +21,8 @@ typedef enum {
     MT_KEY_VERSION,     /* int, must be MT_PROTO_VERSION */
     MT_KEY_PID,         /* int, MT_PROTO_PID_MIN..MT_PROTO_PID_MAX */
     MT_KEY_NUM,         /* apr_int64_t, 0..MT_PROTO_MAX_NUM */
+    MT_KEY_TOKEN,       /* apr_int64_t, 1..MT_PROTO_MAX_NUM (a probe token) */
+    MT_KEY_SIGNED,      /* apr_int64_t, -MT_PROTO_MAX_NUM..MT_PROTO_MAX_NUM */
     MT_KEY_NAME         /* const char *, [A-Za-z0-9_:/.#-]{1,MT_PROTO_MAX_NAME} */
 } mt_key_kind_e;
 
@@ -58,6 +60,11 @@ static const mt_key_t mt_keys[] = {
     KEY("qc_after",     MT_KEY_NUM,     qc_after),
     KEY("controller",   MT_KEY_NAME,    controller),
     KEY("action",       MT_KEY_NAME,    action),
+    KEY("probe",        MT_KEY_TOKEN,   probe_token),
+    KEY("probe_done",   MT_KEY_TOKEN,   probe_done),
+    KEY("probe_bytes",  MT_KEY_SIGNED,  probe_bytes),
+    KEY("probe_objects", MT_KEY_SIGNED, probe_objects),
+    KEY("probe_us",     MT_KEY_NUM,     probe_us),
 };
 
 #undef KEY
@@ -92,6 +99,11 @@ void mt_proto_clear(mt_app_report_t *rep)
     rep->qc_after = MT_UNKNOWN;
     rep->controller = NULL;
     rep->action = NULL;
+    rep->probe_token = 0;
+    rep->probe_done = 0;
+    rep->probe_bytes = MT_PROTO_NO_SIGNED;
+    rep->probe_objects = MT_PROTO_NO_SIGNED;
+    rep->probe_us = MT_UNKNOWN;
     rep->bad_items = 0;
     rep->refused = NULL;
 }
@@ -130,6 +142,22 @@ static int parse_num(apr_int64_t *out, const char *s, apr_size_t len,
     }
     *out = v;
     return 1;
+}
+
+/* An optional '-' before a magnitude that parse_num takes; "-0" is bad, so
+ * zero has one spelling. The range is symmetric, so negating cannot overflow. */
+static int parse_signed(apr_int64_t *out, const char *s, apr_size_t len,
+                        apr_int64_t max)
+{
+    apr_int64_t v;
+
+    if (len > 0 && s[0] == '-') {
+        if (!parse_num(&v, s + 1, len - 1, max) || v == 0)
+            return 0;
+        *out = -v;
+        return 1;
+    }
+    return parse_num(out, s, len, max);
 }
 
 static int valid_name(const char *s, apr_size_t len)
@@ -187,6 +215,16 @@ static int store_value(mt_app_report_t *rep, const mt_key_t *key,
         return 1;
     case MT_KEY_NUM:
         if (!parse_num(&n, val, len, MT_PROTO_MAX_NUM))
+            return 0;
+        *(apr_int64_t *)(void *)field = n;
+        return 1;
+    case MT_KEY_TOKEN:
+        if (!parse_num(&n, val, len, MT_PROTO_MAX_NUM) || n == 0)
+            return 0;
+        *(apr_int64_t *)(void *)field = n;
+        return 1;
+    case MT_KEY_SIGNED:
+        if (!parse_signed(&n, val, len, MT_PROTO_MAX_NUM))
             return 0;
         *(apr_int64_t *)(void *)field = n;
         return 1;

@@ -41,9 +41,11 @@ static int num_ok(apr_int64_t v)
     return v == MT_UNKNOWN || (v >= 0 && v <= MT_PROTO_MAX_NUM);
 }
 
+#define N_NUMS 25
+
 static const apr_int64_t *nums(const mt_app_report_t *r, int i)
 {
-    const apr_int64_t *all[] = {
+    const apr_int64_t *all[N_NUMS] = {
         &r->rss_before, &r->rss_after, &r->uss_bytes, &r->pss_bytes,
         &r->qc_before, &r->qc_after,
         &r->gc_before.count, &r->gc_before.minor, &r->gc_before.major,
@@ -51,16 +53,35 @@ static const apr_int64_t *nums(const mt_app_report_t *r, int i)
         &r->gc_before.allocated, &r->gc_before.freed,
         &r->gc_after.count, &r->gc_after.minor, &r->gc_after.major,
         &r->gc_after.live_slots, &r->gc_after.old_objects,
-        &r->gc_after.allocated, &r->gc_after.freed,
+        &r->gc_after.allocated, &r->gc_after.freed, &r->probe_us,
+        &r->probe_token, &r->probe_done, &r->probe_bytes, &r->probe_objects,
     };
-    return i < 20 ? all[i] : NULL;
+    return i < N_NUMS ? all[i] : NULL;
+}
+
+/* Index 21, 22: probe tokens (0 absent); 23, 24: signed values. */
+static apr_int64_t absent(int i)
+{
+    return i < 21 ? MT_UNKNOWN : i < 23 ? 0 : MT_PROTO_NO_SIGNED;
+}
+
+static int value_ok(int i, apr_int64_t v)
+{
+    if (v == absent(i))
+        return 1;
+    if (i < 21)
+        return num_ok(v);
+    if (i < 23)
+        return v >= 1 && v <= MT_PROTO_MAX_NUM;
+    return v >= -MT_PROTO_MAX_NUM && v <= MT_PROTO_MAX_NUM;
 }
 
 static const char *const num_names[] = {
     "rss_before", "rss_after", "uss", "pss", "qc_before", "qc_after",
     "gc_before", "minor_before", "major_before", "live_before", "old_before",
     "alloc_before", "freed_before", "gc_after", "minor_after", "major_after",
-    "live_after", "old_after", "alloc_after", "freed_after",
+    "live_after", "old_after", "alloc_after", "freed_after", "probe_us",
+    "probe", "probe_done", "probe_bytes", "probe_objects",
 };
 
 /* The report as a canonical header, or NULL when it would be too long. */
@@ -70,8 +91,8 @@ static const char *canonical(const mt_app_report_t *r, apr_pool_t *p)
     int i;
     if (r->version)
         h = apr_psprintf(p, "%s; v=%d", h, r->version);
-    for (i = 0; i < 20; i++) {
-        if (*nums(r, i) != MT_UNKNOWN)
+    for (i = 0; i < N_NUMS; i++) {
+        if (*nums(r, i) != absent(i))
             h = apr_psprintf(p, "%s; %s=%" APR_INT64_T_FMT, h, num_names[i],
                              *nums(r, i));
     }
@@ -116,13 +137,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(rep.version == 0 || rep.version == 1);
     CHECK(rep.bad_items >= 0 && rep.bad_items <= count_semis(value) + 1);
     CHECK(name_ok(rep.controller) && name_ok(rep.action));
-    for (i = 0; i < 20; i++)
-        CHECK(num_ok(*nums(&rep, i)));
+    for (i = 0; i < N_NUMS; i++)
+        CHECK(value_ok(i, *nums(&rep, i)));
     if (rv == APR_SUCCESS && (h = canonical(&rep, p)) != NULL) {
         CHECK(mt_proto_parse(&again, h, p) == APR_SUCCESS);
         CHECK(again.bad_items == 0 && again.pid == rep.pid
               && again.version == rep.version);
-        for (i = 0; i < 20; i++)
+        for (i = 0; i < N_NUMS; i++)
             CHECK(*nums(&again, i) == *nums(&rep, i));
         CHECK((!rep.controller && !again.controller)
               || (rep.controller && again.controller

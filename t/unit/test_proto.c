@@ -21,9 +21,17 @@ static apr_pool_t *pool;
 
 /* ---- fields by key name, written out independently of mt_proto.c ---- */
 
+/* How a numeric key's value is read, and what "absent" looks like. */
+typedef enum {
+    NUM,        /* 0..MT_PROTO_MAX_NUM, absent MT_UNKNOWN */
+    TOKEN,      /* 1..MT_PROTO_MAX_NUM, absent 0 */
+    SIGNED      /* -MT_PROTO_MAX_NUM..MT_PROTO_MAX_NUM, absent MT_PROTO_NO_SIGNED */
+} num_kind_t;
+
 typedef struct {
     const char *key;
     apr_int64_t *(*field)(mt_app_report_t *r);
+    num_kind_t kind;
 } num_key_t;
 
 #define F(name, expr) \
@@ -48,18 +56,39 @@ F(uss, uss_bytes)
 F(pss, pss_bytes)
 F(qc_before, qc_before)
 F(qc_after, qc_after)
+F(probe, probe_token)
+F(probe_done, probe_done)
+F(probe_bytes, probe_bytes)
+F(probe_objects, probe_objects)
+F(probe_us, probe_us)
 #undef F
 
-#define NK(name) { #name, f_##name }
+#define NK(name) { #name, f_##name, NUM }
+#define TK(name) { #name, f_##name, TOKEN }
+#define SK(name) { #name, f_##name, SIGNED }
 static const num_key_t num_keys[] = {
     NK(rss_before), NK(rss_after), NK(gc_before), NK(gc_after),
     NK(minor_before), NK(minor_after), NK(major_before), NK(major_after),
     NK(live_before), NK(live_after), NK(old_before), NK(old_after),
     NK(alloc_before), NK(alloc_after), NK(freed_before), NK(freed_after),
     NK(uss), NK(pss), NK(qc_before), NK(qc_after),
+    TK(probe), TK(probe_done), SK(probe_bytes), SK(probe_objects),
+    NK(probe_us),
 };
 #undef NK
+#undef TK
+#undef SK
 #define N_NUM_KEYS (sizeof(num_keys) / sizeof(num_keys[0]))
+
+static apr_int64_t absent_of(num_kind_t kind)
+{
+    return kind == TOKEN ? 0 : kind == SIGNED ? MT_PROTO_NO_SIGNED : MT_UNKNOWN;
+}
+
+static apr_int64_t min_of(num_kind_t kind)
+{
+    return kind == TOKEN ? 1 : kind == SIGNED ? -MT_PROTO_MAX_NUM : 0;
+}
 
 static apr_status_t parse(mt_app_report_t *r, const char *v)
 {
@@ -73,7 +102,7 @@ static int others_unknown(mt_app_report_t *r, const char *except)
     for (i = 0; i < N_NUM_KEYS; i++) {
         if (except && strcmp(num_keys[i].key, except) == 0)
             continue;
-        if (*num_keys[i].field(r) != MT_UNKNOWN)
+        if (*num_keys[i].field(r) != absent_of(num_keys[i].kind))
             return 0;
     }
     return 1;
@@ -88,6 +117,10 @@ static void test_clear(void)
     ok(r.controller == NULL && r.action == NULL && r.refused == NULL,
        "clear: strings NULL");
     ok(others_unknown(&r, NULL), "clear: every number unknown");
+    ok(r.probe_token == 0 && r.probe_done == 0, "clear: no probe tokens");
+    ok(r.probe_bytes == MT_PROTO_NO_SIGNED && r.probe_objects
+       == MT_PROTO_NO_SIGNED && r.probe_us == MT_UNKNOWN,
+       "clear: probe values absent");
 }
 
 static void test_every_key(void)
@@ -210,6 +243,96 @@ static void test_boundaries(void)
     rv = parse(&r, h);
     ok(rv == APR_EINVAL && r.pid == 0, "MT_PROTO_MAX_LEN + 1 refused whole");
     is_str(r.refused, "header too long", "too long: reason");
+}
+
+/* One value for one key alone: 1 when taken as want, else 0. */
+static int takes(const char *key, const char *val, apr_int64_t want)
+{
+    mt_app_report_t r;
+    size_t i;
+    char *h = apr_psprintf(pool, "pid=5; %s=%s", key, val);
+
+    if (parse(&r, h) != APR_SUCCESS)
+        return 0;
+    for (i = 0; i < N_NUM_KEYS; i++) {
+        if (strcmp(num_keys[i].key, key) == 0)
+            return r.bad_items == 0 && *num_keys[i].field(&r) == want
+                   && others_unknown(&r, key);
+    }
+    return 0;
+}
+
+/* The value is bad: ignored, counted, the field stays absent. */
+static int refuses(const char *key, const char *val)
+{
+    mt_app_report_t r;
+    char *h = apr_psprintf(pool, "pid=5; %s=%s", key, val);
+
+    return parse(&r, h) == APR_SUCCESS && r.bad_items == 1
+           && others_unknown(&r, NULL);
+}
+
+static void test_probe_keys(void)
+{
+    static const char *const tokens[] = { "probe", "probe_done" };
+    static const char *const signs[] = { "probe_bytes", "probe_objects" };
+    const char *max = apr_psprintf(pool, "%" APR_INT64_T_FMT, MT_PROTO_MAX_NUM);
+    const char *over = apr_psprintf(pool, "%" APR_INT64_T_FMT,
+                                    MT_PROTO_MAX_NUM + 1);
+    const char *bad[] = { "", "abc", "+1", "-", "--5", "- 5", "5-", "1e3",
+                          "0x10", "1.5", "99999999999999999999", over };
+    mt_app_report_t r;
+    size_t i, k;
+
+    for (k = 0; k < 2; k++) {
+        const char *key = tokens[k];
+        ok(takes(key, "1", 1), "%s=1: the lowest token", key);
+        ok(takes(key, max, MT_PROTO_MAX_NUM), "%s=2^50: the highest", key);
+        ok(takes(key, "007", 7), "%s: leading zeros", key);
+        ok(refuses(key, "0"), "%s=0 is bad (0 means absent)", key);
+        ok(refuses(key, "-1"), "%s=-1 is bad", key);
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+            ok(refuses(key, bad[i]), "%s='%s' is bad", key, bad[i]);
+    }
+    for (k = 0; k < 2; k++) {
+        const char *key = signs[k];
+        ok(takes(key, "0", 0), "%s=0", key);
+        ok(takes(key, "51200", 51200), "%s positive", key);
+        ok(takes(key, "-51200", -51200), "%s negative", key);
+        ok(takes(key, "-007", -7), "%s: leading zeros after '-'", key);
+        ok(takes(key, max, MT_PROTO_MAX_NUM), "%s=2^50", key);
+        ok(takes(key, apr_pstrcat(pool, "-", max, NULL), -MT_PROTO_MAX_NUM),
+           "%s=-2^50", key);
+        ok(refuses(key, apr_pstrcat(pool, "-", over, NULL)),
+           "%s=-(2^50+1) is bad", key);
+        ok(refuses(key, "-0"), "%s=-0 is bad: zero is spelt 0", key);
+        ok(refuses(key, "-00"), "%s=-00 is bad", key);
+        ok(refuses(key, "-9223372036854775808"), "%s=INT64_MIN is bad", key);
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+            ok(refuses(key, bad[i]), "%s='%s' is bad", key, bad[i]);
+    }
+    ok(takes("probe_us", "0", 0) && takes("probe_us", max, MT_PROTO_MAX_NUM),
+       "probe_us 0 and 2^50");
+    ok(refuses("probe_us", "-1") && refuses("probe_us", over),
+       "probe_us -1 and 2^50+1 are bad");
+
+    is_int(parse(&r, "v=1; pid=42; probe=12; probe_done=11; "
+                 "probe_bytes=-51200; probe_objects=10001; probe_us=4321"),
+           APR_SUCCESS, "a companion's probe header");
+    ok(r.bad_items == 0 && r.probe_token == 12 && r.probe_done == 11
+       && r.probe_bytes == -51200 && r.probe_objects == 10001
+       && r.probe_us == 4321, "every probe value in its field");
+    is_int(parse(&r, "pid=42; probe_bytes=5; probe_bytes=-6; probe_done=3; "
+                 "probe_done=4"), APR_SUCCESS, "repeated probe keys");
+    ok(r.bad_items == 2 && r.probe_bytes == 5 && r.probe_done == 3,
+       "repeated probe keys: the first stands");
+    is_int(parse(&r, "pid=42; probe_bytes=-0; probe_bytes=7"), APR_SUCCESS,
+           "a bad first signed value");
+    ok(r.bad_items == 2 && r.probe_bytes == MT_PROTO_NO_SIGNED,
+       "a bad first signed value is not replaced by a later one");
+    ok(parse(&r, "probe=5; probe_done=5; probe_bytes=-1") == APR_EINVAL
+       && r.probe_token == 0 && r.probe_done == 0
+       && r.probe_bytes == MT_PROTO_NO_SIGNED, "no pid: probe values cleared");
 }
 
 static void test_separators_and_space(void)
@@ -387,6 +510,20 @@ static void test_hostile(void)
 
 /* ---- a second, naive implementation of the rules, for comparison ---- */
 
+static int ref_num(const char *v, apr_int64_t max, apr_int64_t *out);
+
+/* A num_keys value by its kind. */
+static int ref_kind(const char *v, num_kind_t kind, apr_int64_t *out)
+{
+    if (kind == SIGNED && v[0] == '-') {
+        if (!ref_num(v + 1, MT_PROTO_MAX_NUM, out) || *out == 0)
+            return 0;
+        *out = -*out;
+        return 1;
+    }
+    return ref_num(v, MT_PROTO_MAX_NUM, out) && *out >= min_of(kind);
+}
+
 static int ref_num(const char *v, apr_int64_t max, apr_int64_t *out)
 {
     size_t n = strlen(v);
@@ -468,7 +605,7 @@ static apr_status_t ref_parse(mt_app_report_t *exp, const char *value)
             for (k = 0; k < N_NUM_KEYS; k++)
                 if (!strcmp(key, num_keys[k].key))
                     break;
-            if (ref_num(val, MT_PROTO_MAX_NUM, &n)) *num_keys[k].field(exp) = n;
+            if (ref_kind(val, num_keys[k].kind, &n)) *num_keys[k].field(exp) = n;
             else exp->bad_items++;
         }
     }
@@ -520,7 +657,9 @@ static const char *invariants(mt_app_report_t *r, apr_status_t rv,
     if (r->bad_items < 0 || (size_t)r->bad_items > semis + 1) return "bad count";
     for (i = 0; i < N_NUM_KEYS; i++) {
         apr_int64_t n = *num_keys[i].field(r);
-        if (n != MT_UNKNOWN && (n < 0 || n > MT_PROTO_MAX_NUM)) return "range";
+        num_kind_t kind = num_keys[i].kind;
+        if (n != absent_of(kind) && (n < min_of(kind) || n > MT_PROTO_MAX_NUM))
+            return "range";
     }
     if (r->controller && (strlen(r->controller) < 1
                           || strlen(r->controller) > MT_PROTO_MAX_NAME))
@@ -551,6 +690,8 @@ static const char *const seeds[] = {
     "old_before=1;old_after=2;alloc_before=3;alloc_after=4;freed_before=5;"
         "freed_after=6;major_before=7;major_after=8;pid=4194304",
     " ; pid = 31 ;; action = a/b#c ; v = 1 ",
+    "v=1; pid=77; probe=12; probe_done=11; probe_bytes=-51200; "
+        "probe_objects=10001; probe_us=4321",
 };
 
 static const char *const tokens[] = {
@@ -558,6 +699,8 @@ static const char *const tokens[] = {
     "9", "4194304", "4194305", "1125899906842624", "1125899906842625",
     "99999999999999999999", "-", "+", "0x", "\xc3\xa9", "\xff", "\x01", "\"",
     "#", "/", ":", "rss_after", "qc_after", "==", ";;", "\r\n", "\v",
+    "probe", "probe_done", "probe_bytes", "probe_objects", "probe_us", "-0",
+    "-1125899906842624", "-1125899906842625", "--",
 };
 
 /* One random edit of buf (NUL-terminated, capacity cap). */
@@ -656,6 +799,7 @@ int main(int argc, char **argv)
     test_clear();
     test_every_key();
     test_boundaries();
+    test_probe_keys();
     test_separators_and_space();
     test_hostile();
     test_mutations(iterations);
