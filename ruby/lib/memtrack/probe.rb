@@ -18,20 +18,26 @@ module MemTrack
     # When the next request is itself probed, one GC serves as the after of
     # the one and the before of the other.
     #
-    # Snapshot: malloc bytes in use (MallocStats), GC.stat heap_live_slots
-    # and heap_allocated_pages, kept in instance variables (integers only, so
-    # the probe's own bookkeeping allocates nothing that outlives a request).
+    # Snapshot: malloc bytes in use (MallocStats), GC.stat heap_live_slots,
+    # heap_allocated_pages and heap_sorted_length, kept in instance variables
+    # (integers only, so the probe's own bookkeeping allocates nothing that
+    # outlives a request).
     #
     #   probe_bytes   = d(malloc in use) - d(pages) * PAGE_MALLOC_BYTES
+    #                   - d(sorted length) * PAGE_TABLE_BYTES
     #                   + d(live slots) * SLOT_BYTES
     #   probe_objects = d(live slots)
     #
     # Ruby 3.1 maps its 16 KiB heap pages with mmap (when the system page is
-    # not larger), so the page bodies are not in malloc's figures; what is
-    # malloc'd per page is its struct heap_page (352 bytes, measured: freeing
-    # pages returns exactly that). That part is taken out and object slots
-    # are counted instead, so a request is charged 40 bytes per object it
-    # kept rather than 16 KiB whenever a new page happens to be needed.
+    # not larger), so the page bodies are not in malloc's figures; what it
+    # mallocs for its heap is a struct heap_page per page (352 bytes) and the
+    # sorted page table (8 bytes per entry of heap_sorted_length, realloc'd
+    # in steps of thousands of entries). Measured: adding 17 to 7,343 pages
+    # moved malloc by exactly 352 * pages + 8 * entries (to the byte from 100
+    # pages on), and freeing 2,235 pages returned 352 each. Both are taken
+    # out and object slots are counted instead, so a request is charged 40
+    # bytes per object it kept, not 16 KiB when a page happens to be needed
+    # nor a table step of tens of KB when the heap grows.
     #
     # Limits, per process: at most `ps` probes started per second (the want
     # header's ps=, default 2); the probes' GCs use at most `budget` of the
@@ -62,6 +68,9 @@ module MemTrack
       rescue StandardError
         352
       end
+
+      PAGE_TABLE_BYTES = [0].pack("J").bytesize # one pointer per entry
+      SORTED_KEY = GC.stat.key?(:heap_sorted_length) ? :heap_sorted_length : nil
 
       attr_reader :budget, :started, :finished, :dropped, :refused, :reader_error
 
@@ -129,6 +138,7 @@ module MemTrack
         @since = @at
         @live0 = @live
         @pages0 = @pages
+        @sorted0 = @sorted
         @malloc0 = @malloc
         @us0 = us
         @started += 1
@@ -151,8 +161,8 @@ module MemTrack
         objects = @live - @live0
         out = +"; probe_done=#{token}"
         if @malloc && @malloc0
-          bytes = (@malloc - @malloc0) - (@pages - @pages0) * PAGE_MALLOC_BYTES +
-                  objects * SLOT_BYTES
+          bytes = (@malloc - @malloc0) - (@pages - @pages0) * PAGE_MALLOC_BYTES -
+                  (@sorted - @sorted0) * PAGE_TABLE_BYTES + objects * SLOT_BYTES
           out << "; probe_bytes=" << bytes.to_s if bytes.abs <= MAX_NUM
         end
         out << "; probe_objects=" << objects.to_s if objects.abs <= MAX_NUM
@@ -160,14 +170,15 @@ module MemTrack
         out
       end
 
-      # A full GC and the snapshot into @live, @pages, @malloc, @at; returns
-      # the microseconds both took and charges them to the budget.
+      # A full GC and the snapshot into @live, @pages, @sorted, @malloc, @at;
+      # returns the microseconds both took and charges them to the budget.
       def gc_snapshot
         reader = malloc_reader # loaded once, before the clock starts
         t0 = now
         full_gc
         @live = GC.stat(:heap_live_slots)
         @pages = GC.stat(:heap_allocated_pages)
+        @sorted = SORTED_KEY ? GC.stat(SORTED_KEY) : 0
         @malloc = in_use(reader)
         t1 = now
         @at = t0
