@@ -74,9 +74,15 @@ def request(mw, want)
 end
 
 mw = MemTrack::Rack.new(Rails.application, smaps_every: 0, probe_budget: 1.0)
-readers = { "mallinfo2" => MemTrack::MallocStats::Mallinfo2, "malloc_info" => MemTrack::MallocStats::MallocInfo }
-          .to_h { |name, k| [name, (k.new rescue nil)] }.compact # rubocop:disable Style/RescueModifier
-puts "Rails #{Rails.version}, ruby #{RUBY_VERSION}, GET /items, #{PROBES} probes per size, microseconds median / p90"
+readers = {}
+{ "mallinfo2" => MemTrack::MallocStats::Mallinfo2,
+  "malloc_info" => MemTrack::MallocStats::MallocInfo }.each do |name, klass|
+  readers[name] = klass.new
+rescue StandardError => e
+  warn "#{name}: #{e.message}"
+end
+puts "Rails #{Rails.version}, ruby #{RUBY_VERSION}, GET /items, #{PROBES} probes per size, " \
+     "microseconds median / p90"
 token = 0
 SIZES.each do |mb|
   grow_to(mb)

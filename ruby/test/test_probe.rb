@@ -316,8 +316,8 @@ class TestMemTrackProbe < Minitest::Test
 
   def test_malformed_want_items_are_ignored
     mw = fake_clock_mw
-    ["probe=abc", "probe=-1", "probe=#{2**60}", "probe=0", "probe=", "probe=5x",
-     "probe=+5", "probe=0x10", "probe=1.5", "Probe=5", "probe:5", "probe=#{2**50 + 1}"].each do |want|
+    ["probe=abc", "probe=-1", "probe=#{2**60}", "probe=0", "probe=", "probe=5x", "probe=+5",
+     "probe=0x10", "probe=1.5", "Probe=5", "probe:5", "probe=#{2**50 + 1}"].each do |want|
       assert_equal [], probe_keys(req(mw, want)), want.inspect
     end
     assert_equal 0, @gcs
