@@ -33,6 +33,8 @@ ok(-s "$tmp/memtrack-rack.gem", 'gem file written');
 my $files = qx{tar -xOf '$tmp/memtrack-rack.gem' metadata.gz | gunzip};
 like($files, qr{lib/memtrack/rack\.rb}, 'gem holds the middleware');
 like($files, qr{lib/memtrack/preload\.rb}, 'gem holds the preload');
+like($files, qr{lib/memtrack/probe\.rb}, 'gem holds the probes');
+like($files, qr{lib/memtrack/malloc_stats\.rb}, 'gem holds the malloc readers');
 is(scalar(glob("$root/ruby/*.gem")), undef, 'no .gem left in ruby/');
 
 done_testing();

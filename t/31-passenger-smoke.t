@@ -3,7 +3,8 @@
 # Passenger (event MPM) from t/lib/MTPassenger.pm, in 2 processes, never as
 # root; the companion's X-MemTrack reaches the client (no module to strip
 # it) with the pid that served the request; the no-code-change preload
-# works; the Rails app answers items#index with its query cache.
+# works; the Rails app answers items#index with its query cache; probes
+# measure what the test app's endpoints keep.
 use strict;
 use warnings;
 use FindBin;
@@ -18,7 +19,8 @@ plan skip_all => $why if $why;
 my %KNOWN = map { $_ => 1 } qw(v pid rss_before rss_after gc_before gc_after
     minor_before minor_after major_before major_after live_before live_after
     old_before old_after alloc_before alloc_after freed_before freed_after
-    uss pss qc_before qc_after controller action);
+    uss pss qc_before qc_after controller action probe probe_done probe_bytes
+    probe_objects probe_us);
 
 # The companion's header as a hash; undef unless every item is well formed.
 sub memtrack_header {
@@ -30,7 +32,9 @@ sub memtrack_header {
         my ($k, $val) = split /=/, $item, 2;
         return undef unless $KNOWN{$k} && defined $val && !exists $h{$k};
         return undef unless $val =~ ($k =~ /^(controller|action)$/
-            ? qr{^[A-Za-z0-9_:/.#-]{1,128}$} : qr/^\d{1,16}$/);
+            ? qr{^[A-Za-z0-9_:/.#-]{1,128}$}
+            : $k =~ /^probe_(bytes|objects)$/ ? qr/^(0|-?[1-9]\d{0,15})$/
+            : qr/^\d{1,16}$/);
         $h{$k} = $val;
     }
     return $h{v} && $h{pid} ? \%h : undef;
@@ -109,6 +113,51 @@ subtest 'rack app, 2 processes' => sub {
     diag("needed KILL: @killed") if @killed;
     is_deeply([grep { MTPassenger::_alive($_, $start{$_}) } sort keys %start], [],
               'no Passenger process left');
+};
+
+# Without the module in front a client's X-MemTrack-Want reaches the app,
+# which is all a probe needs; one process, so the next request is served by
+# the same one. Real GCs and glibc statistics in a real app process.
+subtest 'probes in a Passenger app process' => sub {
+    my $h = MTPassenger->start(app => 'rack', procs => 1, memtrack => 0,
+                               env => { MEMTRACK_PROBE_BUDGET => '1' });
+    my ($pid) = MTPassenger::warm($h, procs => 1);
+    my $token = 0;
+    # The result of probing one request of $path (undef when it failed).
+    my $once = sub {
+        my ($path) = @_;
+        $token++;
+        my $m = memtrack_header($h->get($path,
+            { 'X-MemTrack-Want' => "probe=$token; ps=1000" }));
+        return undef unless $m && ($m->{probe} // 0) == $token;
+        my $n = memtrack_header($h->get('/pid'));
+        return undef unless $n && ($n->{probe_done} // 0) == $token
+            && $n->{pid} == $pid && defined $n->{probe_bytes};
+        return $n->{probe_bytes};
+    };
+    # The median of three, as ruby/test/test_probe.rb does.
+    my $probe = sub {
+        my @r = map { $once->($_[0]) } 1 .. 3;
+        return undef if grep { !defined } @r;
+        return (sort { $a <=> $b } @r)[1];
+    };
+    for my $path (qw(/leak /leak_native /cache_fill /bloat /garbage /hello)) {
+        $h->get($path) for 1 .. 3;
+    }
+    my %got = map { $_ => $probe->($_) }
+              qw(/leak /leak_native /cache_fill /bloat /garbage /hello);
+    diag(join ', ', map { "$_ $got{$_}" } sort keys %got);
+    # /leak keeps 100 strings of 500 bytes: 512-byte buffers and 40-byte slots.
+    cmp_ok(abs(($got{'/leak'} // 0) - 55_200), '<', 5_000, '/leak: ~55 KB kept');
+    cmp_ok(abs(($got{'/leak_native'} // 0) - 50_000), '<', 5_000,
+           '/leak_native: ~50 KB of malloc kept');
+    cmp_ok(abs(($got{'/cache_fill'} // 0) - 4_200), '<', 2_000,
+           '/cache_fill (under 300 entries): ~4 KB kept');
+    for my $path (qw(/bloat /garbage /hello)) {
+        ok(defined $got{$path} && abs($got{$path}) < 8192,
+           "$path: nothing kept after its first call");
+    }
+    MTPassenger::stop($h);
 };
 
 subtest 'no-code-change preload' => sub {

@@ -13,7 +13,9 @@ module MemTrackTestHelper
   NUM_KEYS = %w[v pid rss_before rss_after gc_before gc_after minor_before
                 minor_after major_before major_after live_before live_after
                 old_before old_after alloc_before alloc_after freed_before
-                freed_after uss pss qc_before qc_after].freeze
+                freed_after uss pss qc_before qc_after probe_us].freeze
+  TOKEN_KEYS = %w[probe probe_done].freeze        # 1..2^50
+  SIGNED_KEYS = %w[probe_bytes probe_objects].freeze # -2^50..2^50, no "-0"
   NAME_KEYS = %w[controller action].freeze
   MAX_LEN = 2048
   MAX_NUM = 1 << 50
@@ -26,9 +28,14 @@ module MemTrackTestHelper
     value.split(";").each do |item|
       key, val = item.strip.split("=", 2)
       refute out.key?(key), "duplicate key #{key}"
-      if NUM_KEYS.include?(key)
+      if NUM_KEYS.include?(key) || TOKEN_KEYS.include?(key)
         assert_match(/\A\d{1,16}\z/, val, "#{key} not a number")
         assert_operator val.to_i, :<=, MAX_NUM
+        assert_operator val.to_i, :>=, 1, "#{key} is 1 or more" if TOKEN_KEYS.include?(key)
+        out[key] = val.to_i
+      elsif SIGNED_KEYS.include?(key)
+        assert_match(/\A(0|-?[1-9]\d{0,15})\z/, val, "#{key} not a signed number")
+        assert_operator val.to_i.abs, :<=, MAX_NUM
         out[key] = val.to_i
       elsif NAME_KEYS.include?(key)
         assert_match(%r{\A[A-Za-z0-9_:/.#-]{1,128}\z}, val, "#{key} bad name")

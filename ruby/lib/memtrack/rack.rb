@@ -2,6 +2,7 @@
 
 require "etc"
 require_relative "version"
+require_relative "probe"
 
 module MemTrack
   # Rack middleware that tells mod_memtrack which process served a request
@@ -18,6 +19,10 @@ module MemTrack
   # The "after" side is measured when the app returns its triple, before the
   # body is iterated: a streamed body's work is not in the numbers, and the
   # header has to be final at that point anyway.
+  #
+  # mod_memtrack's requests come in "X-MemTrack-Want", a ";"-separated list:
+  # "smaps" (read smaps_rollup now), "probe=T; ps=N" (measure what this
+  # request leaves behind, see probe.rb).
   #
   # Nothing here raises into the app: every failure is swallowed and counted
   # (#errors), and the request goes on without (part of) the header.
@@ -48,17 +53,27 @@ module MemTrack
     REPORT_FORMAT = (+"v=#{PROTOCOL_VERSION}; pid=%d").tap do |f|
       FIELDS.first(MEM_GC_FIELDS).each { |k| f << "; #{k}_before=%d; #{k}_after=%d" }
     end.freeze
+    # One X-MemTrack-Want item with a number; the numbers' ranges are checked
+    # after (a token is 1..MAX_NUM, ps 1..Probe::PS_MAX).
+    WANT_ITEM   = /\A(probe|ps)[ \t]*=[ \t]*(\d{1,16})\z/
+    # What the module asked for: smaps now, a probe token, probes per second.
+    Want = Struct.new(:smaps, :token, :ps)
     SMAPS_FILE  = "/proc/self/smaps_rollup"
     STATM_FILE  = "/proc/self/statm"
 
-    attr_reader :errors, :last_error, :smaps_every
+    attr_reader :errors, :last_error, :smaps_every, :probe
 
     # smaps_every: read smaps_rollup every Nth request (0 = never, except when
     #   the module asks); default ENV["MEMTRACK_SMAPS_EVERY"] or 100.
     # smaps_want_per_sec: how many module requests for smaps are honoured per
     #   second and process, so a client that reaches the app without the
     #   module in front cannot make every request pay for smaps_rollup.
-    def initialize(app, smaps_every: nil, smaps_want_per_sec: 20)
+    # probe: false turns probes off; default: on unless ENV["MEMTRACK_PROBE"]
+    #   is "0".
+    # probe_budget: fraction of wall time the probes' full GCs may take, in
+    #   (0, 1]; default ENV["MEMTRACK_PROBE_BUDGET"] or 0.02.
+    def initialize(app, smaps_every: nil, smaps_want_per_sec: 20, probe: nil,
+                   probe_budget: nil)
       @app = app
       every = smaps_every || ENV.fetch("MEMTRACK_SMAPS_EVERY", "100")
       @smaps_every = [Integer(every.to_s, 10), 0].max rescue 100
@@ -70,30 +85,76 @@ module MemTrack
       @last_error = nil
       @proc = ProcSelf.new
       @header = header_name
+      @probe = Probe.new(enabled: probe.nil? ? ENV["MEMTRACK_PROBE"] != "0" : probe,
+                         budget: probe_budget || budget_from_env)
     end
 
     def call(env)
       return @app.call(env) if env[ACTIVE_ENV]
 
+      want = env[WANT_ENV]
+      want &&= safely { parse_want(want) }
+      # Before the "before" sample, so the request's own GC counters and
+      # rss_before do not include the probe's full GC.
+      probe = safely { @probe.at_start(want&.token, want&.ps) } if want || @probe.pending?
       before = safely do
         env[ACTIVE_ENV] = true
         sample
       end
       res = @app.call(env)
-      safely { set_header(res, report(env, before)) }
+      safely { set_header(res, report(env, before, want, probe)) }
       res
     end
 
     # The X-MemTrack value for this request; public for tests and the bench.
-    def report(env, before)
+    # want: the parsed X-MemTrack-Want (parse_want); probe: the probe items
+    # Probe#at_start returned.
+    def report(env, before, want = want_of(env), probe = nil)
       after = safely { sample } || []
       out = all_numbers(before, after) || numbers_one_by_one(before, after)
-      add_smaps(out) if smaps_now?(env)
+      out << probe if probe
+      add_smaps(out) if smaps_now?(want)
       add_names(out, env)
       out
     end
 
+    # An X-MemTrack-Want value as a Want. Items are separated by ";", spaces
+    # around them are ignored, unknown or malformed items too; of a key
+    # given twice the first valid one counts.
+    def parse_want(value)
+      want = Want.new(false, nil, nil)
+      value.to_s.split(";") do |item|
+        item = item.strip
+        if item == "smaps"
+          want.smaps = true
+        elsif (m = WANT_ITEM.match(item))
+          want_number(want, m[1], m[2].to_i)
+        end
+      end
+      want
+    end
+
     private
+
+    def want_number(want, key, n)
+      if key == "probe"
+        want.token ||= n if n >= 1 && n <= MAX_NUM
+      elsif n >= 1 && n <= Probe::PS_MAX
+        want.ps ||= n
+      end
+    end
+
+    def want_of(env)
+      value = env[WANT_ENV]
+      value && parse_want(value)
+    end
+
+    def budget_from_env
+      b = Float(ENV.fetch("MEMTRACK_PROBE_BUDGET", Probe::BUDGET_DEFAULT.to_s))
+      b.positive? && b <= 1 ? b : Probe::BUDGET_DEFAULT
+    rescue ArgumentError, TypeError
+      Probe::BUDGET_DEFAULT
+    end
 
     def header_name
       rel = defined?(::Rack::RELEASE) ? ::Rack::RELEASE.to_s.to_i : 2
@@ -161,12 +222,12 @@ module MemTrack
       out << label << val.to_s
     end
 
-    def smaps_now?(env)
+    def smaps_now?(want)
       # One read of the counter: threads (Puma) share this instance, and a
       # second read could see another request's increment.
       n = (@requests += 1)
       return true if @smaps_every.positive? && ((n - 1) % @smaps_every).zero?
-      return false unless env[WANT_ENV].to_s.include?("smaps")
+      return false unless want&.smaps
 
       want_allowed?
     end

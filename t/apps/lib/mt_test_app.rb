@@ -8,6 +8,9 @@ module MTTestApp
   $retained = []      # /retain: kept for the life of the process
   $leak = []          # /leak: grows ~50 KB per call
   $cache = nil        # /cache: filled once
+  $cache_fill = {}    # /cache_fill: ~4 KB per call up to 300 entries, then LRU
+  $bloat = nil        # /bloat: 30 MB on the first call
+  CACHE_FILL_MAX = 300
 
   module_function
 
@@ -23,6 +26,9 @@ module MTTestApp
     when "/retain" then retain(params)
     when "/leak" then leak
     when "/cache" then cache
+    when "/cache_fill" then cache_fill
+    when "/leak_native" then leak_native
+    when "/bloat" then bloat
     when "/garbage" then garbage
     when "/sleep" then nap(params)
     when "/stream" then stream
@@ -61,6 +67,33 @@ module MTTestApp
 
   def cache
     $cache ||= Array.new(5 * 1024) { |i| format("%06d", i) * 170 }
+    pid
+  end
+
+  # A bounded LRU-like cache: each call adds a 4 KB entry; past
+  # CACHE_FILL_MAX entries the oldest goes, so the process keeps ~1.2 MB
+  # after its first 300 calls and nothing more per call.
+  def cache_fill
+    $cache_fill_n = ($cache_fill_n || 0) + 1
+    $cache_fill["k#{$cache_fill_n}"] = "c" * 4096
+    $cache_fill.shift while $cache_fill.size > CACHE_FILL_MAX
+    pid
+  end
+
+  # ~50 KB of malloc per call that Ruby knows nothing of (as a C extension
+  # that leaks would), written so its pages are resident; never freed.
+  def leak_native
+    require "fiddle"
+    @memset ||= Fiddle::Function.new(Fiddle::Handle::DEFAULT["memset"],
+                                     [Fiddle::TYPE_VOIDP, Fiddle::TYPE_INT,
+                                      Fiddle::TYPE_SIZE_T], Fiddle::TYPE_VOIDP)
+    @memset.call(Fiddle.malloc(50_000), 0x6e, 50_000)
+    pid
+  end
+
+  # A one-time load: 30 MB on the first call of each process, then nothing.
+  def bloat
+    $bloat ||= Array.new(30 * 16) { "b" * (64 << 10) }
     pid
   end
 
