@@ -10,6 +10,7 @@
  *   mod_memtrack_config.c   directives and merging
  *   mod_memtrack_request.c  post_read_request / log_transaction
  *   mod_memtrack_target.c   which process a request is attributed to
+ *   mod_memtrack_analysis.c endpoints, probes, the shared state's updates
  *   mod_memtrack_shm.c      per-process state shared by all children
  *   mod_memtrack_log.c      the JSON Lines sink (piped logger or file)
  *   mod_memtrack_redis.c    the Redis sink
@@ -18,6 +19,7 @@
 #include "httpd.h"
 #include "http_config.h"
 
+#include "mod_memtrack_analysis.h"
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_log.h"
 #include "mod_memtrack_redis.h"
@@ -30,6 +32,7 @@ static void register_hooks(apr_pool_t *p)
     mt_config_register_hooks(p);
     mt_request_register_hooks(p);
     mt_target_register_hooks(p);
+    mt_analysis_register_hooks(p);
     mt_shm_register_hooks(p);
     mt_log_register_hooks(p);
     mt_redis_register_hooks(p);

@@ -47,7 +47,19 @@ typedef struct mt_record_t {
     apr_int64_t overhead_us;     /* the module's own time in its hooks */
     const char *server;          /* the host name of this web server */
     int         httpd_pid;       /* the httpd child that handled the request */
+    const char *endpoint;        /* the endpoint name (mt_endpoint_name) */
+    int         exclusive;       /* pid served only this request meanwhile */
+    apr_uint64_t probe_started;  /* a probe started here, 0 none */
+    apr_uint64_t probe_done;     /* a probe whose result is here, 0 none */
+    apr_int64_t probe_bytes;     /* its retained bytes, MT_UNKNOWN_SIGNED */
+    apr_int64_t probe_objects;   /* its retained objects, MT_UNKNOWN_SIGNED */
+    apr_int64_t probe_us;        /* its GC time, MT_UNKNOWN */
+    const char *probe_endpoint;  /* the probed request's endpoint, NULL when
+                                  * the result was not counted */
 } mt_record_t;
+
+/* "Unknown" for signed figures that may be -1 (probe results). */
+#define MT_UNKNOWN_SIGNED APR_INT64_MIN
 
 /* Signed resident growth, MT_UNKNOWN-aware: returns 0 and sets *known = 0
  * when either side is unknown. */

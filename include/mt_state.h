@@ -306,6 +306,13 @@ unsigned int mt_state_priority(const mt_state_t *st, int endpoint);
 int mt_state_probe_pick(volatile apr_uint32_t *credit, unsigned int rate,
                         unsigned int weight, apr_uint32_t rand);
 
+/* The two halves of mt_state_probe_pick, so that the weight is looked up
+ * only when a probe's worth of credit is there: ready() counts the
+ * candidate and says whether there is; take() decides and spends it. */
+int mt_state_probe_ready(volatile apr_uint32_t *credit, unsigned int rate);
+int mt_state_probe_take(volatile apr_uint32_t *credit, unsigned int rate,
+                        unsigned int weight, apr_uint32_t rand);
+
 /* A copy of one endpoint slot (under its lock): APR_SUCCESS, APR_NOTFOUND
  * or APR_EAGAIN (busy). */
 apr_status_t mt_state_copy_endpoint(mt_state_t *st, int endpoint,

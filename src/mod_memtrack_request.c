@@ -19,12 +19,12 @@
 #include "apr_network_io.h"
 #include "apr_thread_proc.h"
 
+#include "mod_memtrack_analysis.h"
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_request.h"
 #include "mod_memtrack_shm.h"
 #include "mod_memtrack_sink.h"
 #include "mod_memtrack_target.h"
-#include "mt_analysis.h"
 #include "mt_record.h"
 #include "mt_util.h"
 
@@ -168,30 +168,10 @@ static int post_read_request(request_rec *r)
     mt_sample_statm(&st->before, mt_self);
     settle_request_id(r, st);
     mt_target_strip_request(r);
+    mt_analysis_request_start(st);
     ap_set_module_config(r->request_config, &memtrack_module, st);
     st->overhead_us = mt_mono_now() - t0;
     return DECLINED;
-}
-
-/* Keep the per-process totals that the status page and "previous"
- * before-samples read. */
-static void note_state(const mt_record_t *rec)
-{
-    mt_state_t *state = mt_shm_state();
-    mt_note_t in;
-
-    if (state && rec->pid > 0 && rec->after.rss_bytes != MT_UNKNOWN) {
-        mt_note_clear(&in);
-        in.endpoint = rec->url;
-        in.pid = rec->pid;
-        in.start_ticks = rec->start_ticks;
-        in.kind = !strcmp(rec->target, MT_TARGET_SELF)
-                  ? MT_STATE_KIND_SELF : MT_STATE_KIND_BACKEND;
-        in.rss_before = rec->before.rss_bytes;
-        in.rss_after = rec->after.rss_bytes;
-        in.now = apr_time_now();
-        mt_analysis_note(state, &in, NULL);
-    }
 }
 
 /* One in N recorded requests, counted per child. */
@@ -273,9 +253,9 @@ static int log_transaction(request_rec *r)
     }
     fill_record(&rec, r, last, st, dc);
     mt_target_sample(&rec, r, st, dc, mt_self);
-    note_state(&rec);
     rec.request_time = (double)(mt_mono_now() - st->mono_start)
                        / APR_USEC_PER_SEC;
+    mt_analysis_record(r, st, &rec, dc);
     growth = mt_record_growth(&rec, &known);
     if (known) {   /* unknown stays unset: LogFormat prints "-" */
         apr_table_setn(r->notes, "memtrack_growth", apr_psprintf(r->pool,

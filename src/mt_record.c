@@ -55,6 +55,8 @@ enum {
     F_GC_AFTER, F_QC_BEFORE, F_QC_AFTER, F_REQUEST_TIME, F_EXCEEDED,
     F_THRESHOLD, F_BEFORE_SOURCE, F_ATTRIBUTION, F_RSS_ANON, F_SWAP, F_PEAK,
     F_SHARED, F_FDS, F_USS, F_PSS, F_OVERHEAD, F_HTTPD_PID, F_SERVER,
+    F_ENDPOINT, F_PID_START, F_EXCLUSIVE, F_PROBE_STARTED, F_PROBE_DONE,
+    F_PROBE_BYTES, F_PROBE_OBJECTS, F_PROBE_US, F_PROBE_ENDPOINT,
     F_COUNT
 };
 
@@ -96,6 +98,15 @@ static const struct {
     { "overhead_us", json_type_int },
     { "httpd_pid", json_type_int },
     { "server", json_type_string },
+    { "endpoint", json_type_string },
+    { "pid_start", json_type_int },
+    { "exclusive", json_type_boolean },
+    { "probe_started", json_type_int },
+    { "probe_done", json_type_int },
+    { "probe_retained_bytes", json_type_int },
+    { "probe_retained_objects", json_type_int },
+    { "probe_gc_us", json_type_int },
+    { "probe_endpoint", json_type_string },
 };
 
 enum { G_COUNT = 7 };
@@ -198,6 +209,13 @@ static void put_int(slot_t *s, apr_int64_t v)
               ? s->val : NULL);
 }
 
+/* A signed figure, for which -1 is a value: MT_UNKNOWN_SIGNED is null. */
+static void put_signed(slot_t *s, apr_int64_t v)
+{
+    attach(s, v != MT_UNKNOWN_SIGNED && json_object_set_int64(s->val, v)
+              ? s->val : NULL);
+}
+
 static void put_str(mt_json_writer_t *w, slot_t *s, const char *v)
 {
     if (!v) attach(s, NULL);
@@ -269,6 +287,7 @@ static void put_gc(mt_json_writer_t *w, int which, const mt_gc_t *gc)
 /* The strings of a record after cleaning, at the current caps. */
 typedef struct {
     const char *url, *host, *controller, *action, *method, *server;
+    const char *endpoint, *probe_endpoint;
 } clean_strings_t;
 
 static void clean_strings(clean_strings_t *cs, const mt_record_t *rec,
@@ -279,6 +298,8 @@ static void clean_strings(clean_strings_t *cs, const mt_record_t *rec,
     cs->host = mt_str_clean(p, rec->host, other_max, NULL);
     cs->server = mt_str_clean(p, rec->server, other_max, NULL);
     cs->method = mt_str_clean(p, rec->method, 32, NULL);
+    cs->endpoint = mt_str_clean(p, rec->endpoint, other_max, NULL);
+    cs->probe_endpoint = mt_str_clean(p, rec->probe_endpoint, other_max, NULL);
     cs->controller = rec->app ? mt_str_clean(p, rec->app->controller,
                                              other_max, NULL) : NULL;
     cs->action = rec->app ? mt_str_clean(p, rec->app->action,
@@ -323,6 +344,19 @@ static void put_fixed(mt_json_writer_t *w, const mt_record_t *rec,
     put_int(&f[F_PSS], app ? app->pss_bytes : MT_UNKNOWN);
     put_int(&f[F_OVERHEAD], rec->overhead_us);
     put_int(&f[F_HTTPD_PID], rec->httpd_pid > 0 ? rec->httpd_pid : MT_UNKNOWN);
+    put_int(&f[F_PID_START], rec->start_ticks > 0
+            ? (apr_int64_t)rec->start_ticks : MT_UNKNOWN);
+    json_object_set_boolean(f[F_EXCLUSIVE].val, rec->exclusive != 0);
+    attach(&f[F_EXCLUSIVE], f[F_EXCLUSIVE].val);
+    put_int(&f[F_PROBE_STARTED], rec->probe_started
+            ? (apr_int64_t)rec->probe_started : MT_UNKNOWN);
+    put_int(&f[F_PROBE_DONE], rec->probe_done
+            ? (apr_int64_t)rec->probe_done : MT_UNKNOWN);
+    put_signed(&f[F_PROBE_BYTES], rec->probe_done ? rec->probe_bytes
+                                                  : MT_UNKNOWN_SIGNED);
+    put_signed(&f[F_PROBE_OBJECTS], rec->probe_done ? rec->probe_objects
+                                                    : MT_UNKNOWN_SIGNED);
+    put_int(&f[F_PROBE_US], rec->probe_done ? rec->probe_us : MT_UNKNOWN);
 }
 
 static void put_strings(mt_json_writer_t *w, const clean_strings_t *cs)
@@ -333,6 +367,8 @@ static void put_strings(mt_json_writer_t *w, const clean_strings_t *cs)
     put_str(w, &w->f[F_CONTROLLER], cs->controller);
     put_str(w, &w->f[F_ACTION], cs->action);
     put_str(w, &w->f[F_SERVER], cs->server);
+    put_str(w, &w->f[F_ENDPOINT], cs->endpoint);
+    put_str(w, &w->f[F_PROBE_ENDPOINT], cs->probe_endpoint);
 }
 
 apr_status_t mt_record_to_json(char **line, apr_size_t *len,

@@ -634,8 +634,7 @@ unsigned int mt_state_priority(const mt_state_t *st, int endpoint)
     return apr_atomic_read32(&st->eps[endpoint].priority);
 }
 
-int mt_state_probe_pick(volatile apr_uint32_t *credit, unsigned int rate,
-                        unsigned int weight, apr_uint32_t rand)
+int mt_state_probe_ready(volatile apr_uint32_t *credit, unsigned int rate)
 {
     apr_uint32_t have;
 
@@ -648,10 +647,25 @@ int mt_state_probe_pick(volatile apr_uint32_t *credit, unsigned int rate,
     if (have < 4 * rate) {
         have = apr_atomic_add32(credit, 1) + 1;
     }
-    if (have < rate || (rand & 0xFFu) >= weight) {
+    return have >= rate;
+}
+
+int mt_state_probe_take(volatile apr_uint32_t *credit, unsigned int rate,
+                        unsigned int weight, apr_uint32_t rand)
+{
+    apr_uint32_t have = apr_atomic_read32(credit);
+
+    if (rate == 0 || have < rate || (rand & 0xFFu) >= weight) {
         return 0;
     }
     return apr_atomic_cas32(credit, have - rate, have) == have;
+}
+
+int mt_state_probe_pick(volatile apr_uint32_t *credit, unsigned int rate,
+                        unsigned int weight, apr_uint32_t rand)
+{
+    return mt_state_probe_ready(credit, rate)
+           && mt_state_probe_take(credit, rate, weight, rand);
 }
 
 /* ---- copies ---- */

@@ -13,6 +13,8 @@
  * is "pid=<child pid> mb=<N>\n". `&status=404` (any 4xx/5xx) makes the
  * handler return that status after growing, so that an ErrorDocument causes
  * an internal redirect after the memory grew (tests of "first sample kept").
+ * `kb=N` keeps N KiB more (a leak of N KiB a request), `garbage_kb=N`
+ * allocates N KiB in 1 KiB pieces and frees them all (churn).
  *
  * Blocks are kept on a lock-free list, so the memory stays reachable (no
  * leak report under ASan) and threaded MPMs are safe.
@@ -61,18 +63,18 @@ static long mt_grow_arg(const char *args, const char *name, long dflt)
     return dflt;
 }
 
-/* Allocate mb MiB, touch every page, keep the block. */
-static int mt_grow_alloc(long mb)
+/* Allocate kb KiB, touch every page, keep the block. */
+static int mt_grow_alloc_kb(long kb)
 {
-    apr_size_t bytes = (apr_size_t)mb * MT_GROW_MIB;
+    apr_size_t bytes = (apr_size_t)kb * 1024;
     long page = sysconf(_SC_PAGESIZE);
     mt_grow_block_t *b;
     apr_size_t off;
 
-    if (mb == 0) {
+    if (kb == 0) {
         return 0;
     }
-    b = malloc(bytes);
+    b = malloc(bytes < sizeof(*b) ? sizeof(*b) : bytes);
     if (!b) {
         return -1;
     }
@@ -85,9 +87,34 @@ static int mt_grow_alloc(long mb)
     return 0;
 }
 
+/* Allocate kb KiB in pieces of 1 KiB, touch them and free them all:
+ * garbage, the churn of a request that keeps nothing. */
+static int mt_grow_garbage_kb(long kb)
+{
+    void **pieces;
+    long i;
+
+    if (kb == 0) {
+        return 0;
+    }
+    if ((pieces = malloc((size_t)kb * sizeof(*pieces))) == NULL) {
+        return -1;
+    }
+    for (i = 0; i < kb; i++) {
+        if ((pieces[i] = malloc(1024)) != NULL) {
+            memset(pieces[i], 1, 1024);
+        }
+    }
+    for (i = 0; i < kb; i++) {
+        free(pieces[i]);
+    }
+    free(pieces);
+    return 0;
+}
+
 static int mt_grow_handler(request_rec *r)
 {
-    long mb, status;
+    long mb, kb, garbage, status;
 
     if (!r->handler || strcmp(r->handler, "memtrack-test-grow") != 0) {
         return DECLINED;
@@ -96,13 +123,18 @@ static int mt_grow_handler(request_rec *r)
         return HTTP_METHOD_NOT_ALLOWED;
     }
     mb = mt_grow_arg(r->args, "mb", 0);
+    kb = mt_grow_arg(r->args, "kb", 0);
+    garbage = mt_grow_arg(r->args, "garbage_kb", 0);
     status = mt_grow_arg(r->args, "status", 200);
-    if (mb < 0 || mb > MT_GROW_MAX_MB || status < 200 || status > 599) {
+    if (mb < 0 || mb > MT_GROW_MAX_MB || kb < 0 || kb > MT_GROW_MAX_MB * 1024
+        || garbage < 0 || garbage > MT_GROW_MAX_MB * 1024
+        || status < 200 || status > 599) {
         return HTTP_BAD_REQUEST;
     }
-    if (mt_grow_alloc(mb) != 0) {
+    if (mt_grow_alloc_kb(mb * 1024 + kb) != 0
+        || mt_grow_garbage_kb(garbage) != 0) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "mt_grow: cannot allocate %ld MiB", mb);
+                      "mt_grow: cannot allocate %ld MiB %ld KiB", mb, kb);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (status >= 400) {
