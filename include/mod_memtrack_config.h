@@ -37,7 +37,9 @@ const char *mt_config_endpoint(const mt_dir_conf_t *d);   /* NULL: not set */
 /* Per-server values. */
 int         mt_config_probe_rate(const mt_srv_conf_t *sc);  /* 0: never */
 int         mt_config_probe_max(const mt_srv_conf_t *sc);
-/* Of the main server: the shared state's size and leak floor. */
+/* Of the main server: whether there is an analysis at all, the shared
+ * state's size and leak floor. */
+int         mt_config_analysis(const mt_srv_conf_t *sc);
 int         mt_config_endpoints(const mt_srv_conf_t *sc);
 apr_int64_t mt_config_leak_min(const mt_srv_conf_t *sc);
 const char *mt_config_log_spec(const mt_srv_conf_t *sc);  /* NULL: none */

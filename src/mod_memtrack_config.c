@@ -43,6 +43,7 @@ struct mt_srv_conf_t {
     int         probe_max;        /* MemTrackProbeMax: per process and second */
     /* The shared state is one per server process tree: read from the
      * main server only. */
+    int         analysis;         /* MemTrackAnalysis On|Off */
     int         endpoints;        /* MemTrackEndpoints */
     apr_int64_t leak_min_bytes;   /* MemTrackLeakMin */
 };
@@ -117,6 +118,11 @@ int mt_config_probe_rate(const mt_srv_conf_t *sc)
 int mt_config_probe_max(const mt_srv_conf_t *sc)
 {
     return sc->probe_max != MT_UNSET ? sc->probe_max : MT_DEFAULT_PROBE_MAX;
+}
+
+int mt_config_analysis(const mt_srv_conf_t *sc)
+{
+    return sc->analysis != 0;     /* unset: on */
 }
 
 int mt_config_endpoints(const mt_srv_conf_t *sc)
@@ -205,6 +211,7 @@ void *mt_config_create_srv(apr_pool_t *p, server_rec *s)
     (void)s;
     sc->trust_request_id = MT_UNSET;
     sc->probe_rate = sc->probe_max = sc->endpoints = MT_UNSET;
+    sc->analysis = MT_UNSET;
     sc->leak_min_bytes = MT_UNSET;
     return sc;
 }
@@ -225,6 +232,7 @@ void *mt_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
     sc->probe_max = add->probe_max != MT_UNSET ? add->probe_max
                                                : base->probe_max;
     sc->endpoints = base->endpoints;          /* main server only */
+    sc->analysis = base->analysis;
     sc->leak_min_bytes = base->leak_min_bytes;
     return sc;
 }
@@ -338,6 +346,19 @@ static const char *cmd_probe_max(cmd_parms *cmd, void *dc, const char *arg)
     return parse_count(cmd, arg, 1, MT_MAX_PROBE_MAX,
                        "probes per app process and second",
                        &srv_of(cmd)->probe_max);
+}
+
+static const char *cmd_analysis(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    int on = 1;
+
+    (void)dc;
+    if (err || (err = parse_on_off(cmd, arg, &on)) != NULL) {
+        return err;
+    }
+    srv_of(cmd)->analysis = on;
+    return NULL;
 }
 
 static const char *cmd_endpoints(cmd_parms *cmd, void *dc, const char *arg)
@@ -505,6 +526,9 @@ const command_rec mt_config_cmds[] = {
     AP_INIT_TAKE1("MemTrackEndpoint", cmd_endpoint, NULL, ACCESS_CONF,
         "The endpoint name of every request here (default: Controller#action "
         "or METHOD /path with ids as :id)"),
+    AP_INIT_TAKE1("MemTrackAnalysis", cmd_analysis, NULL, RSRC_CONF,
+        "Off: write records only, keep no shared state and probe nothing "
+        "(default On)"),
     AP_INIT_TAKE1("MemTrackEndpoints", cmd_endpoints, NULL, RSRC_CONF,
         "Distinct endpoints kept; later ones count as \"other\" (default 256)"),
     AP_INIT_TAKE1("MemTrackProbeRate", cmd_probe_rate, NULL, RSRC_CONF,

@@ -82,7 +82,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 
     (void)pconf; (void)plog; (void)ptemp;
     mt_state_ptr = NULL;
-    if (!mt_config_any_enabled()
+    if (!mt_config_any_enabled() || !mt_config_analysis(sc)
         || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }

@@ -51,6 +51,9 @@ example an installed one); C<$ENV{MT_KEEP_TMP}> keeps every temp dir.
     memtrack => 1                       0: do not load mod_memtrack at all
                                         (baselines; no MemTrack* lines written)
     name     => 'basename of $0'        prefix of the temp dir
+    single   => 0                       1: httpd -X (one process serves)
+    wrap     => ['valgrind', ...]       a command httpd runs under
+    up_secs  => 20                      how long to wait for it to answer
 
 In C<conf>, C<prelude> and C<mpm_conf>, C<@DIR@> stands for the temp dir and
 C<@PORT@> for the port (e.g. C<CustomLog @DIR@/access.log mt>).
@@ -327,14 +330,15 @@ sub start {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>>', "$o{dir}/stderr.log";
         open STDERR, '>&', \*STDOUT;
-        exec $HTTPD, '-f', "$o{dir}/httpd.conf", '-DFOREGROUND'
+        exec @{ $o{wrap} || [] }, $HTTPD, '-f', "$o{dir}/httpd.conf",
+            '-DFOREGROUND', $o{single} ? ('-X') : ()
             or POSIX::_exit(127);
     }
     $self->{pid} = $self->{parent_pid} = $pid;
     $LIVE{$pid} = $self;
     $self->{http} = HTTP::Tiny->new(timeout => 30, keep_alive => 0,
                                     max_redirect => 0);
-    $self->_wait_up(20);
+    $self->_wait_up($o{up_secs} // 20);
     return $self;
 }
 
@@ -355,8 +359,8 @@ sub _wait_up {
                                       PeerPort => $self->{port}, Timeout => 1);
         if ($s) {
             close $s;
-            # children answer once the parent has forked them
-            return if @{ [ $self->child_pids ] };
+            # children answer once the parent has forked them (-X: itself)
+            return if $self->{single} || @{ [ $self->child_pids ] };
         }
         sleep 0.05;
     }
