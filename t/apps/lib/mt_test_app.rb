@@ -30,6 +30,7 @@ module MTTestApp
     when "/leak_native" then leak_native
     when "/bloat" then bloat
     when "/garbage" then garbage
+    when "/churn" then churn
     when "/sleep" then nap(params)
     when "/stream" then stream
     when "/status/304" then [304, { "ETag" => "\"mt\"" }, []]
@@ -94,6 +95,16 @@ module MTTestApp
   # A one-time load: 30 MB on the first call of each process, then nothing.
   def bloat
     $bloat ||= Array.new(30 * 16) { "b" * (64 << 10) }
+    pid
+  end
+
+  # Lighter churn for long runs (make hunt): 20,000 short strings and one
+  # 2 MB string, all dropped.
+  def churn
+    x = nil
+    20_000.times { |i| x = "c#{i}" }
+    x = "c" * (2 << 20)
+    x = nil
     pid
   end
 

@@ -1,0 +1,87 @@
+#!/usr/bin/perl
+# The analysis on real processes: a Passenger Rack app with two processes
+# and the companion, under concurrent traffic at a steady mix. A Ruby-heap
+# leak and a native (malloc) leak are named leak with estimates within 25%
+# of what they keep; churn, a cache that fills then stops, a one-time load
+# and a flat endpoint are never called leaks (checked after every batch). A
+# graceful restart in the middle keeps the verdicts.
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use MTTest;
+use MTPassenger;
+use MTAnalysis;
+use Test::More;
+
+plan skip_all => MTPassenger::why_not() if MTPassenger::why_not();
+
+# What each leaking request keeps, by the app's own code (t/apps/lib):
+# /leak keeps 100 strings of 500 bytes, /leak_native one malloc of 50,000.
+my %KEEPS = ('MTTestApp#leak' => 50_000, 'MTTestApp#leak_native' => 50_000);
+my %NOT_LEAK = map { $_ => 1 } qw(MTTestApp#garbage MTTestApp#cache_fill
+                                  MTTestApp#bloat MTTestApp#hello);
+my %MIX = ('/leak' => 10, '/leak_native' => 10, '/garbage' => 10,
+           '/cache_fill' => 15, '/bloat' => 10, '/hello' => 45);
+
+my $h = MTPassenger->start(app => 'rack', procs => 2,
+    # a higher probe rate and GC budget than the defaults, so that a few
+    # thousand requests are enough (make hunt runs the defaults)
+    env => { MEMTRACK_PROBE_BUDGET => '0.25' },
+    conf => "MemTrackProbeRate 10\nMemTrackProbeMax 20\n"
+          . MTAnalysis::status_location());
+my @pids = MTPassenger::warm($h, procs => 2);
+is(scalar @pids, 2, 'two app processes');
+
+my %false;
+my $check = sub {
+    my $v = MTAnalysis::verdicts($h);
+    for my $e (keys %NOT_LEAK) {
+        $false{$e} //= $v->{$e}{evidence}
+            if $v->{$e} && $v->{$e}{verdict} eq 'leak';
+    }
+};
+my $bad = MTAnalysis::load($h, mix => \%MIX, requests => 2400, clients => 4,
+                           batch => 200, after_batch => $check);
+is($bad, 0, 'every request answered');
+
+# A graceful restart in the middle: the verdicts so far stay.
+my $before = MTAnalysis::verdicts($h);
+$h->graceful;
+ok(MTTest::wait_for(sub { eval { MTAnalysis::verdicts($h) } }, 20),
+   'status answers after the graceful restart');
+my $after = MTAnalysis::verdicts($h);
+for my $e (sort keys %$before) {
+    is($after->{$e}{requests} // -1, $before->{$e}{requests},
+       "graceful restart kept $e's requests");
+    is($after->{$e}{verdict}, $before->{$e}{verdict},
+       "and its verdict ($before->{$e}{verdict})");
+}
+$bad = MTAnalysis::load($h, mix => \%MIX, requests => 2400, clients => 4,
+                        batch => 200, after_batch => $check, seed => 100);
+is($bad, 0, 'every request answered after the restart');
+
+my $v = MTAnalysis::verdicts($h);
+for my $e (sort keys %KEEPS) {
+    my $x = $v->{$e} || {};
+    is($x->{verdict}, 'leak', "$e is a leak") or diag(explain($x));
+    my $est = $x->{leak_bytes_per_request} // 0;
+    ok(abs($est - $KEEPS{$e}) <= 0.25 * $KEEPS{$e},
+       "$e: $est bytes per request, within 25% of $KEEPS{$e}");
+    ok(($x->{leak_bytes_per_request_low} // 1e18) <= $est
+       && $est <= ($x->{leak_bytes_per_request_high} // -1),
+       "$e: the estimate has its interval");
+}
+for my $e (sort keys %NOT_LEAK) {
+    ok($v->{$e}, "$e was seen");
+    isnt($v->{$e}{verdict} // '', 'leak', "$e is not a leak ("
+         . ($v->{$e}{verdict} // 'none') . ')');
+    ok(!$false{$e}, "$e was never called a leak") or diag($false{$e});
+}
+is($v->{'MTTestApp#garbage'}{verdict}, 'churn', 'garbage is churn');
+like($v->{'MTTestApp#bloat'}{verdict}, qr/^(bloat|flat)$/,
+     'the one-time load is bloat (or flat once its first calls are behind)');
+
+MTPassenger::stop($h);
+is($h->sanitizer_log, '', 'no sanitizer report');
+done_testing();
