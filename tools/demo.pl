@@ -30,7 +30,8 @@ sub stop_demo {
         $msg .= "  the server's files (httpd.conf, error.log, records.jsonl): " . $h->dir . "\n";
         eval { MTPassenger::stop($h); 1 } or $h->stop;
     }
-    die $msg;
+    print STDERR $msg;
+    exit 1;
 }
 
 # GET $path: status $want and a body matching $body, or stop.
@@ -38,8 +39,8 @@ sub checked_get {
     my ($h, $path, $want, $body) = @_;
     my $r = $h->get($path);
     my $got = $r->{content} // '';
-    stop_demo($h, "GET $path answered $r->{status} (expected $want): "
-              . substr($got, 0, 200) =~ s/\s+\z//r)
+    my ($line) = $got =~ m{<title>([^<]*)</title>} ? $1 : $got =~ /\A([^\n]{0,100})/;
+    stop_demo($h, "GET $path answered $r->{status} (expected $want): $line")
         unless $r->{status} == $want;
     stop_demo($h, "GET $path: unexpected body '" . substr($got, 0, 200) . "'")
         unless $got =~ $body;
