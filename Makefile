@@ -100,6 +100,12 @@ demo: deps all
 bench: deps all
 	@perl tools/bench.pl
 
+# README's two commands on a freshly bootstrapped Debian 12 (needs root and
+# the Debian mirror, takes long; not part of make test). FRESH_STEPS=demo,
+# FRESH_AS=root, FRESH_REV, FRESH_DIR: see tools/fresh-check.sh.
+fresh-check:
+	@bash tools/fresh-check.sh
+
 # Coverage-guided fuzzing of the X-MemTrack parser (needs clang and
 # libclang-rt-14-dev; not part of make test):
 #   make fuzz && build/fuzz/fuzz_proto -dict=t/fuzz/proto.dict \

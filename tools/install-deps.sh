@@ -43,11 +43,11 @@ done
 echo "installing:$missing"
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
+# env: sudo resets the environment, and apt-get must not ask questions
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
 # --no-install-recommends: the "rails" meta package and recommends pull in a
 # JavaScript tool chain the tests do not need.
-$SUDO apt-get install -y -q --no-install-recommends $missing
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 # Debian starts services on install; the tests run their own on loopback.
 for svc in apache2 redis-server; do
     if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
