@@ -146,6 +146,16 @@ prepare_rootfs() {
         cp /etc/apt/sources.list "$r/etc/apt/sources.list"
     fi
     cp /etc/resolv.conf "$r/etc/resolv.conf"
+    # The root file system shares this machine's processes, so its /proc/1
+    # is this machine's pid 1. Passenger's watchdog reads /proc/1/environ
+    # to tell whether it runs in a container, unless /.dockerenv exists,
+    # and aborts when it cannot read it (as here, in a container whose
+    # pid 1 even root may not read). On a real Debian machine root can read
+    # its own init's environ; here, the machine's own marker is copied in.
+    if ! head -c 1 /proc/1/environ >/dev/null 2>&1 && [ -e /.dockerenv ]; then
+        say "this machine's pid 1 is unreadable (/proc/1/environ) and it has /.dockerenv: copied into the root file system"
+        touch "$r/.dockerenv"
+    fi
     mount -t proc proc "$r/proc" && mount -t sysfs sysfs "$r/sys" \
         && mount --bind /dev "$r/dev" && mount --bind /dev/pts "$r/dev/pts" \
         && mount -t tmpfs -o mode=1777 shm "$r/dev/shm"
