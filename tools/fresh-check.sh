@@ -10,9 +10,11 @@
 #     for the user),
 #   - the checkout's HEAD (or FRESH_REV) cloned with git in the home (/root
 #     for root: mode 0700 on Debian, as every home adduser makes),
-# it runs `make demo`, then `make test`, in the clone, and fails when either
+# it runs plain `make` (must fail in one line naming what to install), then
+# `make demo`, then `make test`, in the clone, and fails when either
 # fails or when the demo does not end with its line that every answer was
-# as expected. Prints how long each step took. Needs root and a network path
+# as expected; then `make deps all` once more, which must install and build
+# nothing. Prints how long each step took. Needs root and a network path
 # to the Debian mirror; takes minutes (make test: much longer).
 #
 #   sudo make fresh-check
@@ -180,7 +182,7 @@ demo_ok() {
 
 # What one case runs in its root file system $1, home $2; 0 when all passed.
 case_steps() {
-    local r=$1 home=$2 rev=${FRESH_REV:-} s
+    local r=$1 home=$2 rev=${FRESH_REV:-} s bare failed=0
     step "debootstrap --variant=minbase $SUITE" \
         debootstrap --variant=minbase "$SUITE" "$r" "$MIRROR" || return 1
     prepare_rootfs "$r" || { say "mounting in $r failed"; return 1; }
@@ -191,6 +193,15 @@ case_steps() {
     step "git clone into $home" as_case "cd ~ && git -c advice.detachedHead=false clone -q \
         /tmp/mod_memtrack.bundle mod_memtrack ${rev:+&& git -C mod_memtrack -c advice.detachedHead=false checkout -q $rev} \
         && git -C mod_memtrack log --oneline -1 && ls -ld ~ ~/mod_memtrack" || return 1
+    # Plain `make` only builds: on the bare machine it stops at once, with
+    # one line that names what to install (a failure here is counted, and
+    # the check goes on).
+    bare="$WORK/$CASE.make--bare--must-fail-in-one-line-.log"
+    step "make (bare: must fail in one line)" as_case "cd ~/mod_memtrack && ! make" || failed=1
+    if [ "$(wc -l < "$bare")" -ne 1 ] || ! grep -q 'missing .*apache2-dev.*make deps' "$bare"; then
+        say "[$CASE] plain make did not fail with one line naming apache2-dev and make deps"
+        failed=1
+    fi
     for s in $STEPS; do
         step "make $s" as_case "cd ~/mod_memtrack && make $s" || return 1
         if [ "$s" = demo ] && ! demo_ok; then
@@ -198,6 +209,14 @@ case_steps() {
             return 1
         fi
     done
+    # A second run installs and builds nothing: what `make demo` and
+    # `make test` do before their own work.
+    step "make deps all (again)" as_case "cd ~/mod_memtrack && make deps all" || return 1
+    if grep -qv "^make: Nothing to be done for 'all'.\$" "$WORK/$CASE.make-deps-all--again-.log"; then
+        say "[$CASE] the second run did more than nothing (above)"
+        failed=1
+    fi
+    return $failed
 }
 
 check_case() {
