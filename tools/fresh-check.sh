@@ -118,6 +118,13 @@ step() {
     return $rc
 }
 
+# verdict NAME STATUS: a check of a step's output, in the summary.
+verdict() {
+    SUMMARY+=("$(printf '%-5s %-40s %8s  %s' "$CASE" "  $1" '' \
+        "$([ "$2" -eq 0 ] && echo ok || echo FAILED)")")
+    return "$2"
+}
+
 # A command inside the root file system, as root with a login's plain
 # environment (nothing of ours leaks in).
 in_root() {
@@ -198,24 +205,28 @@ case_steps() {
     # the check goes on).
     bare="$WORK/$CASE.make--bare--must-fail-in-one-line-.log"
     step "make (bare: must fail in one line)" as_case "cd ~/mod_memtrack && ! make" || failed=1
-    if [ "$(wc -l < "$bare")" -ne 1 ] || ! grep -q 'missing .*apache2-dev.*make deps' "$bare"; then
+    [ "$(wc -l < "$bare")" -eq 1 ] && grep -q 'missing .*apache2-dev.*make deps' "$bare"
+    verdict "one line naming apache2-dev, make deps" $? || {
         say "[$CASE] plain make did not fail with one line naming apache2-dev and make deps"
         failed=1
-    fi
+    }
     for s in $STEPS; do
         step "make $s" as_case "cd ~/mod_memtrack && make $s" || return 1
-        if [ "$s" = demo ] && ! demo_ok; then
+        [ "$s" = demo ] || continue
+        demo_ok
+        verdict "every answer as expected" $? || {
             say "[$CASE] the demo did not end with its line that every answer was as expected"
             return 1
-        fi
+        }
     done
     # A second run installs and builds nothing: what `make demo` and
     # `make test` do before their own work.
     step "make deps all (again)" as_case "cd ~/mod_memtrack && make deps all" || return 1
-    if grep -qv "^make: Nothing to be done for 'all'.\$" "$WORK/$CASE.make-deps-all--again-.log"; then
+    ! grep -qv "^make: Nothing to be done for 'all'.\$" "$WORK/$CASE.make-deps-all--again-.log"
+    verdict "nothing installed or built" $? || {
         say "[$CASE] the second run did more than nothing (above)"
         failed=1
-    fi
+    }
     return $failed
 }
 
