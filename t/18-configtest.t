@@ -45,7 +45,7 @@ for my $b (@bad) {
     my ($c, $o) = MTTest::configtest(conf => "MemTrack On\n$line\n");
     # the config's path and line number must not count as naming the value
     $o =~ s/Syntax error on line \d+ of \S+:\s*//g;
-    $o =~ s{\S*/t/tmp/\S*}{<path>}g;
+    $o =~ s{\S*\Q${\ MTTmp::base()}\E/\S*}{<path>}g;
     isnt($c, 0, "configtest fails: $line");
     like($o, qr/\Q$dir\E/, "message names $dir") or diag($o);
     if (length $val) {

@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 sums=$(mktemp -d "${TMPDIR:-/tmp}/mt-summary.XXXXXX")
 trap 'rm -rf "$sums"' EXIT
 
+# The test servers' files are outside the checkout (t/lib/MTTmp.pm)
+echo "test servers' directories: $(perl -It/lib -MMTTmp -e 'print MTTmp::base()')" \
+     "(a failed test keeps its own there and names it; MT_KEEP_TMP=1 keeps all)"
 declare -A status
 for pass in plain ASan; do
     asan=

@@ -24,7 +24,8 @@ MTPassCheck - shared checks of the Passenger integration tests (t/2x)
                               (see AGENTS WITHOUT ASAN below)
     token()                   a fresh unique "u=..." query value
     private_app($name)        a copy of t/apps/$name (and t/apps/lib) under
-                              t/tmp/apps-PID/, removed at exit: an app root
+                              MTTmp's directory (BASE/apps-PID/), removed
+                              at exit unless kept: an app root
                               no other test server uses, so host-wide
                               process discovery by app root is unambiguous
                               even when tests run in parallel
@@ -81,6 +82,7 @@ use MTClock qw(time);
 use Test::More;
 use MTTest ':noskip';
 use MTPassenger;
+use MTTmp;
 
 my $SEQ = 0;
 
@@ -102,19 +104,18 @@ sub private_app {
     my ($name) = @_;
     croak "bad app name $name" unless $name =~ /^[a-z0-9_-]+$/;
     my $src = "$MTTest::ROOT/t/apps";
-    $APPS_DIR //= "$MTTest::ROOT/t/tmp/apps-$$";
+    $APPS_DIR //= MTTmp::fresh_dir("apps-$$");
     my $dst = "$APPS_DIR/$name";
     return $dst if -f "$dst/config.ru";
-    make_path($APPS_DIR);
-    chmod 0755, "$MTTest::ROOT/t/tmp", $APPS_DIR;
     system('cp', '-R', "$src/$name", "$src/lib", "$APPS_DIR/") == 0
         or croak "cp $src/$name: $?";
     system('chmod', '-R', 'a+rX', $APPS_DIR) == 0 or croak "chmod: $?";
     return $dst;
 }
 
+my $OWNER = $$;
 END {
-    remove_tree($APPS_DIR) if $APPS_DIR && !$ENV{MT_KEEP_TMP};
+    remove_tree($APPS_DIR) if $APPS_DIR && $$ == $OWNER && !$ENV{MT_KEEP_TMP};
 }
 
 sub token { return sprintf 'u=%d-%d-%d', $$, int(time * 1000) % 1000000, ++$SEQ }

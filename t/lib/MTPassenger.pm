@@ -49,16 +49,19 @@ Passenger serves an app whose F<public/> is the DocumentRoot, or, as here,
 any directory that says C<PassengerAppRoot>: the harness's own
 C<DIR/htdocs> stays the DocumentRoot, files that exist there
 (F</static.txt>) are served by httpd itself (C<target: self>), everything
-else goes to the app. No copy of the app is needed.
+else goes to the app. The app root is this process's copy of F<t/apps>
+under MTTmp's directory (MTTmp::tree, with F<ruby/lib> beside it at the
+same relative path), not the checkout, which the app user may not be able
+to read (a home of mode 0700).
 
 =item *
 As root, Passenger runs the app as the owner of its startup file unless
 that is root; F<config.ru> in the repo is root's, so the app would run as
 C<PassengerDefaultUser> (C<nobody> by default). We set C<PassengerUser> and
 C<PassengerDefaultUser> to www-data, the user httpd's children run as.
-The app user must be able to read the repo (the apps load the gem from
-F<ruby/lib>): F</work/main> is 0755, the files 0644. App processes never
-run as root, which the module's pid check relies on.
+The app user must be able to read the app and the gem (F<ruby/lib>):
+hence the copies under MTTmp's directory (mode 0755, files 0644). App
+processes never run as root, which the module's pid check relies on.
 
 =item *
 C<PassengerInstanceRegistryDir> must exist: we use C<DIR/run> (made by the
@@ -111,8 +114,9 @@ use Time::HiRes qw(sleep);
 use MTClock qw(time);
 use POSIX qw(WNOHANG);
 use HTTP::Tiny;
+use MTTmp;
 
-our $ROOT        = abs_path(dirname(__FILE__) . '/../..');
+our $ROOT        = abs_path(dirname(__FILE__) . '/../..');   # the checkout
 our $PASSENGER_SO = '/usr/lib/apache2/modules/mod_passenger.so';
 our $PASSENGER_ROOT = '/usr/lib/ruby/vendor_ruby/phusion_passenger/locations.ini';
 my  $DEFAULT_ROOT  = $PASSENGER_ROOT;
@@ -132,9 +136,9 @@ my $AGENT_DIR;
 sub passenger_root {
     return $PASSENGER_ROOT unless $ENV{MT_ASAN} && $PASSENGER_ROOT eq $DEFAULT_ROOT;
     return "$AGENT_DIR/locations.ini" if $AGENT_DIR && -d $AGENT_DIR;
-    my $dir = "$ROOT/t/tmp/passenger-agent-$$";
+    my $dir = MTTmp::fresh_dir("passenger-agent-$$");
     File::Path::make_path("$dir/support-binaries");
-    chmod 0755, "$ROOT/t/tmp", $dir, "$dir/support-binaries";
+    chmod 0755, "$dir/support-binaries";
     open my $in, '<', $PASSENGER_ROOT or croak "$PASSENGER_ROOT: $!";
     my ($ini, $real) = ('', '');
     while (my $l = <$in>) {
@@ -163,7 +167,11 @@ sub _write_file {
     chmod $mode, $path;
 }
 
-END { File::Path::remove_tree($AGENT_DIR) if $AGENT_DIR && !$ENV{MT_KEEP_TMP} }
+my $OWNER = $$;
+END {
+    File::Path::remove_tree($AGENT_DIR)
+        if $AGENT_DIR && $$ == $OWNER && !$ENV{MT_KEEP_TMP};
+}
 
 # Why Passenger tests cannot run here, or undef.
 sub why_not {
@@ -177,12 +185,12 @@ sub app_root {
     my ($app) = @_;
     $app //= 'rack';
     return $app if $app =~ m{^/};
-    my $dir = "$ROOT/t/apps/$app";
-    croak "no test app $dir" unless -f "$dir/config.ru";
-    return $dir;
+    croak "no test app $ROOT/t/apps/$app" unless -f "$ROOT/t/apps/$app/config.ru";
+    return MTTmp::tree() . "/t/apps/$app";
 }
 
-sub preload_path { return "$ROOT/ruby/lib/memtrack/preload" }
+# The companion as the app loads it (the copy beside the apps).
+sub preload_path { return MTTmp::tree() . "/ruby/lib/memtrack/preload" }
 
 # Modules the Passenger config needs besides what MTTest always loads.
 sub modules { return qw(env alias) }

@@ -16,7 +16,9 @@ MTRedis - a throwaway redis-server for the Redis sink tests, and a tiny client
 
 redis-server runs in the foreground as our child, on a free 127.0.0.1 port
 and a unix socket (mode 777, so httpd's www-data children can use it) in a
-temp dir under t/tmp; it is stopped by its pid. With C<< aof => 1 >> it
+temp dir under MTTmp's directory (BASE/redis-NAME-PID-N, outside the
+checkout, which www-data may not be able to reach); it is stopped by its
+pid. The dir is kept when a test failed (or with MT_KEEP_TMP). With C<< aof => 1 >> it
 appends with fsync always, so what it acknowledged survives a kill -9.
 
 =cut
@@ -30,10 +32,9 @@ use POSIX ();
 use Time::HiRes qw(sleep);
 use MTClock qw(time);
 use File::Path qw(make_path remove_tree);
-use FindBin;
 use Scalar::Util qw(weaken);
+use MTTmp;
 
-my $ROOT = "$FindBin::Bin/..";
 my %LIVE;   # pid => server, running
 my %ALL;    # dir => server (weak), for the temp dirs at END
 my $N = 0;
@@ -58,7 +59,7 @@ sub start {
     my ($class, %o) = @_;
     my $self = bless { %o }, $class;
     my $name = ($0 =~ s{.*/}{}r) =~ s/\.t$//r;
-    $self->{dir} //= "$ROOT/t/tmp/redis-$name-$$-" . $N++;
+    $self->{dir} //= MTTmp::fresh_dir("redis-$name-$$-" . $N++);
     make_path($self->{dir});
     $ALL{ $self->{dir} } = $self;
     weaken($ALL{ $self->{dir} });
@@ -223,9 +224,16 @@ sub stop {
 # The temp dir is kept when a test failed (or MT_KEEP_TMP is set).
 sub _cleanup {
     my ($self) = @_;
-    return if $ENV{MT_KEEP_TMP} || !$self->{dir} || !-d $self->{dir};
+    return if !$self->{dir} || !-d $self->{dir} || $self->{cleaned};
     return if ${^GLOBAL_PHASE} eq 'DESTRUCT';   # Test::Builder is gone
-    return unless Test::Builder->can('new') && Test::Builder->new->is_passing;
+    return unless Test::Builder->can('new');    # not a test: keep it
+    $self->{cleaned} = 1;
+    my $tb = Test::Builder->new;
+    if (!$tb->is_passing || $ENV{MT_KEEP_TMP}) {
+        $tb->diag("kept the redis-server's directory"
+                  . ($ENV{MT_KEEP_TMP} ? ' (MT_KEEP_TMP)' : '') . ": $self->{dir}");
+        return;
+    }
     remove_tree($self->{dir});
 }
 

@@ -17,14 +17,15 @@ MTTest - start a throwaway httpd with mod_memtrack for integration tests
 
 =head1 WHAT start() BUILDS
 
-A temp dir C<t/tmp/NAME-PID-N/> (mode 0755, so www-data children can read it)
-holding C<httpd.conf>, C<htdocs/> (C<index.html>, C<static.txt>),
+A temp dir C<BASE/NAME-PID-N/> (mode 0755, so www-data children can read it;
+BASE is MTTmp's directory outside the checkout, C</tmp/mod_memtrack-USER>
+by default: see MTTmp) holding C<httpd.conf>, C<htdocs/> (C<index.html>, C<static.txt>),
 C<error.log>, C<stderr.log> (httpd's own stdout/stderr, where ASan reports
 go), C<httpd.pid> and C<records.jsonl>. httpd listens on a free 127.0.0.1
 port, runs C<-DFOREGROUND> as our child, and is stopped by its pid.
 
-The config loads the MPM, authz_core, mime, dir, the freshly built
-F<build/mod_memtrack.so> (F<build/asan/mod_memtrack.so> plus
+The config loads the MPM, authz_core, mime, dir, (a copy under BASE of)
+the freshly built F<build/mod_memtrack.so> (F<build/asan/mod_memtrack.so> plus
 C<LD_PRELOAD> of the ASan runtime and C<ASAN_OPTIONS=detect_leaks=0:halt_on_error=0>
 when C<$ENV{MT_ASAN}>; see sanitizer_log for the reports that are
 Passenger's own) and F<build/mod_mt_grow.so> when built, which serves
@@ -34,7 +35,10 @@ C<MemTrack On> is set in the main server unless C<< track => 0 >>.
 C<LogLevel info memtrack:debug>; C<User>/C<Group www-data> when root.
 
 C<$ENV{MT_MODULE}> overrides the path of the module under test (for
-example an installed one); C<$ENV{MT_KEEP_TMP}> keeps every temp dir.
+example an installed one); C<$ENV{MT_KEEP_TMP}> keeps every temp dir. A
+temp dir that is kept (a test failed, or MT_KEEP_TMP) is named in the
+test's diagnostics. No server reads the checkout: the modules are loaded
+from copies (MTTmp::readable), so a checkout in a home of mode 0700 works.
 
 =head1 OPTIONS of start() (all optional)
 
@@ -86,7 +90,8 @@ MaxSpareServers 4, ServerLimit 64, MaxRequestWorkers 64>.
     $h->stop                        TERM the parent, KILL after 10 s
                                     (DESTROY and END stop too; DESTROY removes
                                     the temp dir unless a test failed or
-                                    MT_KEEP_TMP is set)
+                                    MT_KEEP_TMP is set, and says where a
+                                    kept one is)
 
     MTTest::wait_for(sub { ... }, $secs)  poll every 50 ms; the last answer
     MTTest::configtest(%start_options)  -> (exit code, output of apache2 -t);
@@ -120,6 +125,7 @@ use B ();
 use POSIX qw(WNOHANG);
 use Time::HiRes qw(sleep);
 use MTClock qw(time);
+use MTTmp;
 
 our $ROOT     = abs_path(dirname(__FILE__) . '/../..');
 our $MODDIR   = '/usr/lib/apache2/modules';
@@ -140,6 +146,10 @@ sub module_path {
 }
 
 sub grow_module_path { return "$ROOT/build/mod_mt_grow.so" }
+
+# What httpd loads: copies under MTTmp's directory, which its children can
+# read wherever the checkout is.
+sub _loaded_path { return MTTmp::readable($_[0]) }
 
 sub import {
     my ($class, @args) = @_;
@@ -178,11 +188,7 @@ sub _free_port {
 
 sub _mkdir_tmp {
     my ($name) = @_;
-    my $base = "$ROOT/t/tmp";
-    make_path($base);
-    chmod 0755, "$ROOT/t", $base;
-    my $dir = sprintf '%s/%s-%d-%d', $base, $name, $$, ++$SEQ;
-    remove_tree($dir) if -e $dir;
+    my $dir = MTTmp::fresh_dir(sprintf '%s-%d-%d', $name, $$, ++$SEQ);
     make_path("$dir/htdocs", "$dir/run", "$dir/san");
     chmod 0755, $dir, "$dir/htdocs", "$dir/run";
     chmod 01777, "$dir/san";     # sanitizer reports of www-data children
@@ -256,10 +262,10 @@ sub _config {
         $c .= "LoadModule ${m}_module $MODDIR/mod_$m.so\n";
     }
     if ($memtrack) {
-        $c .= "LoadModule memtrack_module " . module_path() . "\n";
+        $c .= "LoadModule memtrack_module " . _loaded_path(module_path()) . "\n";
     }
     if (-f grow_module_path()) {
-        $c .= "LoadModule mt_grow_module " . grow_module_path() . "\n";
+        $c .= "LoadModule mt_grow_module " . _loaded_path(grow_module_path()) . "\n";
     }
     $c .= ($o->{prelude} // '') . "\n";
     $c .= "ServerName 127.0.0.1\nListen 127.0.0.1:$o->{port}\n";
@@ -599,9 +605,14 @@ sub _cleanup {
     my $tb = Test::Builder->new;
     unless ($tb->is_passing) {
         $self->_diag_logs($tb);
+        $tb->diag("kept the server's directory: $self->{dir}");
         return;
     }
-    remove_tree($self->{dir}) unless $ENV{MT_KEEP_TMP};
+    if ($ENV{MT_KEEP_TMP}) {
+        $tb->diag("kept (MT_KEEP_TMP): $self->{dir}");
+        return;
+    }
+    remove_tree($self->{dir});
 }
 
 # A test failed while this server ran: the end of its logs, so that a CI
