@@ -19,7 +19,7 @@ HTTPD_INC  = $(call once,HTTPD_INC,$(APXS) -q INCLUDEDIR)
 APR_CFLAGS = $(call once,APR_CFLAGS,apr-1-config --cppflags --includes; apu-1-config --includes)
 APR_LIBS   = $(call once,APR_LIBS,apr-1-config --link-ld; apu-1-config --link-ld)
 DEP_CFLAGS = $(call once,DEP_CFLAGS,pkg-config --cflags json-c hiredis)
-DEP_LIBS   = $(call once,DEP_LIBS,pkg-config --libs json-c hiredis) -lm
+DEP_LIBS   = $(call once,DEP_LIBS,pkg-config --libs json-c hiredis; echo -lm)
 # What the build lacks, as Debian package names ('' when nothing).
 MISSING    = $(call once,MISSING,sh tools/install-deps.sh --missing-build '$(CC)' '$(APXS)')
 
