@@ -37,6 +37,8 @@ char mt_buf_last(const mt_buf_t *b);
  * zeros ("51200", "0.25"); a non-finite double is written as 0. */
 void mt_buf_int(mt_buf_t *b, apr_int64_t v);
 void mt_buf_num(mt_buf_t *b, double v, int decimals);
+/* The same with exactly `decimals` decimals ("48.0"). */
+void mt_buf_fixed(mt_buf_t *b, double v, int decimals);
 
 /* s as HTML text, safe inside a double-quoted attribute too: & < > " '
  * as entities, control characters (C0, DEL, C1) as '?'. NULL: nothing. */

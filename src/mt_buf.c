@@ -99,7 +99,8 @@ void mt_buf_int(mt_buf_t *b, apr_int64_t v)
     mt_buf_add(b, p, (apr_size_t)(tmp + sizeof(tmp) - p));
 }
 
-void mt_buf_num(mt_buf_t *b, double v, int decimals)
+/* v with `decimals` decimals, the trailing zeros cut when strip. */
+static void fixed(mt_buf_t *b, double v, int decimals, int strip)
 {
     static const double scale[] = { 1, 10, 100, 1000, 10000, 100000, 1e6 };
     char tmp[64];
@@ -124,7 +125,7 @@ void mt_buf_num(mt_buf_t *b, double v, int decimals)
         mt_buf_putc(b, '-');
     }
     mt_buf_int(b, whole);
-    for (d = decimals; d > 0 && frac % 10 == 0; d--) {
+    for (d = decimals; strip && d > 0 && frac % 10 == 0; d--) {
         frac /= 10;                     /* no trailing zeros */
     }
     if (d > 0) {
@@ -136,6 +137,16 @@ void mt_buf_num(mt_buf_t *b, double v, int decimals)
         mt_buf_putc(b, '.');
         mt_buf_add(b, tmp, (apr_size_t)d);
     }
+}
+
+void mt_buf_num(mt_buf_t *b, double v, int decimals)
+{
+    fixed(b, v, decimals, 1);
+}
+
+void mt_buf_fixed(mt_buf_t *b, double v, int decimals)
+{
+    fixed(b, v, decimals, 0);
 }
 
 /* ---- escaping ---- */

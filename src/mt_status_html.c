@@ -91,10 +91,23 @@ static void h_bytes(mt_buf_t *b, double v, int sign)
     double a = fabs(fin(v));
     const char *neg = v < 0 ? "\xE2\x88\x92" : sign && v > 0 ? "+" : "";
 
-    if (a < KIB)            mt_buf_printf(b, "%s%.0f B", neg, a);
-    else if (a < MIB)       mt_buf_printf(b, "%s%.1f KiB", neg, a / KIB);
-    else if (a < KIB * MIB) mt_buf_printf(b, "%s%.1f MiB", neg, a / MIB);
-    else                    mt_buf_printf(b, "%s%.2f GiB", neg, a / MIB / KIB);
+    mt_buf_puts(b, neg);
+    if (a < KIB) {
+        mt_buf_fixed(b, a, 0);
+        mt_buf_puts(b, " B");
+    }
+    else if (a < MIB) {
+        mt_buf_fixed(b, a / KIB, 1);
+        mt_buf_puts(b, " KiB");
+    }
+    else if (a < KIB * MIB) {
+        mt_buf_fixed(b, a / MIB, 1);
+        mt_buf_puts(b, " MiB");
+    }
+    else {
+        mt_buf_fixed(b, a / MIB / KIB, 2);
+        mt_buf_puts(b, " GiB");
+    }
 }
 
 /* 1234567 -> "1,234,567" */
@@ -603,9 +616,11 @@ static void chart_peak(mt_buf_t *b, const chart_t *c, const mt_an_report_t *rep,
                   CH_W - CH_R, y - 3);
     for (i = 0; i < p->blame_n && i < MT_BLAME_MAX; i++) {
         const mt_blame_t *bl = &p->blame[i];
-        mt_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" "
-                      "fill=\"#c62828\"><title>+", cx(c, bl->at),
-                      cy(c, (double)bl->peak_bytes));
+        mt_buf_puts(b, "<circle cx=\"");
+        mt_buf_num(b, cx(c, bl->at), 1);
+        mt_buf_puts(b, "\" cy=\"");
+        mt_buf_num(b, cy(c, (double)bl->peak_bytes), 1);
+        mt_buf_puts(b, "\" r=\"3.5\" fill=\"#c62828\"><title>+");
         h_bytes(b, (double)bl->raised_bytes, 0);
         mt_buf_puts(b, " by ");
         mt_buf_html(b, mt_analysis_ep_name(rep, bl->endpoint));

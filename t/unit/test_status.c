@@ -456,6 +456,13 @@ static void test_buf(void)
     is_str(num(INFINITY, 3), "0", "inf is written as 0");
     is_str(num(-INFINITY, 1), "0", "-inf is written as 0");
     is_str(num(1e20, 3), "1.000000e+20", "huge values in exponent form");
+    mt_buf_init(&b, 8, pool);
+    mt_buf_fixed(&b, 48, 1);
+    mt_buf_putc(&b, ' ');
+    mt_buf_fixed(&b, 2.345, 2);
+    mt_buf_putc(&b, ' ');
+    mt_buf_fixed(&b, NAN, 2);
+    is_str(b.data, "48.0 2.35 0.00", "fixed decimals keep their zeros");
 }
 
 static void test_escapers(void)
