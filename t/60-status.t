@@ -84,6 +84,37 @@ sub browse_checks {
     return $r->{dom};
 }
 
+# Every JSON key and every metric the page serves is in README's tables:
+# a word inside some `...` of README (x_low and x_high may be written as
+# `x`, `_low`, `_high`).
+my %README_WORD = do {
+    open my $fh, '<', "$MTTest::ROOT/README.md" or die "README.md: $!";
+    local $/;
+    my $readme = <$fh>;
+    $readme =~ s/^```.*?^```//msg;            # code blocks are no table
+    map { $_ => 1 } map { split /[^A-Za-z0-9_]+/ } $readme =~ /`([^`\n]+)`/g;
+};
+sub documented {
+    my ($name) = @_;
+    return 1 if $README_WORD{$name};
+    return $name =~ /^(.*)_(low|high)$/ && $README_WORD{$1} && $README_WORD{"_$2"};
+}
+sub json_keys {
+    my ($v) = @_;
+    return map { json_keys($_) } @$v if ref $v eq 'ARRAY';
+    return () unless ref $v eq 'HASH';
+    return map { ($_, json_keys($v->{$_})) } keys %$v;
+}
+sub check_documented {
+    my ($json, $prom) = @_;
+    my %keys = map { $_ => 1 } json_keys($json);
+    my @undoc = grep { !documented($_) } sort keys %keys;
+    is_deeply(\@undoc, [], 'every ?json field is in README');
+    my @metrics = $prom =~ /^# TYPE (\S+)/mg;
+    cmp_ok(scalar @metrics, '>=', 20, scalar(@metrics) . ' metric families');
+    is_deeply([grep { !documented($_) } @metrics], [], 'every metric is in README');
+}
+
 # ---- httpd alone: the forms, methods, no handler, hostile URLs ----
 
 my $h = MTTest->start(mpm => 'event', modules => ['authz_host'],
@@ -161,7 +192,8 @@ for my $n (@names) {
     (my $enc = $n) =~ s/([^A-Za-z0-9])/sprintf('%%%02X', ord $1)/ge;
     MTPassCheck::par_get($p, "/name?c=$enc&a=$enc", "/name?c=X$enc&a=show");
 }
-my ($pjson) = three_forms($p, 'passenger');
+my ($pjson, $pprom) = three_forms($p, 'passenger');
+check_documented($pjson, $pprom);
 my @app_procs = grep { $_->{kind} eq 'app' } @{ $pjson->{processes} || [] };
 cmp_ok(scalar @app_procs, '>=', 2, 'json: both app processes');
 ok((grep { @{ $_->{history} } >= 2 } @app_procs), 'json: an app process with a history');
