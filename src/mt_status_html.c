@@ -14,9 +14,8 @@
 #include <apr_strings.h>
 
 #include "mt_status.h"
+#include "mt_status_html.h"
 
-#define KIB 1024.0
-#define MIB (1024.0 * 1024.0)
 
 static const char *const css =
     ":root{--ink:#1c2230;--muted:#5d6678;--line:#e2e5eb;--bg:#f4f5f8;"
@@ -78,114 +77,6 @@ static const char *const css =
     "fill:#5d6678}"
     ".howto li{margin-bottom:4px}";
 
-/* ---- human figures ---- */
-
-static double fin(double v)
-{
-    return isfinite(v) ? v : 0;
-}
-
-/* "512 B", "48.8 KiB", "1.3 MiB", "2.05 GiB"; sign: "+" before growth. */
-static void h_bytes(mt_buf_t *b, double v, int sign)
-{
-    double a = fabs(fin(v));
-    const char *neg = v < 0 ? "\xE2\x88\x92" : sign && v > 0 ? "+" : "";
-
-    mt_buf_puts(b, neg);
-    if (a < KIB) {
-        mt_buf_fixed(b, a, 0);
-        mt_buf_puts(b, " B");
-    }
-    else if (a < MIB) {
-        mt_buf_fixed(b, a / KIB, 1);
-        mt_buf_puts(b, " KiB");
-    }
-    else if (a < KIB * MIB) {
-        mt_buf_fixed(b, a / MIB, 1);
-        mt_buf_puts(b, " MiB");
-    }
-    else {
-        mt_buf_fixed(b, a / MIB / KIB, 2);
-        mt_buf_puts(b, " GiB");
-    }
-}
-
-/* 1234567 -> "1,234,567" */
-static void h_count(mt_buf_t *b, apr_int64_t v)
-{
-    char tmp[32];
-    int n = snprintf(tmp, sizeof(tmp), "%" APR_INT64_T_FMT, v), i;
-    int lead = tmp[0] == '-' ? 1 : 0;
-
-    for (i = 0; i < n; i++) {
-        mt_buf_putc(b, tmp[i]);
-        if (i >= lead && i < n - 1 && (n - 1 - i) % 3 == 0) {
-            mt_buf_putc(b, ',');
-        }
-    }
-}
-
-static void h_dur(mt_buf_t *b, double secs)
-{
-    secs = fin(secs);
-    if (secs < 0) secs = 0;
-    if (secs < 90)             mt_buf_printf(b, "%.0f s", secs);
-    else if (secs < 90 * 60)   mt_buf_printf(b, "%.0f min", secs / 60);
-    else if (secs < 48 * 3600) mt_buf_printf(b, "%.1f h", secs / 3600);
-    else                       mt_buf_printf(b, "%.1f d", secs / 86400);
-}
-
-/* "3 min ago", "just now" */
-static void h_ago(mt_buf_t *b, apr_time_t t, apr_time_t now)
-{
-    double secs = (double)(now - t) / 1e6;
-
-    if (secs < 5) {
-        mt_buf_puts(b, "now");
-        return;
-    }
-    h_dur(b, secs);
-    mt_buf_puts(b, " ago");
-}
-
-static void h_time(mt_buf_t *b, apr_time_t t)
-{
-    char iso[32];
-
-    mt_status_iso(iso, t);
-    iso[10] = ' ';
-    iso[19] = '\0';
-    mt_buf_printf(b, "%s UTC", iso);
-}
-
-static void badge(mt_buf_t *b, mt_verdict_e v)
-{
-    const char *n = mt_verdict_name(v);
-
-    mt_buf_printf(b, "<span class=\"b v-%s\">%s</span>", n, n);
-}
-
-static const char *verdict_colour(mt_verdict_e v)
-{
-    switch (v) {
-    case MT_VERDICT_LEAK:  return "#c62828";
-    case MT_VERDICT_BLOAT: return "#d17d00";
-    case MT_VERDICT_FLAT:  return "#2e7d32";
-    default:               return "#3d6fb4";
-    }
-}
-
-/* "48.8 KiB (95% 47.1 to 50.5 KiB)" */
-static void h_interval(mt_buf_t *b, double v, double lo, double hi)
-{
-    h_bytes(b, v, 0);
-    mt_buf_puts(b, " <span class=\"grey\">(95%: ");
-    h_bytes(b, lo, 0);
-    mt_buf_puts(b, " to ");
-    h_bytes(b, hi, 0);
-    mt_buf_puts(b, ")</span>");
-}
-
 /* ---- the page's frame ---- */
 
 static void head(mt_buf_t *b, const mt_status_info_t *info)
@@ -213,10 +104,10 @@ static void banner(mt_buf_t *b, const mt_an_report_t *rep,
     mt_buf_puts(b, " &middot; version ");
     mt_buf_html(b, info->version);
     mt_buf_puts(b, " &middot; ");
-    h_time(b, info->generated);
+    mt_html_time(b, info->generated);
     if (rep->started) {
         mt_buf_puts(b, " &middot; watching for ");
-        h_dur(b, (double)(info->generated - rep->started) / 1e6);
+        mt_html_dur(b, (double)(info->generated - rep->started) / 1e6);
     }
     mt_buf_puts(b, "</span><span class=\"meta\"><a href=\"?json\">JSON</a> "
                 "&middot; <a href=\"?prometheus\">Prometheus</a> &middot; ");
@@ -267,62 +158,34 @@ static void summary(mt_buf_t *b, const mt_an_report_t *rep)
 
 /* ---- leak suspects ---- */
 
-/* The estimate and its interval on a line, against the leak floor. */
-static void interval_bar(mt_buf_t *b, const mt_an_endpoint_t *e,
-                         double floor_bytes)
-{
-    double top = fin(e->leak_high) > floor_bytes ? e->leak_high : floor_bytes;
-    double k = 280.0 / (top * 1.15 > 1 ? top * 1.15 : 1);
-    double lo = fin(e->leak_low) * k, hi = fin(e->leak_high) * k;
-
-    if (lo < 0) lo = 0;
-    mt_buf_printf(b, "<svg viewBox=\"0 0 300 30\" width=\"300\" height=\"30\" "
-                  "role=\"img\" aria-label=\"95%% interval of the leak\">"
-                  "<line x1=\"10\" y1=\"14\" x2=\"290\" y2=\"14\" "
-                  "stroke=\"#ccd1da\"/>"
-                  "<line x1=\"%.1f\" y1=\"4\" x2=\"%.1f\" y2=\"24\" "
-                  "stroke=\"#76829a\" stroke-dasharray=\"3 2\"/>"
-                  "<rect x=\"%.1f\" y=\"8\" width=\"%.1f\" height=\"12\" "
-                  "rx=\"3\" fill=\"#f3b8b8\"/>"
-                  "<line x1=\"%.1f\" y1=\"5\" x2=\"%.1f\" y2=\"23\" "
-                  "stroke=\"#c62828\" stroke-width=\"3\"/>"
-                  "<text x=\"10\" y=\"29\">0</text>"
-                  "<text x=\"%.1f\" y=\"29\">leak floor</text></svg>",
-                  10 + floor_bytes * k, 10 + floor_bytes * k, 10 + lo,
-                  hi - lo > 1 ? hi - lo : 1,
-                  10 + fin(e->leak_bytes_per_request) * k,
-                  10 + fin(e->leak_bytes_per_request) * k,
-                  12 + floor_bytes * k);
-}
-
 static void suspect(mt_buf_t *b, const mt_an_report_t *rep,
                     const mt_an_endpoint_t *e)
 {
     mt_buf_puts(b, "<div class=\"card suspect\"><div>");
-    badge(b, e->verdict);
+    mt_html_badge(b, e->verdict);
     mt_buf_puts(b, " <span class=\"name\"><b>");
     mt_buf_html(b, e->name);
     mt_buf_printf(b, "</b></span> &middot; confidence <b>%s</b></div>"
                   "<div><span class=\"big\">",
                   e->confidence ? e->confidence : "low");
-    h_bytes(b, e->leak_bytes_per_request, 0);
+    mt_html_bytes(b, e->leak_bytes_per_request, 0);
     mt_buf_puts(b, "</span> kept per request <span class=\"grey\">(95%: ");
-    h_bytes(b, e->leak_low, 0);
+    mt_html_bytes(b, e->leak_low, 0);
     mt_buf_puts(b, " to ");
-    h_bytes(b, e->leak_high, 0);
+    mt_html_bytes(b, e->leak_high, 0);
     mt_buf_puts(b, "); ");
-    h_bytes(b, e->leak_bytes_per_request * 1000, 0);
+    mt_html_bytes(b, e->leak_bytes_per_request * 1000, 0);
     mt_buf_puts(b, " per 1,000 requests</span></div>");
-    interval_bar(b, e, (double)rep->params.leak_min_bytes);
+    mt_svg_interval(b, e, (double)rep->params.leak_min_bytes);
     mt_buf_puts(b, "<div>");
     if (e->since) {
         mt_buf_puts(b, "leaking since ");
-        h_time(b, e->since);
+        mt_html_time(b, e->since);
         mt_buf_puts(b, " (");
-        h_ago(b, e->since, rep->now ? rep->now : e->since);
+        mt_html_ago(b, e->since, rep->now ? rep->now : e->since);
         mt_buf_puts(b, ") &middot; ");
     }
-    h_count(b, e->requests);
+    mt_html_count(b, e->requests);
     mt_buf_printf(b, " requests &middot; %" APR_INT64_T_FMT " probes in %u "
                   "processes</div><div class=\"ev\">", e->probes,
                   e->probe_processes);
@@ -351,9 +214,9 @@ static void growing(mt_buf_t *b, const mt_an_report_t *rep)
                       "</a></td><td class=\"grey\">pid %d</td><td class=\"n\">",
                       mt_status_kind(p->kind), p->slot,
                       mt_status_kind(p->kind), p->slot, p->pid);
-        h_bytes(b, p->growth.value, 1);
+        mt_html_bytes(b, p->growth.value, 1);
         mt_buf_puts(b, " per request</td><td class=\"n\">now ");
-        h_bytes(b, (double)p->rss_bytes, 0);
+        mt_html_bytes(b, (double)p->rss_bytes, 0);
         mt_buf_puts(b, "</td></tr>");
     }
     if (n > MT_HTML_GROWING_MAX) {
@@ -397,20 +260,20 @@ static void ep_kept(mt_buf_t *b, const mt_an_endpoint_t *e)
 {
     if (e->verdict == MT_VERDICT_LEAK) {
         mt_buf_puts(b, "<b>");
-        h_bytes(b, e->leak_bytes_per_request, 0);
+        mt_html_bytes(b, e->leak_bytes_per_request, 0);
         mt_buf_puts(b, "</b><br><span class=\"grey\">");
-        h_bytes(b, e->leak_low, 0);
+        mt_html_bytes(b, e->leak_low, 0);
         mt_buf_puts(b, " to ");
-        h_bytes(b, e->leak_high, 0);
+        mt_html_bytes(b, e->leak_high, 0);
         mt_buf_puts(b, "</span>");
     }
     else if (e->retained.ok) {
         mt_buf_puts(b, "<span class=\"grey\">");
-        h_bytes(b, e->retained.value, 0);
+        mt_html_bytes(b, e->retained.value, 0);
         mt_buf_puts(b, "<br>");
-        h_bytes(b, e->retained.low, 0);
+        mt_html_bytes(b, e->retained.low, 0);
         mt_buf_puts(b, " to ");
-        h_bytes(b, e->retained.high, 0);
+        mt_html_bytes(b, e->retained.high, 0);
         mt_buf_puts(b, "</span>");
     }
     else {
@@ -424,7 +287,7 @@ static void ep_row(mt_buf_t *b, const mt_an_report_t *rep,
     int leak = e->verdict == MT_VERDICT_LEAK;
 
     mt_buf_printf(b, "<tr%s><td>", leak ? " class=\"leak\"" : "");
-    badge(b, e->verdict);
+    mt_html_badge(b, e->verdict);
     mt_buf_puts(b, "</td><td class=\"ep\"><span class=\"name\">");
     mt_buf_html(b, e->name);
     mt_buf_puts(b, "</span>");
@@ -439,19 +302,19 @@ static void ep_row(mt_buf_t *b, const mt_an_report_t *rep,
     ep_kept(b, e);
     mt_buf_printf(b, "</td><td>%s</td><td class=\"n\">",
                   leak && e->confidence ? e->confidence : "");
-    if (leak && e->since) h_ago(b, e->since, rep->now);
+    if (leak && e->since) mt_html_ago(b, e->since, rep->now);
     mt_buf_puts(b, "</td><td class=\"n\">");
-    h_count(b, e->requests);
+    mt_html_count(b, e->requests);
     mt_buf_puts(b, "</td><td class=\"n\">");
-    h_bytes(b, (double)e->growth_sum_bytes, 1);
+    mt_html_bytes(b, (double)e->growth_sum_bytes, 1);
     mt_buf_puts(b, "</td><td class=\"n\">");
-    h_count(b, e->threshold_hits);
+    mt_html_count(b, e->threshold_hits);
     mt_buf_puts(b, "</td><td class=\"n\">");
-    if (e->bloat_bytes) h_bytes(b, (double)e->bloat_bytes, 0);
+    if (e->bloat_bytes) mt_html_bytes(b, (double)e->bloat_bytes, 0);
     mt_buf_puts(b, "</td><td class=\"n\">");
-    h_count(b, e->blames);
+    mt_html_count(b, e->blames);
     mt_buf_puts(b, "</td><td class=\"n\">");
-    h_count(b, e->probes + e->probes_warmup);
+    mt_html_count(b, e->probes + e->probes_warmup);
     mt_buf_puts(b, "</td></tr>\n");
 }
 
@@ -479,200 +342,26 @@ static void endpoints(mt_buf_t *b, const mt_an_report_t *rep)
 
 /* ---- processes ---- */
 
-#define CH_W 360.0
-#define CH_H 130.0
-#define CH_L 52.0
-#define CH_R 10.0
-#define CH_T 8.0
-#define CH_B 20.0
-
-/* The chart's scales: time on x, resident bytes on y. */
-typedef struct chart_t {
-    apr_time_t t0, t1;
-    double y0, y1;
-} chart_t;
-
-static double cx(const chart_t *c, apr_time_t t)
-{
-    double f = (double)(t - c->t0) / (double)(c->t1 - c->t0);
-
-    f = f < 0 ? 0 : f > 1 ? 1 : f;
-    return CH_L + f * (CH_W - CH_L - CH_R);
-}
-
-static double cy(const chart_t *c, double v)
-{
-    double f = (fin(v) - c->y0) / (c->y1 - c->y0);
-
-    f = f < 0 ? 0 : f > 1 ? 1 : f;
-    return CH_H - CH_B - f * (CH_H - CH_T - CH_B);
-}
-
-/* History points, then the last sample when it is newer. */
-static unsigned int chart_points(mt_hist_point_t *pt, const mt_an_process_t *p)
-{
-    unsigned int n = p->hist_n < MT_HIST_POINTS ? p->hist_n : MT_HIST_POINTS;
-
-    memcpy(pt, p->hist, n * sizeof(*pt));
-    if (p->last_seen && (n == 0 || p->last_seen > pt[n - 1].at)) {
-        pt[n].at = p->last_seen;
-        pt[n].rss_bytes = p->rss_bytes;
-        pt[n].requests = p->requests;
-        n++;
-    }
-    return n;
-}
-
-static void chart_scale(chart_t *c, const mt_hist_point_t *pt, unsigned int n,
-                        const mt_an_process_t *p)
-{
-    double lo = (double)pt[0].rss_bytes, hi = lo, pad;
-    unsigned int i;
-
-    for (i = 1; i < n; i++) {
-        if ((double)pt[i].rss_bytes < lo) lo = (double)pt[i].rss_bytes;
-        if ((double)pt[i].rss_bytes > hi) hi = (double)pt[i].rss_bytes;
-    }
-    if ((double)p->peak_rss_bytes > hi) hi = (double)p->peak_rss_bytes;
-    if (hi - lo < MIB) {            /* a flat line looks flat */
-        pad = (MIB - (hi - lo)) / 2;
-        lo -= pad;
-        hi += pad;
-    }
-    pad = (hi - lo) * 0.08;
-    c->y0 = lo - pad < 0 ? 0 : lo - pad;
-    c->y1 = hi + pad;
-    c->t0 = pt[0].at;
-    c->t1 = pt[n - 1].at > pt[0].at ? pt[n - 1].at
-                                    : pt[0].at + apr_time_from_sec(1);
-}
-
-static void chart_axes(mt_buf_t *b, const chart_t *c, apr_time_t now)
-{
-    int i;
-
-    for (i = 0; i <= 2; i++) {
-        double v = c->y0 + (c->y1 - c->y0) * i / 2, y = cy(c, v);
-        mt_buf_printf(b, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" "
-                      "y2=\"%.1f\" stroke=\"#e6e9ef\"/><text x=\"%.0f\" "
-                      "y=\"%.1f\" text-anchor=\"end\">%.1f MiB</text>",
-                      CH_L, y, CH_W - CH_R, y, CH_L - 4, y + 3, v / MIB);
-    }
-    mt_buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\">", CH_L, CH_H - 5);
-    h_ago(b, c->t0, now);
-    mt_buf_printf(b, "</text><text x=\"%.0f\" y=\"%.0f\" "
-                  "text-anchor=\"end\">", CH_W - CH_R, CH_H - 5);
-    h_ago(b, c->t1, now);
-    mt_buf_puts(b, "</text>");
-}
-
-/* "x,y " (printf's float formatting would be most of the page's time) */
-static void xy(mt_buf_t *b, double x, double y)
-{
-    mt_buf_num(b, x, 1);
-    mt_buf_putc(b, ',');
-    mt_buf_num(b, y, 1);
-    mt_buf_putc(b, ' ');
-}
-
-static void chart_line(mt_buf_t *b, const chart_t *c, const mt_hist_point_t *pt,
-                       unsigned int n, const char *colour)
-{
-    unsigned int i;
-
-    mt_buf_printf(b, "<polygon fill=\"%s\" fill-opacity=\"0.12\" points=\"",
-                  colour);
-    for (i = 0; i < n; i++) {
-        xy(b, cx(c, pt[i].at), cy(c, (double)pt[i].rss_bytes));
-    }
-    xy(b, cx(c, pt[n - 1].at), CH_H - CH_B);
-    xy(b, cx(c, pt[0].at), CH_H - CH_B);
-    mt_buf_printf(b, "\"/><polyline fill=\"none\" stroke=\"%s\" "
-                  "stroke-width=\"1.8\" stroke-linejoin=\"round\" points=\"",
-                  colour);
-    for (i = 0; i < n; i++) {
-        xy(b, cx(c, pt[i].at), cy(c, (double)pt[i].rss_bytes));
-    }
-    mt_buf_puts(b, "\"/>");
-    if (n == 1) {
-        mt_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" "
-                      "fill=\"%s\"/>", cx(c, pt[0].at),
-                      cy(c, (double)pt[0].rss_bytes), colour);
-    }
-}
-
-/* The peak as a dashed line, the requests that raised it as dots (their
- * id, endpoint and size in a tooltip). */
-static void chart_peak(mt_buf_t *b, const chart_t *c, const mt_an_report_t *rep,
-                       const mt_an_process_t *p)
-{
-    double y = cy(c, (double)p->peak_rss_bytes);
-    unsigned int i;
-
-    mt_buf_printf(b, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" "
-                  "stroke=\"#c62828\" stroke-opacity=\"0.5\" "
-                  "stroke-dasharray=\"4 3\"/><text x=\"%.0f\" y=\"%.1f\" "
-                  "text-anchor=\"end\">peak</text>", CH_L, y, CH_W - CH_R, y,
-                  CH_W - CH_R, y - 3);
-    for (i = 0; i < p->blame_n && i < MT_BLAME_MAX; i++) {
-        const mt_blame_t *bl = &p->blame[i];
-        mt_buf_puts(b, "<circle cx=\"");
-        mt_buf_num(b, cx(c, bl->at), 1);
-        mt_buf_puts(b, "\" cy=\"");
-        mt_buf_num(b, cy(c, (double)bl->peak_bytes), 1);
-        mt_buf_puts(b, "\" r=\"3.5\" fill=\"#c62828\"><title>+");
-        h_bytes(b, (double)bl->raised_bytes, 0);
-        mt_buf_puts(b, " by ");
-        mt_buf_html(b, mt_analysis_ep_name(rep, bl->endpoint));
-        mt_buf_puts(b, ", request ");
-        mt_buf_html(b, bl->request_id);
-        mt_buf_puts(b, "</title></circle>");
-    }
-}
-
-static void chart(mt_buf_t *b, const mt_an_report_t *rep,
-                  const mt_an_process_t *p)
-{
-    mt_hist_point_t pt[MT_HIST_POINTS + 1];
-    unsigned int n = chart_points(pt, p);
-    chart_t c;
-
-    mt_buf_printf(b, "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" "
-                  "width=\"100%%\" role=\"img\" aria-label=\"resident memory "
-                  "of %s slot %u over time\">", CH_W, CH_H,
-                  mt_status_kind(p->kind), p->slot);
-    if (n == 0) {
-        mt_buf_puts(b, "<text x=\"180\" y=\"65\" text-anchor=\"middle\">no "
-                    "samples yet</text></svg>");
-        return;
-    }
-    chart_scale(&c, pt, n, p);
-    chart_axes(b, &c, rep->now ? rep->now : c.t1);
-    chart_line(b, &c, pt, n, verdict_colour(p->verdict));
-    chart_peak(b, &c, rep, p);
-    mt_buf_puts(b, "</svg>");
-}
-
 static void proc_figures(mt_buf_t *b, const mt_an_process_t *p)
 {
     mt_buf_puts(b, "<dl class=\"figs\"><dt>memory now</dt><dd>");
-    h_bytes(b, (double)p->rss_bytes, 0);
+    mt_html_bytes(b, (double)p->rss_bytes, 0);
     mt_buf_puts(b, "</dd><dt>peak</dt><dd>");
-    h_bytes(b, (double)p->peak_rss_bytes, 0);
+    mt_html_bytes(b, (double)p->peak_rss_bytes, 0);
     mt_buf_puts(b, "</dd><dt>since its first request</dt><dd>");
-    h_bytes(b, (double)(p->rss_bytes - p->first_rss_bytes), 1);
+    mt_html_bytes(b, (double)(p->rss_bytes - p->first_rss_bytes), 1);
     mt_buf_puts(b, "</dd><dt>requests</dt><dd>");
-    h_count(b, p->requests);
+    mt_html_count(b, p->requests);
     mt_buf_puts(b, "</dd><dt>trend per request</dt><dd>");
     if (p->growth.ok) {
-        h_interval(b, p->growth.value, p->growth.low, p->growth.high);
+        mt_html_interval(b, p->growth.value, p->growth.low, p->growth.high);
     }
     else {
         mt_buf_puts(b, "<span class=\"grey\">not known yet</span>");
     }
     mt_buf_puts(b, "</dd><dt>drift between requests</dt><dd>");
     if (p->drift.ok) {
-        h_interval(b, p->drift.value, p->drift.low, p->drift.high);
+        mt_html_interval(b, p->drift.value, p->drift.low, p->drift.high);
         mt_buf_puts(b, " per second");
     }
     else {
@@ -697,7 +386,7 @@ static void proc_blames(mt_buf_t *b, const mt_an_report_t *rep,
         const mt_blame_t *bl = &p->blame[i];
         const char *ep = mt_analysis_ep_name(rep, bl->endpoint);
         mt_buf_puts(b, "<tr><td class=\"n w1\">");
-        h_bytes(b, (double)bl->raised_bytes, 1);
+        mt_html_bytes(b, (double)bl->raised_bytes, 1);
         mt_buf_puts(b, "</td><td class=\"cut name\" title=\"");
         mt_buf_html(b, ep);
         mt_buf_puts(b, "\">");
@@ -722,10 +411,10 @@ static void process(mt_buf_t *b, const mt_an_report_t *rep,
     const char *kind = mt_status_kind(p->kind);
 
     mt_buf_printf(b, "<div class=\"card\" id=\"p%s%u\"><h3>", kind, p->slot);
-    badge(b, p->verdict);
+    mt_html_badge(b, p->verdict);
     mt_buf_printf(b, "<span>%s process, slot %u</span><span class=\"grey\">"
                   "pid %d</span></h3>", kind, p->slot, p->pid);
-    chart(b, rep, p);
+    mt_svg_memory(b, rep, p);
     proc_figures(b, p);
     mt_buf_puts(b, "<div class=\"ev\">");
     mt_buf_html(b, p->evidence);
@@ -773,10 +462,10 @@ static void sinks(mt_buf_t *b, const mt_status_info_t *info)
         mt_buf_puts(b, "</td><td>");
         mt_buf_html(b, s->kind);
         mt_buf_puts(b, "</td><td class=\"n\">");
-        h_count(b, (apr_int64_t)s->written);
+        mt_html_count(b, (apr_int64_t)s->written);
         mt_buf_printf(b, "</td><td class=\"n\"%s>", s->dropped
                       ? " style=\"color:#c62828;font-weight:600\"" : "");
-        h_count(b, (apr_int64_t)s->dropped);
+        mt_html_count(b, (apr_int64_t)s->dropped);
         mt_buf_puts(b, "</td></tr>");
     }
     mt_buf_puts(b, "</tbody></table><div class=\"ev\">Counted in the httpd "
