@@ -14,6 +14,7 @@
  *   mod_memtrack_shm.c      per-process state shared by all children
  *   mod_memtrack_log.c      the JSON Lines sink (piped logger or file)
  *   mod_memtrack_redis.c    the Redis sink
+ *   mod_memtrack_status.c   the status page (SetHandler memtrack-status)
  *   mt_*.c                  the httpd-free core: sampling, records, protocol
  */
 #include "httpd.h"
@@ -25,6 +26,7 @@
 #include "mod_memtrack_redis.h"
 #include "mod_memtrack_request.h"
 #include "mod_memtrack_shm.h"
+#include "mod_memtrack_status.h"
 #include "mod_memtrack_target.h"
 
 static void register_hooks(apr_pool_t *p)
@@ -36,6 +38,7 @@ static void register_hooks(apr_pool_t *p)
     mt_shm_register_hooks(p);
     mt_log_register_hooks(p);
     mt_redis_register_hooks(p);
+    mt_status_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(memtrack) = {

@@ -9,6 +9,8 @@
 #include <apr_atomic.h>
 #include <apr_time.h>
 
+#include "mt_status.h"
+
 typedef struct mt_sink_t mt_sink_t;
 
 struct mt_sink_t {
@@ -27,5 +29,11 @@ struct mt_sink_t {
 /* Count a dropped record and, at most once a minute per sink and child,
  * report the drops to the error log. */
 void mt_sink_count_drop(mt_sink_t *sink, server_rec *s, apr_status_t rv);
+
+/* The sinks of server s with their counters, for the status page: at most
+ * max into out; returns how many. The one place that reads the counters
+ * for it. */
+unsigned int mt_sink_list(mt_status_sink_t *out, unsigned int max,
+                          server_rec *s);
 
 #endif

@@ -76,6 +76,8 @@ typedef struct mt_an_endpoint_t {
     double       growth_pos_per_request;     /* mean positive RSS growth */
     apr_int64_t  requests;
     apr_int64_t  growth_sum_bytes;   /* RSS growth of its requests (passive) */
+    apr_int64_t  growth_pos_sum_bytes;  /* only the growths above 0: never
+                                      * falls (a counter for Prometheus) */
     apr_int64_t  threshold_hits;
     apr_int64_t  blames;             /* requests that raised a peak */
     apr_int64_t  blame_bytes;

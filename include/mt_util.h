@@ -18,6 +18,11 @@ apr_status_t mt_size_parse(apr_int64_t *bytes, const char *text);
 const char *mt_str_clean(apr_pool_t *p, const char *text, apr_size_t max_bytes,
                          int *cut);
 
+/* Length of the valid UTF-8 sequence at s (at most avail bytes, avail >= 1),
+ * or 0 when it is not one. Overlong forms, surrogates and values above
+ * U+10FFFF are invalid. */
+apr_size_t mt_utf8_len(const unsigned char *s, apr_size_t avail);
+
 /* True when id is 1..max_len characters of [A-Za-z0-9@_.:+/=-]: safe to use
  * in a Redis key, a header and a log line. */
 int mt_reqid_is_safe(const char *id, apr_size_t max_len);

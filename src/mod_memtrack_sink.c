@@ -7,6 +7,7 @@
 #include "http_log.h"
 #include "apr_atomic.h"
 
+#include "mod_memtrack_config.h"
 #include "mod_memtrack_sink.h"
 #include "mt_util.h"
 
@@ -29,4 +30,26 @@ void mt_sink_count_drop(mt_sink_t *sink, server_rec *s, apr_status_t rv)
                  "memtrack: %s: dropped %u records (%u since the last report) "
                  "in this child", sink->name, dropped,
                  dropped - apr_atomic_xchg32(&sink->reported, dropped));
+}
+
+static void list_one(mt_status_sink_t *out, const mt_sink_t *sink,
+                     const char *kind)
+{
+    out->name = sink->name;
+    out->kind = kind;
+    out->written = apr_atomic_read32((volatile apr_uint32_t *)&sink->written);
+    out->dropped = apr_atomic_read32((volatile apr_uint32_t *)&sink->dropped);
+}
+
+unsigned int mt_sink_list(mt_status_sink_t *out, unsigned int max,
+                          server_rec *s)
+{
+    const mt_srv_conf_t *sc = mt_config_srv(s);
+    const mt_sink_t *log = sc ? mt_config_log_sink(sc) : NULL;
+    const mt_sink_t *redis = sc ? mt_config_redis_sink(sc) : NULL;
+    unsigned int n = 0;
+
+    if (log && n < max) list_one(&out[n++], log, "log");
+    if (redis && n < max) list_one(&out[n++], redis, "redis");
+    return n;
 }

@@ -188,6 +188,7 @@ static void passive(mt_an_endpoint_t *o, const mt_ep_slot_t *e)
         ? (double)pos / (double)later : 0;
     o->requests = e->requests;
     o->growth_sum_bytes = e->growth_sum_bytes;
+    o->growth_pos_sum_bytes = e->growth_pos_sum_bytes;
     o->threshold_hits = e->threshold_hits;
     o->blames = e->blames;
     o->blame_bytes = e->blame_bytes;

@@ -31,7 +31,8 @@ fi
 
 PKGS="gcc make pkg-config apache2 apache2-dev apache2-utils libapr1-dev
 libaprutil1-dev libjson-c-dev libhiredis-dev libapache2-mod-passenger
-ruby ruby-rack ruby-rails ruby-sqlite3 ruby-redis redis-server wrk jq curl cppcheck clang-tidy perl"
+ruby ruby-rack ruby-rails ruby-sqlite3 ruby-redis redis-server wrk jq curl cppcheck clang-tidy perl
+prometheus chromium fonts-dejavu-core"
 
 missing=""
 for p in $PKGS; do
@@ -49,7 +50,7 @@ $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
 # JavaScript tool chain the tests do not need.
 $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 # Debian starts services on install; the tests run their own on loopback.
-for svc in apache2 redis-server; do
+for svc in apache2 redis-server prometheus; do
     if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
         $SUDO systemctl stop "$svc" || true
     fi

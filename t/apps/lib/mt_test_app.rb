@@ -38,6 +38,7 @@ module MTTestApp
     when "/raise" then raise "mt test app: raised on purpose"
     when "/env" then env_dump(env)
     when "/getenv" then getenv(params)
+    when "/name" then named(env, params)
     else [404, { "Content-Type" => "text/plain" }, ["not found\n"]]
     end
   end
@@ -136,6 +137,14 @@ module MTTestApp
     sleep(params["ms"].to_i.clamp(0, 2000) / 1000.0)
     val = ENV[params["name"].to_s]
     text("#{Process.pid}\n#{val.nil? ? "unset" : "set=#{val}"}\n")
+  end
+
+  # /name?c=CONTROLLER&a=ACTION (both %-encoded): the app names this
+  # request as the test says, hostile names included, for t/60-status.t.
+  def named(env, params)
+    env["memtrack.controller"] = Rack::Utils.unescape(params["c"].to_s)
+    env["memtrack.action"] = Rack::Utils.unescape(params["a"].to_s)
+    pid
   end
 
   # What reached the app: the test checks that client-sent X-MemTrack*
