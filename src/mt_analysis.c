@@ -223,11 +223,15 @@ static void evidence(mt_an_endpoint_t *o, unsigned int recent, int decaying)
     const mt_estimate_t *r = &o->retained;
 
     if (!r->ok) {
+        char alloc[64] = "";
+        if (o->alloc_objects_per_request >= 0) {
+            snprintf(alloc, sizeof(alloc), "; %.0f objects allocated per "
+                     "request", o->alloc_objects_per_request);
+        }
         snprintf(o->evidence, sizeof(o->evidence), "%" APR_INT64_T_FMT
                  " requests, %" APR_INT64_T_FMT " probes; one-time growth %"
-                 APR_INT64_T_FMT " B; %.0f objects allocated per request",
-                 o->requests, o->probes, o->bloat_bytes,
-                 o->alloc_objects_per_request);
+                 APR_INT64_T_FMT " B%s", o->requests, o->probes,
+                 o->bloat_bytes, alloc);
         return;
     }
     snprintf(o->evidence, sizeof(o->evidence), "last %u of %" APR_INT64_T_FMT
@@ -548,7 +552,7 @@ static void refresh(mt_state_t *st, int ep, apr_time_t now)
 apr_status_t mt_analysis_note(mt_state_t *st, const mt_note_t *in,
                               mt_note_out_t *out)
 {
-    mt_note_out_t local;
+    mt_note_out_t local = { 0 };
     mt_note_out_t *o = out ? out : &local;
     apr_status_t rv = mt_state_note(st, in, o);
     int ep;

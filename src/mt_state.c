@@ -376,6 +376,7 @@ static int ep_lookup(const mt_state_t *st, const char *name, unsigned int h,
 {
     unsigned int i = h & st->index_mask, tries;
 
+    *bucket = st->index_mask + 1;
     for (tries = 0; tries <= st->index_mask; tries++) {
         apr_uint32_t v = apr_atomic_read32(&st->index[i]);
         if (v == 0) {
@@ -387,8 +388,7 @@ static int ep_lookup(const mt_state_t *st, const char *name, unsigned int h,
         }
         i = (i + 1) & st->index_mask;
     }
-    *bucket = st->index_mask + 1;       /* full: never, the index is 2x */
-    return -1;
+    return -1;                          /* full: never, the index is 2x */
 }
 
 /* Take the next free endpoint slot for name (under the claim lock). */
