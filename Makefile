@@ -33,7 +33,7 @@ TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
 ASAN_FLAGS:= -fsanitize=address,undefined -fno-omit-frame-pointer
 
 .PHONY: all asan unit test test-unit test-integration test-asan demo bench \
-        deps install clean lint fuzz
+        deps install clean lint fuzz record-cost
 
 all: $(MODULE) $(TEST_MODS) $(TOOLS)
 
@@ -51,7 +51,7 @@ $(BUILD)/mod_mt_%.so: t/modules/mod_mt_%.c Makefile
 	$(CC) $(CFLAGS_ALL) -shared -o $@ $<
 
 # Unit tests of the httpd-free core: linked without httpd, with sanitizers.
-$(BUILD)/unit/%: t/unit/%.c $(CORE_SRC) $(HEADERS) t/unit/mt_tap.h Makefile
+$(BUILD)/unit/%: t/unit/%.c $(CORE_SRC) $(HEADERS) $(wildcard t/unit/*.h) Makefile
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -It/unit -o $@ $< $(CORE_SRC) \
 	    $(APR_LIBS) $(DEP_LIBS) -lpthread
@@ -80,17 +80,33 @@ demo: deps all
 bench: deps all
 	@perl tools/bench.pl
 
-# Coverage-guided fuzzing of the X-MemTrack parser (needs clang and
-# libclang-rt-14-dev; not part of make test):
+# Coverage-guided fuzzing of the X-MemTrack parser and the record writer
+# (needs clang and libclang-rt-14-dev; not part of make test):
 #   make fuzz && build/fuzz/fuzz_proto -dict=t/fuzz/proto.dict \
 #       -max_total_time=300 build/fuzz/corpus t/fuzz/corpus_proto
-fuzz: $(BUILD)/fuzz/fuzz_proto
+#   build/fuzz/fuzz_record -dict=t/fuzz/record.dict -max_total_time=300 \
+#       build/fuzz/corpus_record
+fuzz: $(BUILD)/fuzz/fuzz_proto $(BUILD)/fuzz/fuzz_record
 
 $(BUILD)/fuzz/fuzz_proto: t/fuzz/fuzz_proto.c src/mt_proto.c $(HEADERS) Makefile
 	@mkdir -p $(@D)/corpus
 	clang $(CSTD) -O1 -g $(WARN) -Iinclude $(APR_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    -o $@ t/fuzz/fuzz_proto.c src/mt_proto.c $(APR_LIBS)
+
+$(BUILD)/fuzz/fuzz_record: t/fuzz/fuzz_record.c t/unit/mt_record_check.h \
+        src/mt_record.c src/mt_util.c src/mt_proto.c src/mt_sample.c \
+        $(HEADERS) Makefile
+	@mkdir -p $(@D)/corpus_record
+	clang $(CSTD) -O1 -g $(WARN) -Iinclude -It/unit $(APR_CFLAGS) $(DEP_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -o $@ t/fuzz/fuzz_record.c src/mt_record.c src/mt_util.c \
+	    src/mt_proto.c src/mt_sample.c \
+	    $(APR_LIBS) $(DEP_LIBS)
+
+# Instructions per record of the record writer (callgrind; valgrind).
+record-cost: $(BUILD)/mt-record-bench
+	@sh tools/record-cost.sh $(BUILD)/mt-record-bench
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
