@@ -5,7 +5,7 @@
  * constant length and the value formatted in place, as nginx's escape=json
  * and HAProxy write their access logs. A json-c tree cost about 34,000
  * instructions a record (its serialiser and printbuf most of it); this
- * costs a tenth (`make record-cost`).
+ * about 2,300 (`make record-cost`).
  *
  * A line is written once into a buffer of max_len bytes plus room for every
  * field that is not string content (MT_FIXED_MAX): string content never

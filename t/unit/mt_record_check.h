@@ -272,8 +272,8 @@ static const char *mt_check_record(const mt_record_t *rec, const char *line,
 
     if (len < 3 || len > max_len || line[len - 1] != '\n' || line[len] != '\0'
         || strlen(line) != len || memchr(line, '\n', len - 1)) {
-        return apr_psprintf(p, "not one line of at most %zu bytes (%zu)",
-                            max_len, len);
+        return apr_psprintf(p, "not one line of at most %" APR_SIZE_T_FMT
+                            " bytes (%" APR_SIZE_T_FMT ")", max_len, len);
     }
     if (!(o = mt_check_parse(line, len - 1))
         || !json_object_is_type(o, json_type_object)) {
@@ -301,7 +301,8 @@ static const char *mt_check_record(const mt_record_t *rec, const char *line,
     }
     if ((cuts.url_cut || cuts.other_cut)
         && len + MT_CHECK_CUT_SLACK < max_len) {
-        return apr_psprintf(p, "cut to %zu bytes: more would fit", len);
+        return apr_psprintf(p, "cut to %" APR_SIZE_T_FMT " bytes: more would "
+                            "fit", len);
     }
     return NULL;
 }
