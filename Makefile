@@ -43,7 +43,7 @@ TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
 ASAN_FLAGS:= -fsanitize=address,undefined -fno-omit-frame-pointer
 
 .PHONY: all asan unit test test-unit test-integration test-asan demo bench hunt \
-        deps buildtools install clean lint fuzz fresh-check
+        deps buildtools install clean lint fuzz fresh-check record-cost
 
 all: $(MODULE) $(TEST_MODS) $(TOOLS)
 
@@ -61,7 +61,7 @@ $(BUILD)/mod_mt_%.so: t/modules/mod_mt_%.c Makefile | buildtools
 	$(CC) $(CFLAGS_ALL) -shared -o $@ $<
 
 # Unit tests of the httpd-free core: linked without httpd, with sanitizers.
-$(BUILD)/unit/%: t/unit/%.c $(CORE_SRC) $(HEADERS) t/unit/mt_tap.h Makefile | buildtools
+$(BUILD)/unit/%: t/unit/%.c $(CORE_SRC) $(HEADERS) $(wildcard t/unit/*.h) Makefile | buildtools
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -It/unit -o $@ $< $(CORE_SRC) \
 	    $(APR_LIBS) $(DEP_LIBS) -lpthread
@@ -111,17 +111,33 @@ hunt: deps all
 fresh-check:
 	@bash tools/fresh-check.sh
 
-# Coverage-guided fuzzing of the X-MemTrack parser (needs clang and
-# libclang-rt-14-dev; not part of make test):
+# Coverage-guided fuzzing of the X-MemTrack parser and the record writer
+# (needs clang and libclang-rt-14-dev; not part of make test):
 #   make fuzz && build/fuzz/fuzz_proto -dict=t/fuzz/proto.dict \
 #       -max_total_time=300 build/fuzz/corpus t/fuzz/corpus_proto
-fuzz: $(BUILD)/fuzz/fuzz_proto
+#   build/fuzz/fuzz_record -dict=t/fuzz/record.dict -max_total_time=300 \
+#       build/fuzz/corpus_record
+fuzz: $(BUILD)/fuzz/fuzz_proto $(BUILD)/fuzz/fuzz_record
 
 $(BUILD)/fuzz/fuzz_proto: t/fuzz/fuzz_proto.c src/mt_proto.c $(HEADERS) Makefile | buildtools
 	@mkdir -p $(@D)/corpus
 	clang $(CSTD) -O1 -g $(WARN) -Iinclude $(APR_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    -o $@ t/fuzz/fuzz_proto.c src/mt_proto.c $(APR_LIBS)
+
+$(BUILD)/fuzz/fuzz_record: t/fuzz/fuzz_record.c t/unit/mt_record_check.h \
+        src/mt_record.c src/mt_util.c src/mt_proto.c src/mt_sample.c \
+        $(HEADERS) Makefile
+	@mkdir -p $(@D)/corpus_record
+	clang $(CSTD) -O1 -g $(WARN) -Iinclude -It/unit $(APR_CFLAGS) $(DEP_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -o $@ t/fuzz/fuzz_record.c src/mt_record.c src/mt_util.c \
+	    src/mt_proto.c src/mt_sample.c \
+	    $(APR_LIBS) $(DEP_LIBS)
+
+# Instructions per record of the record writer (callgrind; valgrind).
+record-cost: $(BUILD)/mt-record-bench
+	@sh tools/record-cost.sh $(BUILD)/mt-record-bench
 
 lint: | buildtools
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

@@ -12,16 +12,16 @@
  * into bytes. APR_EINVAL on anything else, negative values or overflow. */
 apr_status_t mt_size_parse(apr_int64_t *bytes, const char *text);
 
+/* Length of the valid UTF-8 sequence at s (at most avail bytes; it stops
+ * at a NUL), or 0 when it is not one. Overlong forms, surrogates and values
+ * above U+10FFFF are invalid. */
+apr_size_t mt_utf8_seq_len(const unsigned char *s, apr_size_t avail);
+
 /* Copy text as valid UTF-8 of at most max_bytes bytes: invalid sequences
  * become U+FFFD and an over-long result is cut at a character boundary and
  * ends in MT_CUT_MARKER. *cut tells whether it was cut (may be NULL). */
 const char *mt_str_clean(apr_pool_t *p, const char *text, apr_size_t max_bytes,
                          int *cut);
-
-/* Length of the valid UTF-8 sequence at s (at most avail bytes, avail >= 1),
- * or 0 when it is not one. Overlong forms, surrogates and values above
- * U+10FFFF are invalid. */
-apr_size_t mt_utf8_len(const unsigned char *s, apr_size_t avail);
 
 /* True when id is 1..max_len characters of [A-Za-z0-9@_.:+/=-]: safe to use
  * in a Redis key, a header and a log line. */

@@ -17,7 +17,6 @@
 #include "apr_atomic.h"
 #include "apr_strings.h"
 #include "apr_network_io.h"
-#include "apr_thread_proc.h"
 
 #include "mod_memtrack_analysis.h"
 #include "mod_memtrack_config.h"
@@ -39,50 +38,10 @@ APLOG_USE_MODULE(memtrack);
 static mt_proc_t *mt_self;              /* this child's /proc/self, kept open */
 static const char *mt_hostname;         /* this machine, for the record */
 static volatile apr_uint32_t mt_seq;    /* requests seen, for the sample rate */
-static apr_threadkey_t *mt_writer_key;  /* each thread's record writer */
 
 mt_req_t *mt_request_get(request_rec *r)
 {
     return ap_get_module_config(r->request_config, &memtrack_module);
-}
-
-static void writer_free(void *w)
-{
-    mt_json_writer_destroy(w);
-}
-
-/* The main thread's writer (prefork serves requests there; it never exits
- * as a thread, so its key destructor would not run). */
-static apr_status_t main_writer_free(void *unused)
-{
-    void *w = NULL;
-
-    (void)unused;
-    if (mt_writer_key && apr_threadkey_private_get(&w, mt_writer_key)
-                         == APR_SUCCESS && w) {
-        apr_threadkey_private_set(NULL, mt_writer_key);
-        mt_json_writer_destroy(w);
-    }
-    mt_writer_key = NULL;   /* the key goes with the child pool, next */
-    return APR_SUCCESS;
-}
-
-/* This thread's record writer, made on its first record. NULL (a writer per
- * record, slower) when there is no key or no memory. */
-static mt_json_writer_t *thread_writer(void)
-{
-    void *w = NULL;
-
-    if (!mt_writer_key
-        || apr_threadkey_private_get(&w, mt_writer_key) != APR_SUCCESS) {
-        return NULL;
-    }
-    if (!w && (w = mt_json_writer_create()) != NULL
-        && apr_threadkey_private_set(w, mt_writer_key) != APR_SUCCESS) {
-        mt_json_writer_destroy(w);
-        w = NULL;
-    }
-    return w;
 }
 
 static void child_init(apr_pool_t *pchild, server_rec *s)
@@ -92,14 +51,6 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
 
     if (!mt_config_any_enabled()) {
         return;
-    }
-    if (apr_threadkey_private_create(&mt_writer_key, writer_free, pchild)
-        != APR_SUCCESS) {
-        mt_writer_key = NULL;
-    }
-    else {
-        apr_pool_cleanup_register(pchild, NULL, main_writer_free,
-                                  apr_pool_cleanup_null);
     }
     if (APR_SUCCESS != (rv = mt_proc_open(&mt_self, 0, pchild))) {
         mt_self = NULL;
@@ -262,8 +213,7 @@ static int log_transaction(request_rec *r)
                        "%" APR_INT64_T_FMT, growth));
     }
     rec.overhead_us = st->overhead_us + (mt_mono_now() - t0);
-    rv = mt_record_to_json(&line, &len, &rec, PIPE_BUF, thread_writer(),
-                           r->pool);
+    rv = mt_record_to_json(&line, &len, &rec, PIPE_BUF, r->pool);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                       "memtrack: cannot build the record of %s", rec.request_id);

@@ -180,7 +180,7 @@ static void escape(mt_buf_t *b, const char *s, esc_fn esc)
             i++;
             continue;
         }
-        n = mt_utf8_len(u + i, len - i);
+        n = mt_utf8_seq_len(u + i, len - i);
         rep = n ? esc(u + i, n) : MT_REPLACEMENT;
 
         if (!rep) {

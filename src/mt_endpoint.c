@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mt_endpoint.h"
+#include "mt_util.h"
 
 /* Writes into a bounded buffer; full stops all further writes. */
 typedef struct {
@@ -14,29 +15,6 @@ typedef struct {
     size_t len;
     int    full;
 } out_t;
-
-/* Length of the valid UTF-8 sequence at s (avail bytes), 0 when invalid. */
-static size_t utf8_len(const unsigned char *s, size_t avail)
-{
-    size_t n, i;
-    unsigned int cp;
-
-    if (s[0] < 0x80) return 1;
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) { n = 2; cp = s[0] & 0x1F; }
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF) { n = 3; cp = s[0] & 0x0F; }
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4) { n = 4; cp = s[0] & 0x07; }
-    else return 0;
-    if (n > avail) return 0;
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)))
-        || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
-        return 0;
-    }
-    return n;
-}
 
 /* Append len bytes as clean text: controls become '?', invalid UTF-8 U+FFFD.
  * A sequence that does not fit ends the name with "...". */
@@ -46,7 +24,7 @@ static void put(out_t *o, const char *text, size_t len)
     size_t i = 0;
 
     while (i < len && !o->full) {
-        size_t n = utf8_len(s + i, len - i);
+        size_t n = mt_utf8_seq_len(s + i, len - i);
         const char *w = n ? text + i : "\xEF\xBF\xBD";
         size_t wl = n ? n : 3;
 

@@ -39,7 +39,7 @@ apr_status_t mt_size_parse(apr_int64_t *bytes, const char *text)
     return APR_SUCCESS;
 }
 
-apr_size_t mt_utf8_len(const unsigned char *s, apr_size_t avail)
+apr_size_t mt_utf8_seq_len(const unsigned char *s, apr_size_t avail)
 {
     apr_size_t n, i;
     unsigned int cp;
@@ -78,7 +78,7 @@ const char *mt_str_clean(apr_pool_t *p, const char *text, apr_size_t max_bytes,
     /* Each input byte gives at most 3 output bytes (U+FFFD). */
     out = apr_palloc(p, (len * 3 < max_bytes ? len * 3 : max_bytes) + 1);
     while (i < len) {
-        apr_size_t n = mt_utf8_len(in + i, len - i);
+        apr_size_t n = mt_utf8_seq_len(in + i, len - i);
         apr_size_t w = n ? n : sizeof(MT_REPLACEMENT) - 1;
 
         if (o + w > max_bytes) {

@@ -29,7 +29,7 @@ static int valid_utf8(const char *s, apr_size_t len)
     apr_size_t i = 0, n;
 
     while (i < len) {
-        if ((n = mt_utf8_len((const unsigned char *)s + i, len - i)) == 0) {
+        if ((n = mt_utf8_seq_len((const unsigned char *)s + i, len - i)) == 0) {
             return 0;
         }
         i += n;
