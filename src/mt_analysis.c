@@ -266,6 +266,17 @@ void mt_analysis_endpoint(mt_an_endpoint_t *o, const mt_ep_slot_t *e,
         if (recent > n) recent = n;
         r = p + (n - recent);
         tmean_of(&o->retained, r, recent);
+        if (n >= recent + MT_AN_MIN_PROBES) {
+            /* steady: the probes before the recent ones tell the same, so
+             * all of them make the estimate (more precise, same rate) */
+            mt_estimate_t before, all;
+            tmean_of(&before, p, n - recent);
+            if (before.ok && before.low <= o->retained.high
+                && before.high >= o->retained.low) {
+                tmean_of(&all, p, n);
+                o->retained = all;
+            }
+        }
         resolution(&o->retained);
         half = recent / 2;
         tmean_of(&older, r, half);
@@ -296,6 +307,12 @@ void mt_analysis_endpoint(mt_an_endpoint_t *o, const mt_ep_slot_t *e,
         apr_cpystrn(o->needs, agree ? "probes from a second process"
                     : "processes to agree: one process keeps nothing",
                     sizeof(o->needs));
+    }
+    else if (!o->retained.ok && e->probes_warmup == 0) {
+        /* no probe has measured it: passive figures cannot say whether it
+         * keeps what it grows by, so no bloat or churn either */
+        o->verdict = MT_VERDICT_UNKNOWN;
+        needs_of(o, e, recent, groups, serving, straddles);
     }
     else {
         not_leak(o, o->retained.ok && !straddles, decaying);

@@ -476,31 +476,36 @@ static void ep_update(mt_ep_slot_t *e, const mt_note_t *in,
     }
 }
 
-/* Every fourth steady result closes a chunk (under the endpoint's lock):
- * the previous chunk's median now has its span. */
+/* Every third steady result closes a chunk (under the endpoint's lock):
+ * the previous chunk's median now has its span. A chunk counts only when
+ * all three of its probes clearly kept (above half the leak floor): three
+ * wild values in a row are far rarer than a fill. */
+#define MT_CHUNK 3
+
 static void chunk_close(mt_ep_slot_t *e, apr_int64_t leak_min)
 {
-    double x[4];
+    double x[MT_CHUNK];
     unsigned int i;
     apr_int64_t start;
 
-    if (e->probes % 4 != 0) {
+    if (e->probes % MT_CHUNK != 0) {
         return;
     }
-    for (i = 0; i < 4; i++) {
-        x[i] = (double)e->ring[(e->ring_next + MT_EP_PROBES - 4 + i)
+    for (i = 0; i < MT_CHUNK; i++) {
+        x[i] = (double)e->ring[(e->ring_next + MT_EP_PROBES - MT_CHUNK + i)
                                % MT_EP_PROBES].bytes;
     }
-    start = e->ring[(e->ring_next + MT_EP_PROBES - 4) % MT_EP_PROBES].ep_requests;
-    mt_stats_sort(x, 4);
+    start = e->ring[(e->ring_next + MT_EP_PROBES - MT_CHUNK)
+                    % MT_EP_PROBES].ep_requests;
+    mt_stats_sort(x, MT_CHUNK);
     if (e->chunk_done && e->chunk_median > (double)leak_min / 2) {
         e->excess_sum += e->chunk_median * (double)(start - e->chunk_start);
         e->excess_span += start - e->chunk_start;
     }
-    /* the median, but only when three of the four kept clearly: two wild
-     * values in one chunk would otherwise stand for its whole span */
-    e->chunk_median = x[1] > (double)leak_min / 2 ? (x[1] + x[2]) / 2 : 0;
-    e->chunk_start = start;
+    e->chunk_median = x[0] > (double)leak_min / 2 ? x[1] : 0;
+    /* the first chunk stands for the requests before it too: what the
+     * first probes saw is the best guess of what came before them */
+    e->chunk_start = e->chunk_done ? start : 0;
     e->chunk_done = 1;
 }
 

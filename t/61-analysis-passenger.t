@@ -53,7 +53,7 @@ ok(MTTest::wait_for(sub { eval { MTAnalysis::verdicts($h) } }, 20),
 my $after = MTAnalysis::verdicts($h);
 for my $e (sort keys %$before) {
     is($after->{$e}{requests} // -1, $before->{$e}{requests},
-       "graceful restart kept $e's requests");
+       "graceful restart kept ${e}'s requests");
     is($after->{$e}{verdict}, $before->{$e}{verdict},
        "and its verdict ($before->{$e}{verdict})");
 }

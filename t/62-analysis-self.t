@@ -25,7 +25,7 @@ sub run_with {
     my $h = MTTest->start(%o, conf => "MemTrackProbeRate 10\n$LOCS"
                                       . MTAnalysis::status_location());
     my %false;
-    my $bad = MTAnalysis::load($h, mix => \%MIX, requests => 2000,
+    my $bad = MTAnalysis::load($h, mix => \%MIX, requests => 4000,
         clients => 2, batch => 250, after_batch => sub {
             my $v = MTAnalysis::verdicts($h);
             for my $e (grep { $_ ne 'leaky' } keys %$v) {

@@ -58,7 +58,7 @@ while (!$named && $done < 60_000) {
 print "  NOT named within $done requests\n" unless $named;
 my $st = MTAnalysis::status($h);
 printf "  probes: %s asked, %s started, %s counted\n",
-    map { $st->{probes}{$_} // '?' } qw(asked started done);
+    map { $st->{counters}{"probes_$_"} // "?" } qw(asked started done);
 MTPassenger::stop($h);
 
 printf "\n== 2. %d requests of bloat, churn and flat, no leak\n", $N;

@@ -27,7 +27,8 @@ our $STATUS_PATH = '/memtrack-status';
 
 sub status_location {
     return "<Location $STATUS_PATH>\n  SetHandler memtrack-status\n"
-         . "  Require local\n</Location>\n";
+         . "  <IfModule authz_host_module>\n    Require local\n"
+         . "  </IfModule>\n</Location>\n";
 }
 
 sub status {
