@@ -113,6 +113,14 @@ typedef struct mt_proc_slot_t {
     apr_int32_t  probe_warmup;       /* started on a first call or in the
                                       * process's warm-up */
     apr_time_t   probe_at;
+    /* A result that came before the record that started its probe (the
+     * probed request's log line was held up by a slow client while the
+     * process's next request was logged): kept until that record comes. */
+    apr_uint64_t early_token;
+    apr_int64_t  early_bytes;
+    apr_int64_t  early_objects;
+    apr_int64_t  early_us;
+    apr_time_t   early_at;
     apr_uint64_t ep_seen[MT_EP_WORDS];  /* endpoints this process served */
 } mt_proc_slot_t;
 

@@ -309,33 +309,71 @@ typedef struct {
     int          accepted;           /* a probe result matched */
     int          accepted_ep;
     int          accepted_warmup;
+    apr_int64_t  bytes, objects, us; /* its figures */
 } proc_part_t;
+
+static void take_result(mt_state_t *st, proc_part_t *pp, int ep, int warmup,
+                        apr_int64_t bytes, apr_int64_t objects,
+                        apr_int64_t us)
+{
+    pp->accepted = 1;
+    pp->accepted_ep = ep;
+    pp->accepted_warmup = warmup;
+    pp->bytes = bytes;
+    pp->objects = objects;
+    pp->us = us;
+    apr_atomic_inc32(&st->hdr->probes_done);
+}
+
+/* A result whose probe this process has not started (yet): kept as early,
+ * the one it replaces refused. */
+static void keep_early(mt_state_t *st, mt_proc_slot_t *s, const mt_note_t *in)
+{
+    if (s->early_token) {
+        apr_atomic_inc32(&st->hdr->probes_refused);
+    }
+    s->early_token = in->probe_done;
+    s->early_bytes = in->probe_bytes;
+    s->early_objects = in->probe_objects;
+    s->early_us = in->probe_us;
+    s->early_at = in->now;
+}
 
 /* Probe bookkeeping of a process (under its lock). */
 static void probes_of(mt_state_t *st, mt_proc_slot_t *s, const mt_note_t *in,
                       int ep, proc_part_t *pp)
 {
+    int warmup = pp->first_call
+                 || s->requests <= st->hdr->params.warmup_requests;
+
     if (s->probe_token && in->now - s->probe_at > MT_PROBE_MAX_AGE) {
         s->probe_token = 0;             /* its result never came */
     }
-    if (in->probe_done) {
-        if (s->probe_token && in->probe_done == s->probe_token
-            && in->probe_bytes != MT_NOTE_NO_VALUE) {
-            pp->accepted = 1;
-            pp->accepted_ep = s->probe_ep;
-            pp->accepted_warmup = s->probe_warmup;
-            apr_atomic_inc32(&st->hdr->probes_done);
-        }
-        else {
-            apr_atomic_inc32(&st->hdr->probes_refused);
-        }
+    if (s->early_token && in->now - s->early_at > MT_PROBE_MAX_AGE) {
+        s->early_token = 0;             /* nor did its start */
+        apr_atomic_inc32(&st->hdr->probes_refused);
+    }
+    if (in->probe_done && in->probe_bytes == MT_NOTE_NO_VALUE) {
+        apr_atomic_inc32(&st->hdr->probes_refused);
+    }
+    else if (in->probe_done && in->probe_done == s->probe_token) {
+        take_result(st, pp, s->probe_ep, s->probe_warmup, in->probe_bytes,
+               in->probe_objects, in->probe_us);
         s->probe_token = 0;
     }
-    if (in->probe_started) {
+    else if (in->probe_done) {
+        keep_early(st, s, in);
+    }
+    if (in->probe_started && in->probe_started == s->early_token) {
+        apr_atomic_inc32(&st->hdr->probes_started);
+        take_result(st, pp, ep, warmup, s->early_bytes, s->early_objects,
+               s->early_us);
+        s->early_token = 0;
+    }
+    else if (in->probe_started) {
         s->probe_token = in->probe_started;
         s->probe_ep = ep;
-        s->probe_warmup = pp->first_call
-                          || s->requests <= st->hdr->params.warmup_requests;
+        s->probe_warmup = warmup;
         s->probe_at = in->now;
         apr_atomic_inc32(&st->hdr->probes_started);
     }
@@ -520,19 +558,18 @@ static apr_status_t probe_add(mt_state_t *st, int ep, const mt_note_t *in,
         apr_atomic_inc32(&st->hdr->skipped);
         return APR_EAGAIN;
     }
-    if (in->probe_us > 0) e->probe_us += in->probe_us;
+    if (pp->us > 0) e->probe_us += pp->us;
     if (pp->accepted_warmup) {
         e->probes_warmup++;
-        e->warmup_bytes += in->probe_bytes;
+        e->warmup_bytes += pp->bytes;
     }
     else {
         r = &e->ring[e->ring_next];
         e->ring_next = (e->ring_next + 1) % MT_EP_PROBES;
         if (e->ring_n < MT_EP_PROBES) e->ring_n++;
         e->probes++;
-        r->bytes = in->probe_bytes;
-        r->objects = in->probe_objects == MT_NOTE_NO_VALUE ? MT_UNKNOWN
-                                                           : in->probe_objects;
+        r->bytes = pp->bytes;
+        r->objects = pp->objects == MT_NOTE_NO_VALUE ? MT_UNKNOWN : pp->objects;
         r->ep_requests = e->requests;
         r->at = in->now;
         r->proc = pp->proc;
