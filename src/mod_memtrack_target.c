@@ -10,9 +10,13 @@
  * are covered; log_transaction looks again in case no brigade ever passed.
  *
  * A reported pid is only read when mt_procfind_check allows it: not root's,
- * not the httpd parent, not an httpd child, and, for requests Passenger
- * handled, a "Passenger RubyApp" process. Without a header, a Passenger app
- * group with exactly one process is found by its process title.
+ * not the httpd parent, not another httpd child (nor anything else the
+ * parent started), and, for requests Passenger handled, a "Passenger
+ * RubyApp" process below this server's httpd parent. Without a header, a
+ * Passenger app group with exactly one process is found by its process
+ * title, under the same rules. A pid that passed is cached for a second
+ * with the rules it passed (mt_pidcache.h): a plain backend's pass never
+ * lets a Passenger request skip the title and ancestry checks.
  */
 #include <unistd.h>
 
@@ -130,10 +134,12 @@ static void set_self(mt_record_t *rec, const mt_req_t *st, mt_proc_t *self,
     }
 }
 
-/* An app process sampled: its pid, start time and after-sample. */
+/* An app process sampled: its pid, start time, the rules it passed and
+ * its after-sample. */
 typedef struct {
     int          pid;
     apr_uint64_t start_ticks;
+    unsigned     rules;
     mt_sample_t  after;
 } mt_app_sample_t;
 
@@ -190,20 +196,25 @@ static const char *passenger_app_root(request_rec *r, const mt_dir_conf_t *dc)
     return copy;
 }
 
+/* The rules of a pid for a request: under Passenger only this server's
+ * app processes (the title, and below the httpd parent, whether the app
+ * named the pid or discovery found it); for any other backend, any process
+ * that is not root's nor httpd's own (a proxied backend is not a
+ * descendant of httpd). */
 static void policy_for(mt_procfind_policy_t *pol, int passenger)
 {
     memset(pol, 0, sizeof(*pol));
     pol->httpd_parent_pid = mt_httpd_parent;
     pol->require_title = passenger ? MT_PROCFIND_TITLE_RUBY : NULL;
-    /* Discovery counts only this server's Passenger processes. */
     pol->ancestor_pid = passenger ? mt_httpd_parent : 0;
 }
 
-/* Sample pid if it may be attributed to: NULL, or why not. A pid verified
- * in the last second is read through its cached descriptor; otherwise its
- * statm is opened first and checked after (see mt_pidcache.h). Its start
- * time is read in between: should the pid have been reused by then, the
- * descriptor reads nothing and the pid is refused. */
+/* Sample pid if it may be attributed to under the request's rules: NULL,
+ * or why not. A pid verified under those rules in the last second is read
+ * through its cached descriptor; otherwise its statm is opened first and
+ * checked after (see mt_pidcache.h). Its start time is read in between:
+ * should the pid have been reused by then, the descriptor reads nothing and
+ * the pid is refused. */
 static const char *sample_pid(request_rec *r, int pid, int passenger,
                               mt_app_sample_t *as)
 {
@@ -212,10 +223,12 @@ static const char *sample_pid(request_rec *r, int pid, int passenger,
     const char *why = NULL;
     int fd, status_fd;
 
+    policy_for(&pol, passenger);
     as->pid = pid;
+    as->rules = mt_procfind_rules(&pol);
     mt_sample_clear(&as->after);
-    if (mt_pidcache_sample(mt_verified, pid, now, &as->after, &as->start_ticks)
-        == APR_SUCCESS) {
+    if (mt_pidcache_sample(mt_verified, pid, as->rules, now, &as->after,
+                           &as->start_ticks) == APR_SUCCESS) {
         return NULL;
     }
     fd = mt_sample_open_statm(pid);
@@ -223,7 +236,6 @@ static const char *sample_pid(request_rec *r, int pid, int passenger,
     if (fd < 0 || mt_sample_started(pid, &as->start_ticks) != APR_SUCCESS) {
         as->start_ticks = 0;
     }
-    policy_for(&pol, passenger);
     if (mt_procfind_check(pid, &pol, &why, r->pool) != APR_SUCCESS
         || fd < 0 || mt_sample_statm_fd(&as->after, fd) != APR_SUCCESS) {
         if (fd >= 0) close(fd);
@@ -235,13 +247,14 @@ static const char *sample_pid(request_rec *r, int pid, int passenger,
     }
     /* Without a cache (its mutex failed) the descriptors go now, and
      * status is not read. */
-    mt_pidcache_put(mt_verified, pid, as->start_ticks, fd, status_fd, now);
+    mt_pidcache_put(mt_verified, pid, as->rules, as->start_ticks, fd,
+                    status_fd, now);
     return NULL;
 }
 
 /* A backend record whose process grew notably: swap and peak too, read
  * through the status descriptor kept with the verified pid. */
-static void add_backend_detail(mt_record_t *rec)
+static void add_backend_detail(mt_record_t *rec, const mt_app_sample_t *as)
 {
     apr_int64_t growth;
     int known;
@@ -249,7 +262,8 @@ static void add_backend_detail(mt_record_t *rec)
     growth = mt_record_growth(rec, &known);
     if (known && growth >= MT_DETAIL_GROWTH) {
         /* On failure the fields stay unknown (null). */
-        (void)mt_pidcache_status(mt_verified, rec->pid, &rec->after);
+        (void)mt_pidcache_status(mt_verified, as->pid, as->rules,
+                                 &rec->after);
     }
 }
 
@@ -297,7 +311,7 @@ int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
             if ((why = sample_pid(r, st->app->pid, passenger, &as)) == NULL) {
                 set_backend(rec, &as, st->app, "header");
                 rec->app = st->app;
-                add_backend_detail(rec);
+                add_backend_detail(rec, &as);
                 return 1;
             }
         }
@@ -307,7 +321,7 @@ int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
         else if (passenger && (why = find_single(r, dc, &pid)) == NULL) {
             if ((why = sample_pid(r, pid, 1, &as)) == NULL) {
                 set_backend(rec, &as, NULL, "single");
-                add_backend_detail(rec);
+                add_backend_detail(rec, &as);
                 return 1;
             }
         }
