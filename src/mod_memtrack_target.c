@@ -31,6 +31,7 @@
 
 #include "mod_memtrack_shm.h"
 #include "mod_memtrack_target.h"
+#include "mt_appcheck.h"
 #include "mt_pidcache.h"
 #include "mt_procfind.h"
 #include "mt_proto.h"
@@ -143,20 +144,54 @@ typedef struct {
     mt_sample_t  after;
 } mt_app_sample_t;
 
+/* The app process's status (swap, peak, exact anonymous RSS) into its
+ * after-sample, once, through the descriptor kept with its verified pid.
+ * On failure the fields stay unknown (null). */
+static void read_app_status(mt_app_sample_t *as)
+{
+    if (as->after.peak_rss_bytes == MT_UNKNOWN) {
+        (void)mt_pidcache_status(mt_verified, as->pid, as->rules, &as->after);
+    }
+}
+
+/* Can the app's own figures be true of the process the module read? NULL
+ * when they can (see mt_appcheck.h); the peak is read only when needed. */
+static const char *app_rss_refused(request_rec *r, const mt_app_report_t *app,
+                                   mt_app_sample_t *as)
+{
+    const char *why;
+
+    if (mt_appcheck_needs_peak(app, as->after.rss_bytes)) {
+        read_app_status(as);
+    }
+    why = mt_appcheck_rss(app, as->after.rss_bytes, as->after.peak_rss_bytes);
+    if (why) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "memtrack: app process "
+                      "%d: its rss_before %" APR_INT64_T_FMT " / rss_after %"
+                      APR_INT64_T_FMT " cannot be true (%s; now %"
+                      APR_INT64_T_FMT ", peak %" APR_INT64_T_FMT "): not used",
+                      as->pid, app->rss_before, app->rss_after, why,
+                      as->after.rss_bytes, as->after.peak_rss_bytes);
+    }
+    return why;
+}
+
 /* Fill the backend side from an after-sample already taken: before from
- * the app, or from the last record of that process. */
-static void set_backend(mt_record_t *rec, const mt_app_sample_t *as,
+ * the app when it can be true, or from the last record of that process. */
+static void set_backend(mt_record_t *rec, request_rec *r, mt_app_sample_t *as,
                         const mt_app_report_t *app, const char *attribution)
 {
     mt_state_t *state = mt_shm_state();
     apr_int64_t prev;
+    int app_ok = app && app->rss_before != MT_UNKNOWN
+                 && app_rss_refused(r, app, as) == NULL;
 
     rec->after = as->after;
     rec->target = MT_TARGET_BACKEND;
     rec->pid = as->pid;
     rec->start_ticks = as->start_ticks;
     rec->attribution = attribution;
-    if (app && app->rss_before != MT_UNKNOWN) {
+    if (app_ok) {
         rec->before.rss_bytes = app->rss_before;
         rec->before_source = MT_BEFORE_APP;
     }
@@ -254,16 +289,15 @@ static const char *sample_pid(request_rec *r, int pid, int passenger,
 
 /* A backend record whose process grew notably: swap and peak too, read
  * through the status descriptor kept with the verified pid. */
-static void add_backend_detail(mt_record_t *rec, const mt_app_sample_t *as)
+static void add_backend_detail(mt_record_t *rec, mt_app_sample_t *as)
 {
     apr_int64_t growth;
     int known;
 
     growth = mt_record_growth(rec, &known);
     if (known && growth >= MT_DETAIL_GROWTH) {
-        /* On failure the fields stay unknown (null). */
-        (void)mt_pidcache_status(mt_verified, as->pid, as->rules,
-                                 &rec->after);
+        read_app_status(as);
+        rec->after = as->after;
     }
 }
 
@@ -309,7 +343,7 @@ int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
         if (!st->app) take_header(last, st);
         if (st->app) {
             if ((why = sample_pid(r, st->app->pid, passenger, &as)) == NULL) {
-                set_backend(rec, &as, st->app, "header");
+                set_backend(rec, r, &as, st->app, "header");
                 rec->app = st->app;
                 add_backend_detail(rec, &as);
                 return 1;
@@ -320,7 +354,7 @@ int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
         }
         else if (passenger && (why = find_single(r, dc, &pid)) == NULL) {
             if ((why = sample_pid(r, pid, 1, &as)) == NULL) {
-                set_backend(rec, &as, NULL, "single");
+                set_backend(rec, r, &as, NULL, "single");
                 add_backend_detail(rec, &as);
                 return 1;
             }
