@@ -11,6 +11,7 @@
  *   mod_memtrack_request.c  post_read_request / log_transaction
  *   mod_memtrack_target.c   which process a request is attributed to
  *   mod_memtrack_shm.c      per-process state shared by all children
+ *   mod_memtrack_sink.c     what every sink shares: counters, drop reports
  *   mod_memtrack_log.c      the JSON Lines sink (piped logger or file)
  *   mod_memtrack_redis.c    the Redis sink
  *   mt_*.c                  the httpd-free core: sampling, records, protocol
@@ -23,6 +24,7 @@
 #include "mod_memtrack_redis.h"
 #include "mod_memtrack_request.h"
 #include "mod_memtrack_shm.h"
+#include "mod_memtrack_sink.h"
 #include "mod_memtrack_target.h"
 
 static void register_hooks(apr_pool_t *p)
@@ -33,6 +35,7 @@ static void register_hooks(apr_pool_t *p)
     mt_shm_register_hooks(p);
     mt_log_register_hooks(p);
     mt_redis_register_hooks(p);
+    mt_sink_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(memtrack) = {

@@ -86,6 +86,9 @@ typedef struct mt_redis_opts_t {
     /* Called from the writer thread with records it had to drop after they
      * were queued (Redis failed mid-batch, error replies); may be NULL. */
     void       (*on_drop)(void *baton, apr_uint32_t n, apr_status_t rv);
+    /* Called from the writer thread with records Redis acknowledged; may
+     * be NULL. Same baton. */
+    void       (*on_written)(void *baton, apr_uint32_t n);
     void        *drop_baton;
 } mt_redis_opts_t;
 

@@ -41,13 +41,24 @@ struct mt_srv_conf_t {
 #define MT_DEFAULT_SAMPLE_RATE 1
 #define MT_MAX_SAMPLE_RATE     1000000
 
+#define MT_DEFAULT_DROP_REPORT_SECS 60
+#define MT_MAX_DROP_REPORT_SECS     3600
+
 /* Set when any "MemTrack On" is read, so that servers that never track pay
  * nothing; the config is re-read on every restart, which resets it. */
 static int mt_any_enabled;
+/* MemTrackDropReportInterval: one setting for the whole server. */
+static int mt_drop_report_secs = MT_DEFAULT_DROP_REPORT_SECS;
 
 void mt_config_reset(void)
 {
     mt_any_enabled = 0;
+    mt_drop_report_secs = MT_DEFAULT_DROP_REPORT_SECS;
+}
+
+int mt_config_drop_report_secs(void)
+{
+    return mt_drop_report_secs;
 }
 
 int mt_config_any_enabled(void)
@@ -285,6 +296,21 @@ static const char *cmd_log(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *cmd_drop_report(cmd_parms *cmd, void *dc, const char *arg)
+{
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+
+    (void)dc;
+    if (!apr_isdigit(*arg) || *end || n < 1 || n > MT_MAX_DROP_REPORT_SECS) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds "
+                            "from 1 to %d", cmd->cmd->name, arg,
+                            MT_MAX_DROP_REPORT_SECS);
+    }
+    mt_drop_report_secs = (int)n;
+    return NULL;
+}
+
 static const char *cmd_app_root(cmd_parms *cmd, void *dc, const char *arg)
 {
     mt_dir_conf_t *d = dc;
@@ -352,6 +378,9 @@ const command_rec mt_config_cmds[] = {
         "Growth above this size (20M, 512K, 1G, bytes) flags the request"),
     AP_INIT_TAKE1("MemTrackLog", cmd_log, NULL, RSRC_CONF,
         "JSON Lines sink: \"|program args\" (piped logger) or a file path"),
+    AP_INIT_TAKE1("MemTrackDropReportInterval", cmd_drop_report, NULL,
+        RSRC_CONF, "Seconds between reports of dropped records per sink and "
+        "child (default 60)"),
     AP_INIT_TAKE1("MemTrackTarget", cmd_target, NULL, RSRC_CONF | ACCESS_CONF,
         "Process to attribute: self, backend or auto (default auto)"),
     AP_INIT_TAKE1("MemTrackSampleRate", cmd_sample_rate, NULL,

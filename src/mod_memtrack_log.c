@@ -35,10 +35,10 @@ typedef struct {
     int fd;
 } mt_log_sink_t;
 
-static apr_status_t log_emit(mt_sink_t *sink, const char *request_id,
+static apr_status_t log_emit(void *ctx, const char *request_id,
                              const char *line, apr_size_t len)
 {
-    mt_log_sink_t *ls = sink->ctx;
+    mt_log_sink_t *ls = ctx;
     ssize_t n;
 
     (void)request_id;
@@ -95,7 +95,6 @@ static apr_status_t open_file(int *fd, const char *path, apr_pool_t *p)
 
 static mt_sink_t *sink_open(const char *spec, server_rec *s, apr_pool_t *p)
 {
-    mt_sink_t *sink = apr_pcalloc(p, sizeof(*sink));
     mt_log_sink_t *ls = apr_pcalloc(p, sizeof(*ls));
     apr_status_t rv;
 
@@ -107,10 +106,8 @@ static mt_sink_t *sink_open(const char *spec, server_rec *s, apr_pool_t *p)
                      "server are not logged", spec);
         return NULL;
     }
-    sink->name = apr_pstrcat(p, "MemTrackLog ", spec, NULL);
-    sink->ctx = ls;
-    sink->emit = log_emit;
-    return sink;
+    return mt_sink_create(p, apr_pstrcat(p, "MemTrackLog ", spec, NULL),
+                          log_emit, ls, MT_SINK_DIRECT);
 }
 
 /* One sink per distinct MemTrackLog value, shared by the vhosts naming it. */

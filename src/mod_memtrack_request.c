@@ -257,22 +257,6 @@ static void warn_threshold(request_rec *r, const mt_record_t *rec)
                            (int)apr_time_sec(MT_WARN_WINDOW)) : "");
 }
 
-static void emit(request_rec *r, mt_sink_t *sink, const mt_record_t *rec,
-                 const char *line, apr_size_t len)
-{
-    apr_status_t rv;
-
-    if (!sink) {
-        return;
-    }
-    if (APR_SUCCESS == (rv = sink->emit(sink, rec->request_id, line, len))) {
-        apr_atomic_inc32(&sink->written);
-    }
-    else {
-        mt_sink_count_drop(sink, r->server, rv);
-    }
-}
-
 static int log_transaction(request_rec *r)
 {
     mt_req_t *st = mt_request_get(r);
@@ -317,8 +301,9 @@ static int log_transaction(request_rec *r)
         warn_threshold(r, &rec);
     }
     sc = mt_config_srv(r->server);
-    emit(r, mt_config_log_sink(sc), &rec, line, len);
-    emit(r, mt_config_redis_sink(sc), &rec, line, len);
+    mt_sink_emit(mt_config_log_sink(sc), r->server, rec.request_id, line, len);
+    mt_sink_emit(mt_config_redis_sink(sc), r->server, rec.request_id, line,
+                 len);
     return DECLINED;
 }
 

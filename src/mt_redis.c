@@ -580,6 +580,8 @@ static void batch_write(mt_redis_t *r, mt_redis_item_t *batch, apr_uint32_t n)
             rc = -1;
     }
     apr_atomic_add32(&r->written, ok);
+    if (ok && r->o.on_written)
+        r->o.on_written(r->o.drop_baton, ok);
     if (rc < 0) {
         /* The connection broke: the rest of the batch may or may not have
          * reached Redis; it is counted lost, never sent twice. */
