@@ -11,6 +11,10 @@
  * fails with EAGAIN and the record is dropped and counted rather than making
  * the request thread wait. Writes go straight to the descriptor, not through
  * apr_file_write(), which would wait on a full pipe.
+ *
+ * On a file a write can be short (a full disk): mt_linefile takes the part
+ * of the line back at once, so the file stays whole lines, and the record
+ * counts as dropped. The file is opened for reading too, for that.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,29 +30,24 @@
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_log.h"
 #include "mod_memtrack_sink.h"
+#include "mt_linefile.h"
 
 APLOG_USE_MODULE(memtrack);
 
 #define MT_PIPE_BYTES       (1024 * 1024)
 
 typedef struct {
-    int fd;
+    int            fd;
+    mt_linefile_t *lf;          /* writes through fd, whole lines only */
 } mt_log_sink_t;
 
 static apr_status_t log_emit(void *ctx, const char *request_id,
                              const char *line, apr_size_t len)
 {
     mt_log_sink_t *ls = ctx;
-    ssize_t n;
 
     (void)request_id;
-    do {
-        n = write(ls->fd, line, len);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        return APR_FROM_OS_ERROR(errno);
-    }
-    return (apr_size_t)n == len ? APR_SUCCESS : APR_INCOMPLETE;
+    return mt_linefile_write(ls->lf, line, len, NULL);
 }
 
 static apr_status_t open_pipe(int *fd, const char *spec, apr_pool_t *p)
@@ -81,7 +80,8 @@ static apr_status_t open_file(int *fd, const char *path, apr_pool_t *p)
     apr_os_file_t osfd;
     apr_status_t rv;
 
-    rv = apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_APPEND
+    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_WRITE
+                       | APR_FOPEN_APPEND
                        | APR_FOPEN_CREATE | APR_FOPEN_LARGEFILE,
                        APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD
                        | APR_FPROT_WREAD, p);
@@ -100,6 +100,9 @@ static mt_sink_t *sink_open(const char *spec, server_rec *s, apr_pool_t *p)
 
     rv = spec[0] == '|' ? open_pipe(&ls->fd, spec, p)
                         : open_file(&ls->fd, spec, p);
+    if (rv == APR_SUCCESS) {
+        rv = mt_linefile_create(&ls->lf, ls->fd, p);
+    }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                      "memtrack: MemTrackLog %s: cannot open; records of this "
