@@ -13,6 +13,7 @@
  *   mod_memtrack_shm.c      per-process state shared by all children
  *   mod_memtrack_sink.c     what every sink shares: counters, drop reports
  *   mod_memtrack_log.c      the JSON Lines sink (piped logger or file)
+ *   mod_memtrack_pipe.c     piped loggers that outlive a configuration
  *   mod_memtrack_redis.c    the Redis sink
  *   mt_*.c                  the httpd-free core: sampling, records, protocol
  */
@@ -21,6 +22,7 @@
 
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_log.h"
+#include "mod_memtrack_pipe.h"
 #include "mod_memtrack_redis.h"
 #include "mod_memtrack_request.h"
 #include "mod_memtrack_shm.h"
@@ -34,6 +36,7 @@ static void register_hooks(apr_pool_t *p)
     mt_target_register_hooks(p);
     mt_shm_register_hooks(p);
     mt_log_register_hooks(p);
+    mt_pipe_register_hooks(p);
     mt_redis_register_hooks(p);
     mt_sink_register_hooks(p);
 }

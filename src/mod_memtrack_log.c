@@ -1,9 +1,10 @@
 /* mod_memtrack_log: the JSON Lines sink.
  *
  * Opened in the parent's open_logs hook, like CustomLog, so every child
- * inherits the descriptor. "|program" goes through ap_open_piped_log(): a
- * reliable piped logger that httpd restarts when it dies; the pipe itself
- * outlives the logger, so records written meanwhile wait in it.
+ * inherits the descriptor. "|program" is a reliable piped logger restarted
+ * when it dies, whose pipe also outlives graceful restarts
+ * (mod_memtrack_pipe.c); records written while it restarts wait in the
+ * pipe.
  *
  * Each record is one write() of at most PIPE_BUF bytes, which POSIX makes
  * atomic on a pipe: lines from many children never interleave. The pipe is
@@ -16,9 +17,6 @@
  * of the line back at once, so the file stays whole lines, and the record
  * counts as dropped. The file is opened for reading too, for that.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "httpd.h"
 #include "http_config.h"
@@ -29,12 +27,12 @@
 
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_log.h"
+#include "mod_memtrack_pipe.h"
 #include "mod_memtrack_sink.h"
 #include "mt_linefile.h"
 
 APLOG_USE_MODULE(memtrack);
 
-#define MT_PIPE_BYTES       (1024 * 1024)
 
 typedef struct {
     int            fd;
@@ -48,30 +46,6 @@ static apr_status_t log_emit(void *ctx, const char *request_id,
 
     (void)request_id;
     return mt_linefile_write(ls->lf, line, len, NULL);
-}
-
-static apr_status_t open_pipe(int *fd, const char *spec, apr_pool_t *p)
-{
-    piped_log *pl = ap_open_piped_log(p, spec + 1);
-    apr_os_file_t osfd;
-    int flags;
-
-    if (!pl) {
-        return APR_EGENERAL;
-    }
-    apr_os_file_get(&osfd, ap_piped_log_write_fd(pl));
-#ifdef F_SETPIPE_SZ
-    /* A deeper pipe absorbs bursts (64 KiB is ~50 records) while the logger
-     * catches up, so records are dropped only when it really falls behind.
-     * 1 MiB is the default pipe-max-size an unprivileged process may ask. */
-    (void)fcntl(osfd, F_SETPIPE_SZ, MT_PIPE_BYTES);
-#endif
-    flags = fcntl(osfd, F_GETFL);
-    if (flags < 0 || fcntl(osfd, F_SETFL, flags | O_NONBLOCK) < 0) {
-        return APR_FROM_OS_ERROR(errno);
-    }
-    *fd = osfd;
-    return APR_SUCCESS;
 }
 
 static apr_status_t open_file(int *fd, const char *path, apr_pool_t *p)
@@ -98,7 +72,7 @@ static mt_sink_t *sink_open(const char *spec, server_rec *s, apr_pool_t *p)
     mt_log_sink_t *ls = apr_pcalloc(p, sizeof(*ls));
     apr_status_t rv;
 
-    rv = spec[0] == '|' ? open_pipe(&ls->fd, spec, p)
+    rv = spec[0] == '|' ? mt_pipe_open(&ls->fd, spec, s, p)
                         : open_file(&ls->fd, spec, p);
     if (rv == APR_SUCCESS) {
         rv = mt_linefile_create(&ls->lf, ls->fd, p);
@@ -118,6 +92,7 @@ static int open_logs(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                      server_rec *s)
 {
     apr_hash_t *opened = apr_hash_make(ptemp);
+    server_rec *main_s = s;
 
     (void)plog;
     for (; s; s = s->next) {
@@ -135,6 +110,7 @@ static int open_logs(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         }
         mt_config_set_log_sink(sc, sink);
     }
+    mt_pipe_retire_unused(main_s);
     return OK;
 }
 
