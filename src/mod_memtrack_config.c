@@ -11,6 +11,10 @@
 #include "apr_strings.h"
 #include "apr_lib.h"
 
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_redis.h"
 #include "mt_util.h"
@@ -261,14 +265,50 @@ static const char *cmd_sample_rate(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-/* "|program args" or a file whose directory exists. The sink itself is
+/* Can the log file be opened for appending, as far as can be known now?
+ * NULL, or why not. Checked with access() by the user reading the
+ * configuration, which is the user that opens it at start (root, usually);
+ * what only the open itself can tell is said loudly at start
+ * (mod_memtrack_log.c). */
+static const char *log_path_problem(cmd_parms *cmd, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *dir;
+    apr_finfo_t fi;
+
+    if (slash[1] == '\0'
+        || (apr_stat(&fi, path, APR_FINFO_TYPE, cmd->pool) == APR_SUCCESS
+            && fi.filetype == APR_DIR)) {
+        return "is a directory: name a file in it, e.g. records.jsonl";
+    }
+    dir = slash == path ? "/" : apr_pstrmemdup(cmd->pool, path, slash - path);
+    if (apr_stat(&fi, dir, APR_FINFO_TYPE, cmd->pool) != APR_SUCCESS
+        || fi.filetype != APR_DIR) {
+        return "the directory for the file does not exist";
+    }
+    if (apr_stat(&fi, path, APR_FINFO_TYPE, cmd->pool) == APR_SUCCESS) {
+        if (fi.filetype != APR_REG) {
+            return "is not a regular file";
+        }
+        if (access(path, W_OK) != 0) {
+            return apr_psprintf(cmd->pool, "cannot be written (%s)",
+                                strerror(errno));
+        }
+    }
+    else if (access(dir, W_OK | X_OK) != 0) {
+        return apr_psprintf(cmd->pool, "cannot be created in %s (%s)", dir,
+                            strerror(errno));
+    }
+    return NULL;
+}
+
+/* "|program args" or a file that can be appended to. The sink itself is
  * opened in open_logs, in the parent, like CustomLog. */
 static const char *cmd_log(cmd_parms *cmd, void *dc, const char *arg)
 {
     mt_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config,
                                              &memtrack_module);
-    const char *path, *slash;
-    apr_finfo_t fi;
+    const char *path, *why;
 
     (void)dc;
     if (arg[0] == '|') {
@@ -280,17 +320,13 @@ static const char *cmd_log(cmd_parms *cmd, void *dc, const char *arg)
         return NULL;
     }
     path = ap_server_root_relative(cmd->pool, arg);
-    if (!path || !*arg) {
+    if (!path || !*arg || !strchr(path, '/')) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a valid path",
                             cmd->cmd->name, arg);
     }
-    slash = strrchr(path, '/');
-    if (!slash || slash[1] == '\0'
-        || apr_stat(&fi, slash == path ? "/" : apr_pstrmemdup(cmd->pool, path,
-                    slash - path), APR_FINFO_TYPE, cmd->pool) != APR_SUCCESS
-        || fi.filetype != APR_DIR) {
-        return apr_psprintf(cmd->pool, "%s: '%s': the directory for the file "
-                            "does not exist", cmd->cmd->name, arg);
+    if ((why = log_path_problem(cmd, path)) != NULL) {
+        return apr_psprintf(cmd->pool, "%s: '%s': %s", cmd->cmd->name, arg,
+                            why);
     }
     sc->log_spec = path;
     return NULL;

@@ -33,32 +33,43 @@
 
 APLOG_USE_MODULE(memtrack);
 
-
 typedef struct {
     int            fd;
-    mt_linefile_t *lf;          /* writes through fd, whole lines only */
+    mt_linefile_t *lf;          /* writes through fd, whole lines only;
+                                 * NULL: the log could not be opened */
+    apr_status_t   open_rv;     /* why not */
 } mt_log_sink_t;
 
+/* A log that could not be opened takes nothing: every record is a drop,
+ * counted and told like any other, so the loss never goes unseen. */
 static apr_status_t log_emit(void *ctx, const char *request_id,
                              const char *line, apr_size_t len)
 {
     mt_log_sink_t *ls = ctx;
 
     (void)request_id;
+    if (!ls->lf) {
+        return ls->open_rv;
+    }
     return mt_linefile_write(ls->lf, line, len, NULL);
 }
 
+/* For appending, and for reading when allowed (so that a short write can
+ * be taken back, mt_linefile.h). */
 static apr_status_t open_file(int *fd, const char *path, apr_pool_t *p)
 {
+    apr_int32_t flags = APR_FOPEN_WRITE | APR_FOPEN_APPEND | APR_FOPEN_CREATE
+                        | APR_FOPEN_LARGEFILE;
+    apr_fileperms_t perms = APR_FPROT_UREAD | APR_FPROT_UWRITE
+                            | APR_FPROT_GREAD | APR_FPROT_WREAD;
     apr_file_t *f;
     apr_os_file_t osfd;
     apr_status_t rv;
 
-    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_WRITE
-                       | APR_FOPEN_APPEND
-                       | APR_FOPEN_CREATE | APR_FOPEN_LARGEFILE,
-                       APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD
-                       | APR_FPROT_WREAD, p);
+    rv = apr_file_open(&f, path, flags | APR_FOPEN_READ, perms, p);
+    if (rv != APR_SUCCESS) {
+        rv = apr_file_open(&f, path, flags, perms, p);
+    }
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -78,10 +89,13 @@ static mt_sink_t *sink_open(const char *spec, server_rec *s, apr_pool_t *p)
         rv = mt_linefile_create(&ls->lf, ls->fd, p);
     }
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
-                     "memtrack: MemTrackLog %s: cannot open; records of this "
-                     "server are not logged", spec);
-        return NULL;
+        /* Only opening can tell (configtest checked what it could): loud
+         * at every start, and every record is then a counted drop. */
+        ls->lf = NULL;
+        ls->open_rv = rv;
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "memtrack: MemTrackLog "
+                     "%s: cannot open: no record of this server is logged "
+                     "there; every one is dropped and told as dropped", spec);
     }
     return mt_sink_create(p, apr_pstrcat(p, "MemTrackLog ", spec, NULL),
                           log_emit, ls, MT_SINK_DIRECT);
@@ -105,7 +119,8 @@ static int open_logs(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             continue;
         }
         sink = apr_hash_get(opened, spec, APR_HASH_KEY_STRING);
-        if (!sink && (sink = sink_open(spec, s, pconf)) != NULL) {
+        if (!sink) {
+            sink = sink_open(spec, s, pconf);
             apr_hash_set(opened, spec, APR_HASH_KEY_STRING, sink);
         }
         mt_config_set_log_sink(sc, sink);
