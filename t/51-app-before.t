@@ -102,4 +102,5 @@ kill 'KILL', $app;
 waitpid($app, 0);
 $h->stop;
 is($h->sanitizer_log, '', 'no sanitizer reports');
+undef $h;      # its temp dir goes now, not in global destruction
 done_testing();

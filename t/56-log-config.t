@@ -55,4 +55,5 @@ $h->stop;
 my ($told, $el) = (0, $h->error_log);
 $told += $1 while $el =~ /MemTrackLog \/proc\/memtrack-test-$$\.jsonl: dropped (\d+) records since the last report/g;
 is($told, 10, 'every record is told as dropped');
+undef $h;
 done_testing();
