@@ -11,7 +11,9 @@
  *   mod_memtrack_request.c  post_read_request / log_transaction
  *   mod_memtrack_target.c   which process a request is attributed to
  *   mod_memtrack_shm.c      per-process state shared by all children
+ *   mod_memtrack_sink.c     what every sink shares: counters, drop reports
  *   mod_memtrack_log.c      the JSON Lines sink (piped logger or file)
+ *   mod_memtrack_pipe.c     piped loggers that outlive a configuration
  *   mod_memtrack_redis.c    the Redis sink
  *   mt_*.c                  the httpd-free core: sampling, records, protocol
  */
@@ -20,9 +22,11 @@
 
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_log.h"
+#include "mod_memtrack_pipe.h"
 #include "mod_memtrack_redis.h"
 #include "mod_memtrack_request.h"
 #include "mod_memtrack_shm.h"
+#include "mod_memtrack_sink.h"
 #include "mod_memtrack_target.h"
 
 static void register_hooks(apr_pool_t *p)
@@ -32,7 +36,9 @@ static void register_hooks(apr_pool_t *p)
     mt_target_register_hooks(p);
     mt_shm_register_hooks(p);
     mt_log_register_hooks(p);
+    mt_pipe_register_hooks(p);
     mt_redis_register_hooks(p);
+    mt_sink_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(memtrack) = {
