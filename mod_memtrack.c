@@ -12,7 +12,9 @@
  *   mod_memtrack_target.c   which process a request is attributed to
  *   mod_memtrack_analysis.c endpoints, probes, the shared state's updates
  *   mod_memtrack_shm.c      per-process state shared by all children
+ *   mod_memtrack_sink.c     what every sink shares: counters, drop reports
  *   mod_memtrack_log.c      the JSON Lines sink (piped logger or file)
+ *   mod_memtrack_pipe.c     piped loggers that outlive a configuration
  *   mod_memtrack_redis.c    the Redis sink
  *   mod_memtrack_status.c   the status page (SetHandler memtrack-status)
  *   mt_*.c                  the httpd-free core: sampling, records, protocol
@@ -23,10 +25,12 @@
 #include "mod_memtrack_analysis.h"
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_log.h"
+#include "mod_memtrack_pipe.h"
 #include "mod_memtrack_redis.h"
 #include "mod_memtrack_request.h"
 #include "mod_memtrack_shm.h"
 #include "mod_memtrack_status.h"
+#include "mod_memtrack_sink.h"
 #include "mod_memtrack_target.h"
 
 static void register_hooks(apr_pool_t *p)
@@ -37,8 +41,10 @@ static void register_hooks(apr_pool_t *p)
     mt_analysis_register_hooks(p);
     mt_shm_register_hooks(p);
     mt_log_register_hooks(p);
+    mt_pipe_register_hooks(p);
     mt_redis_register_hooks(p);
     mt_status_register_hooks(p);
+    mt_sink_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(memtrack) = {

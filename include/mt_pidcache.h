@@ -12,6 +12,14 @@
  * descriptor always reads the process that passed the check, never a
  * later process with the same number.
  *
+ * A pid passes or fails the check under a rule: a www-data process without
+ * the Passenger title may be attributed to for a plain backend but not for
+ * a Passenger request. So an entry carries the rules its check proved (a
+ * bit set the caller defines: mt_procfind_rules), and a lookup names the
+ * rules its request needs: an entry serves only a lookup whose rules it
+ * has every one of. Putting a pid again replaces its entry (a fresh
+ * descriptor, the rules of the fresh check).
+ *
  * Thread-safe: one mutex guards the table, never held across a read; an
  * entry in use is not closed until its last reader is done.
  */
@@ -32,22 +40,27 @@ apr_status_t mt_pidcache_create(mt_pidcache_t **pc, apr_interval_time_t ttl,
                                 apr_pool_t *p);
 
 /* Sample pid through its cached descriptor when it was verified less than
- * ttl ago: APR_SUCCESS, and *start_ticks as given to mt_pidcache_put;
- * APR_NOTFOUND when not cached or due for a new check; another error when
- * the process is gone (the entry is dropped). */
-apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, apr_time_t now,
-                                mt_sample_t *s, apr_uint64_t *start_ticks);
+ * ttl ago under every rule in rules: APR_SUCCESS, and *start_ticks as given
+ * to mt_pidcache_put; APR_NOTFOUND when not cached, cached for less than
+ * rules, or due for a new check; another error when the process is gone
+ * (the entry is dropped). */
+apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, unsigned rules,
+                                apr_time_t now, mt_sample_t *s,
+                                apr_uint64_t *start_ticks);
 
-/* pid (which started at start_ticks, 0 unknown) just passed the check;
- * statm_fd and status_fd (opened before the check; status_fd may be -1)
- * now belong to the cache, which closes them when the entry goes. */
-void mt_pidcache_put(mt_pidcache_t *pc, int pid, apr_uint64_t start_ticks,
-                     int statm_fd, int status_fd, apr_time_t now);
+/* pid (which started at start_ticks, 0 unknown) just passed the check,
+ * which proved rules; statm_fd and status_fd (opened before the check;
+ * status_fd may be -1) now belong to the cache, which closes them when the
+ * entry goes. */
+void mt_pidcache_put(mt_pidcache_t *pc, int pid, unsigned rules,
+                     apr_uint64_t start_ticks, int statm_fd, int status_fd,
+                     apr_time_t now);
 
-/* Read status (swap, peak) of a cached pid through its kept descriptor,
- * whatever the entry's age: the descriptor can only read the process that
- * passed the check. APR_NOTFOUND when pid is not cached or has no status
- * descriptor. */
-apr_status_t mt_pidcache_status(mt_pidcache_t *pc, int pid, mt_sample_t *s);
+/* Read status (swap, peak) of a pid cached under every rule in rules,
+ * through its kept descriptor, whatever the entry's age: the descriptor
+ * can only read the process that passed the check. APR_NOTFOUND when pid is
+ * not cached so, or has no status descriptor. */
+apr_status_t mt_pidcache_status(mt_pidcache_t *pc, int pid, unsigned rules,
+                                mt_sample_t *s);
 
 #endif

@@ -4,9 +4,10 @@
  *
  * 1. mt_procfind_check: the app said "pid=N served this request" (X-MemTrack)
  *    or the discovery below found N. May the module read and report N?
- *    Only a live process that is not root's, not init, not the httpd parent,
- *    not the caller itself (unless allowed), and, under Passenger, whose
- *    process title says it is an app process.
+ *    Only a live process that is not root's, not init, not the httpd parent
+ *    nor another of its children, not the caller itself (unless allowed),
+ *    and, under Passenger, whose process title says it is an app process
+ *    and which descends from this server's httpd parent.
  *
  * 2. mt_procfind_single: no app answered, but DESIGN.md asks to attribute to
  *    the app process when its Passenger group has exactly one. Find the
@@ -73,20 +74,37 @@
 #define MT_PROCFIND_TITLE_RUBY "Passenger RubyApp: "
 
 /* Who may be attributed. Zeroed means: no httpd parent known, never this
- * process, any title. */
+ * process, any title, anywhere in the process tree. */
 typedef struct mt_procfind_policy_t {
-    int         httpd_parent_pid;  /* refused; in an httpd child getppid(),
-                                    * 0 when unknown */
+    int         httpd_parent_pid;  /* refused, and so is every direct child
+                                    * of it (the other httpd children, the
+                                    * piped loggers it started); in an httpd
+                                    * child getppid(), 0 when unknown */
     int         allow_self;        /* non-zero: this process may be named */
     const char *require_title;     /* cmdline must begin with this (e.g.
                                     * MT_PROCFIND_TITLE_RUBY); NULL or "":
                                     * no title needed */
-    int         ancestor_pid;      /* mt_procfind_single only: non-zero,
-                                    * count only descendants of this pid
+    int         ancestor_pid;      /* non-zero: only descendants of this pid
                                     * (the httpd parent: Passenger's agents
                                     * and apps are its descendants, another
-                                    * server's apps are not) */
+                                    * server's apps are not), for a pid the
+                                    * app named as for one discovered */
 } mt_procfind_policy_t;
+
+/* What a pass of mt_procfind_check under a policy proves, as bits: a pid
+ * that passed under rules R may be taken without a new check for a request
+ * whose policy needs rules N when (R & N) == N. A program uses one title
+ * (MT_PROCFIND_TITLE_RUBY) and one httpd parent, so the bits need not name
+ * them. */
+#define MT_PROCFIND_RULE_ALIVE     0x01u  /* a live process, not init, not
+                                           * root's, not the httpd parent */
+#define MT_PROCFIND_RULE_NOT_SELF  0x02u  /* not the caller */
+#define MT_PROCFIND_RULE_NOT_HTTPD 0x04u  /* not a child of the httpd parent */
+#define MT_PROCFIND_RULE_TITLE     0x08u  /* titled require_title */
+#define MT_PROCFIND_RULE_ANCESTRY  0x10u  /* a descendant of ancestor_pid */
+
+/* The rules a pass under pol proves (pol NULL: the zeroed policy). */
+unsigned mt_procfind_rules(const mt_procfind_policy_t *pol);
 
 /* May pid be attributed under pol? APR_SUCCESS when yes. Otherwise *why
  * (may be NULL) gets a short static reason and the status says which kind:
@@ -94,9 +112,13 @@ typedef struct mt_procfind_policy_t {
  *   APR_ENOENT  "no such process"                  gone, or a zombie
  *   APR_EACCES  "init process", "own process", "httpd parent",
  *               "root process" (real, effective, saved or filesystem uid 0),
- *               "not a Passenger app process"      title does not match
+ *               "not a Passenger app process"      title does not match,
+ *               "httpd child"                      a child of the httpd parent,
+ *               "not a process of this server"     not below ancestor_pid
  *   other       "cannot read /proc"                with the OS error
- * p is unused today (nothing is allocated); it is there for the future. */
+ * The tree rules cost one /proc/<pid>/stat read per level above the
+ * process's parent (three for a Passenger app). p is unused today (nothing
+ * is allocated); it is there for the future. */
 apr_status_t mt_procfind_check(int pid, const mt_procfind_policy_t *pol,
                                const char **why, apr_pool_t *p);
 

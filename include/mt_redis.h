@@ -10,7 +10,7 @@
  * config) owns the only hiredis context: a context is never shared between
  * threads. It drains the queue in pipelined batches of
  *
- *   SET  memtrack:req:<id> <record> EX <ttl>
+ *   SET  memtrack:req:<id> <record> EX <ttl> NX
  *   XADD memtrack:stream MAXLEN ~ <n> * record <record>
  *
  * with connect and command timeouts. When Redis is down, slow or refuses
@@ -86,6 +86,9 @@ typedef struct mt_redis_opts_t {
     /* Called from the writer thread with records it had to drop after they
      * were queued (Redis failed mid-batch, error replies); may be NULL. */
     void       (*on_drop)(void *baton, apr_uint32_t n, apr_status_t rv);
+    /* Called from the writer thread with records Redis acknowledged; may
+     * be NULL. Same baton. */
+    void       (*on_written)(void *baton, apr_uint32_t n);
     void        *drop_baton;
 } mt_redis_opts_t;
 
@@ -99,7 +102,10 @@ typedef struct mt_redis_stats_t {
     apr_uint32_t dropped_full;  /* refused by push: queue full */
     apr_uint32_t dropped_bad;   /* refused by push: unsafe id or size */
     apr_uint32_t dropped_lost;  /* queued, then lost: I/O error, error reply,
-                                 * left over at stop */
+                                 * an id that has a record already, left
+                                 * over at stop */
+    apr_uint32_t dropped_dup;   /* of those, refused by SET NX: the id had
+                                 * a record (the stream still got it) */
     apr_uint32_t errors;        /* failed connects, AUTH, I/O, error replies */
     apr_uint32_t connects;      /* successful connects (AUTH and SELECT done) */
     apr_uint32_t pending;       /* records in the queue now */

@@ -11,6 +11,10 @@
 #include "apr_strings.h"
 #include "apr_lib.h"
 
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_redis.h"
 #include "mt_endpoint.h"
@@ -56,13 +60,24 @@ struct mt_srv_conf_t {
 #define MT_MAX_PROBE_MAX       1000
 #define MT_MAX_LEAK_MIN        (1024LL * 1024 * 1024)
 
+#define MT_DEFAULT_DROP_REPORT_SECS 60
+#define MT_MAX_DROP_REPORT_SECS     3600
+
 /* Set when any "MemTrack On" is read, so that servers that never track pay
  * nothing; the config is re-read on every restart, which resets it. */
 static int mt_any_enabled;
+/* MemTrackDropReportInterval: one setting for the whole server. */
+static int mt_drop_report_secs = MT_DEFAULT_DROP_REPORT_SECS;
 
 void mt_config_reset(void)
 {
     mt_any_enabled = 0;
+    mt_drop_report_secs = MT_DEFAULT_DROP_REPORT_SECS;
+}
+
+int mt_config_drop_report_secs(void)
+{
+    return mt_drop_report_secs;
 }
 
 int mt_config_any_enabled(void)
@@ -410,14 +425,50 @@ static const char *cmd_endpoint(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-/* "|program args" or a file whose directory exists. The sink itself is
+/* Can the log file be opened for appending, as far as can be known now?
+ * NULL, or why not. Checked with access() by the user reading the
+ * configuration, which is the user that opens it at start (root, usually);
+ * what only the open itself can tell is said loudly at start
+ * (mod_memtrack_log.c). */
+static const char *log_path_problem(cmd_parms *cmd, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *dir;
+    apr_finfo_t fi;
+
+    if (slash[1] == '\0'
+        || (apr_stat(&fi, path, APR_FINFO_TYPE, cmd->pool) == APR_SUCCESS
+            && fi.filetype == APR_DIR)) {
+        return "is a directory: name a file in it, e.g. records.jsonl";
+    }
+    dir = slash == path ? "/" : apr_pstrmemdup(cmd->pool, path, slash - path);
+    if (apr_stat(&fi, dir, APR_FINFO_TYPE, cmd->pool) != APR_SUCCESS
+        || fi.filetype != APR_DIR) {
+        return "the directory for the file does not exist";
+    }
+    if (apr_stat(&fi, path, APR_FINFO_TYPE, cmd->pool) == APR_SUCCESS) {
+        if (fi.filetype != APR_REG) {
+            return "is not a regular file";
+        }
+        if (access(path, W_OK) != 0) {
+            return apr_psprintf(cmd->pool, "cannot be written (%s)",
+                                strerror(errno));
+        }
+    }
+    else if (access(dir, W_OK | X_OK) != 0) {
+        return apr_psprintf(cmd->pool, "cannot be created in %s (%s)", dir,
+                            strerror(errno));
+    }
+    return NULL;
+}
+
+/* "|program args" or a file that can be appended to. The sink itself is
  * opened in open_logs, in the parent, like CustomLog. */
 static const char *cmd_log(cmd_parms *cmd, void *dc, const char *arg)
 {
     mt_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config,
                                              &memtrack_module);
-    const char *path, *slash;
-    apr_finfo_t fi;
+    const char *path, *why;
 
     (void)dc;
     if (arg[0] == '|') {
@@ -429,19 +480,30 @@ static const char *cmd_log(cmd_parms *cmd, void *dc, const char *arg)
         return NULL;
     }
     path = ap_server_root_relative(cmd->pool, arg);
-    if (!path || !*arg) {
+    if (!path || !*arg || !strchr(path, '/')) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a valid path",
                             cmd->cmd->name, arg);
     }
-    slash = strrchr(path, '/');
-    if (!slash || slash[1] == '\0'
-        || apr_stat(&fi, slash == path ? "/" : apr_pstrmemdup(cmd->pool, path,
-                    slash - path), APR_FINFO_TYPE, cmd->pool) != APR_SUCCESS
-        || fi.filetype != APR_DIR) {
-        return apr_psprintf(cmd->pool, "%s: '%s': the directory for the file "
-                            "does not exist", cmd->cmd->name, arg);
+    if ((why = log_path_problem(cmd, path)) != NULL) {
+        return apr_psprintf(cmd->pool, "%s: '%s': %s", cmd->cmd->name, arg,
+                            why);
     }
     sc->log_spec = path;
+    return NULL;
+}
+
+static const char *cmd_drop_report(cmd_parms *cmd, void *dc, const char *arg)
+{
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+
+    (void)dc;
+    if (!apr_isdigit(*arg) || *end || n < 1 || n > MT_MAX_DROP_REPORT_SECS) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds "
+                            "from 1 to %d", cmd->cmd->name, arg,
+                            MT_MAX_DROP_REPORT_SECS);
+    }
+    mt_drop_report_secs = (int)n;
     return NULL;
 }
 
@@ -512,6 +574,9 @@ const command_rec mt_config_cmds[] = {
         "Growth above this size (20M, 512K, 1G, bytes) flags the request"),
     AP_INIT_TAKE1("MemTrackLog", cmd_log, NULL, RSRC_CONF,
         "JSON Lines sink: \"|program args\" (piped logger) or a file path"),
+    AP_INIT_TAKE1("MemTrackDropReportInterval", cmd_drop_report, NULL,
+        RSRC_CONF, "Seconds between reports of dropped records per sink and "
+        "child (default 60)"),
     AP_INIT_TAKE1("MemTrackTarget", cmd_target, NULL, RSRC_CONF | ACCESS_CONF,
         "Process to attribute: self, backend or auto (default auto)"),
     AP_INIT_TAKE1("MemTrackSampleRate", cmd_sample_rate, NULL,

@@ -1,9 +1,10 @@
 /* mod_memtrack_log: the JSON Lines sink.
  *
  * Opened in the parent's open_logs hook, like CustomLog, so every child
- * inherits the descriptor. "|program" goes through ap_open_piped_log(): a
- * reliable piped logger that httpd restarts when it dies; the pipe itself
- * outlives the logger, so records written meanwhile wait in it.
+ * inherits the descriptor. "|program" is a reliable piped logger restarted
+ * when it dies, whose pipe also outlives graceful restarts
+ * (mod_memtrack_pipe.c); records written while it restarts wait in the
+ * pipe.
  *
  * Each record is one write() of at most PIPE_BUF bytes, which POSIX makes
  * atomic on a pipe: lines from many children never interleave. The pipe is
@@ -11,10 +12,11 @@
  * fails with EAGAIN and the record is dropped and counted rather than making
  * the request thread wait. Writes go straight to the descriptor, not through
  * apr_file_write(), which would wait on a full pipe.
+ *
+ * On a file a write can be short (a full disk): mt_linefile takes the part
+ * of the line back at once, so the file stays whole lines, and the record
+ * counts as dropped. The file is opened for reading too, for that.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "httpd.h"
 #include "http_config.h"
@@ -25,66 +27,49 @@
 
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_log.h"
+#include "mod_memtrack_pipe.h"
 #include "mod_memtrack_sink.h"
+#include "mt_linefile.h"
 
 APLOG_USE_MODULE(memtrack);
 
-#define MT_PIPE_BYTES       (1024 * 1024)
-
 typedef struct {
-    int fd;
+    int            fd;
+    mt_linefile_t *lf;          /* writes through fd, whole lines only;
+                                 * NULL: the log could not be opened */
+    apr_status_t   open_rv;     /* why not */
 } mt_log_sink_t;
 
-static apr_status_t log_emit(mt_sink_t *sink, const char *request_id,
+/* A log that could not be opened takes nothing: every record is a drop,
+ * counted and told like any other, so the loss never goes unseen. */
+static apr_status_t log_emit(void *ctx, const char *request_id,
                              const char *line, apr_size_t len)
 {
-    mt_log_sink_t *ls = sink->ctx;
-    ssize_t n;
+    mt_log_sink_t *ls = ctx;
 
     (void)request_id;
-    do {
-        n = write(ls->fd, line, len);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        return APR_FROM_OS_ERROR(errno);
+    if (!ls->lf) {
+        return ls->open_rv;
     }
-    return (apr_size_t)n == len ? APR_SUCCESS : APR_INCOMPLETE;
+    return mt_linefile_write(ls->lf, line, len, NULL);
 }
 
-static apr_status_t open_pipe(int *fd, const char *spec, apr_pool_t *p)
-{
-    piped_log *pl = ap_open_piped_log(p, spec + 1);
-    apr_os_file_t osfd;
-    int flags;
-
-    if (!pl) {
-        return APR_EGENERAL;
-    }
-    apr_os_file_get(&osfd, ap_piped_log_write_fd(pl));
-#ifdef F_SETPIPE_SZ
-    /* A deeper pipe absorbs bursts (64 KiB is ~50 records) while the logger
-     * catches up, so records are dropped only when it really falls behind.
-     * 1 MiB is the default pipe-max-size an unprivileged process may ask. */
-    (void)fcntl(osfd, F_SETPIPE_SZ, MT_PIPE_BYTES);
-#endif
-    flags = fcntl(osfd, F_GETFL);
-    if (flags < 0 || fcntl(osfd, F_SETFL, flags | O_NONBLOCK) < 0) {
-        return APR_FROM_OS_ERROR(errno);
-    }
-    *fd = osfd;
-    return APR_SUCCESS;
-}
-
+/* For appending, and for reading when allowed (so that a short write can
+ * be taken back, mt_linefile.h). */
 static apr_status_t open_file(int *fd, const char *path, apr_pool_t *p)
 {
+    apr_int32_t flags = APR_FOPEN_WRITE | APR_FOPEN_APPEND | APR_FOPEN_CREATE
+                        | APR_FOPEN_LARGEFILE;
+    apr_fileperms_t perms = APR_FPROT_UREAD | APR_FPROT_UWRITE
+                            | APR_FPROT_GREAD | APR_FPROT_WREAD;
     apr_file_t *f;
     apr_os_file_t osfd;
     apr_status_t rv;
 
-    rv = apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_APPEND
-                       | APR_FOPEN_CREATE | APR_FOPEN_LARGEFILE,
-                       APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD
-                       | APR_FPROT_WREAD, p);
+    rv = apr_file_open(&f, path, flags | APR_FOPEN_READ, perms, p);
+    if (rv != APR_SUCCESS) {
+        rv = apr_file_open(&f, path, flags, perms, p);
+    }
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -95,22 +80,25 @@ static apr_status_t open_file(int *fd, const char *path, apr_pool_t *p)
 
 static mt_sink_t *sink_open(const char *spec, server_rec *s, apr_pool_t *p)
 {
-    mt_sink_t *sink = apr_pcalloc(p, sizeof(*sink));
     mt_log_sink_t *ls = apr_pcalloc(p, sizeof(*ls));
     apr_status_t rv;
 
-    rv = spec[0] == '|' ? open_pipe(&ls->fd, spec, p)
+    rv = spec[0] == '|' ? mt_pipe_open(&ls->fd, spec, s, p)
                         : open_file(&ls->fd, spec, p);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
-                     "memtrack: MemTrackLog %s: cannot open; records of this "
-                     "server are not logged", spec);
-        return NULL;
+    if (rv == APR_SUCCESS) {
+        rv = mt_linefile_create(&ls->lf, ls->fd, p);
     }
-    sink->name = apr_pstrcat(p, "MemTrackLog ", spec, NULL);
-    sink->ctx = ls;
-    sink->emit = log_emit;
-    return sink;
+    if (rv != APR_SUCCESS) {
+        /* Only opening can tell (configtest checked what it could): loud
+         * at every start, and every record is then a counted drop. */
+        ls->lf = NULL;
+        ls->open_rv = rv;
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "memtrack: MemTrackLog "
+                     "%s: cannot open: no record of this server is logged "
+                     "there; every one is dropped and told as dropped", spec);
+    }
+    return mt_sink_create(p, apr_pstrcat(p, "MemTrackLog ", spec, NULL),
+                          log_emit, ls, MT_SINK_DIRECT);
 }
 
 /* One sink per distinct MemTrackLog value, shared by the vhosts naming it. */
@@ -118,6 +106,7 @@ static int open_logs(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                      server_rec *s)
 {
     apr_hash_t *opened = apr_hash_make(ptemp);
+    server_rec *main_s = s;
 
     (void)plog;
     for (; s; s = s->next) {
@@ -130,11 +119,13 @@ static int open_logs(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             continue;
         }
         sink = apr_hash_get(opened, spec, APR_HASH_KEY_STRING);
-        if (!sink && (sink = sink_open(spec, s, pconf)) != NULL) {
+        if (!sink) {
+            sink = sink_open(spec, s, pconf);
             apr_hash_set(opened, spec, APR_HASH_KEY_STRING, sink);
         }
         mt_config_set_log_sink(sc, sink);
     }
+    mt_pipe_retire_unused(main_s);
     return OK;
 }
 

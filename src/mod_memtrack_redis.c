@@ -8,9 +8,13 @@
  * When the child exits (graceful restart, MaxConnectionsPerChild, stop), the
  * pool's cleanup stops the thread and closes its connection.
  *
- * The sink's emit() only queues: it never waits on the network. Records the
- * writer loses later (Redis went away mid-batch, error replies) are counted
- * through mt_sink_count_drop() like the ones refused at once.
+ * The sink's emit() only queues: it never waits on the network. What the
+ * writer thread writes and what it loses later (Redis went away mid-batch,
+ * error replies, left over at stop) it tells the sink (mt_sink_written,
+ * mt_sink_lost), whose counters and drop reports are those of every sink.
+ * The sink itself lives in the child pool, not in the writer's subpool, so
+ * that the report at child exit, after the writer has stopped and counted
+ * its last losses, can still read it.
  */
 #include "httpd.h"
 #include "http_config.h"
@@ -237,14 +241,20 @@ static void glue_drop(void *baton, apr_uint32_t n, apr_status_t rv)
 {
     mt_redis_glue_t *g = baton;
 
-    while (n--)
-        mt_sink_count_drop(g->sink, g->s, rv);
+    mt_sink_lost(g->sink, g->s, n, rv);
 }
 
-static apr_status_t redis_emit(mt_sink_t *sink, const char *request_id,
+static void glue_written(void *baton, apr_uint32_t n)
+{
+    mt_redis_glue_t *g = baton;
+
+    mt_sink_written(g->sink, g->s, n);
+}
+
+static apr_status_t redis_emit(void *ctx, const char *request_id,
                                const char *line, apr_size_t len)
 {
-    mt_redis_glue_t *g = sink->ctx;
+    mt_redis_glue_t *g = ctx;
 
     return mt_redis_push(g->redis, request_id, line, len);
 }
@@ -261,24 +271,24 @@ static mt_sink_t *sink_start(const mt_redis_opts_t *base, server_rec *s,
     apr_pool_tag(p, "memtrack_redis");
     g = apr_pcalloc(p, sizeof(*g));
     g->s = s;
-    g->sink = apr_pcalloc(p, sizeof(*g->sink));
-    g->sink->name = apr_pstrcat(p, "redis ", o.addr->display, NULL);
-    g->sink->ctx = g;
-    g->sink->emit = redis_emit;
+    g->sink = mt_sink_create(pchild, apr_pstrcat(p, "redis ", o.addr->display,
+                                                 NULL),
+                             redis_emit, g, MT_SINK_QUEUED);
     o.log = glue_log;
     o.log_baton = g;
     o.on_drop = glue_drop;
+    o.on_written = glue_written;
     o.drop_baton = g;
     if ((rv = mt_redis_create(&g->redis, &o, p)) != APR_SUCCESS
         || (rv = mt_redis_start(g->redis)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "memtrack: %s: cannot "
                      "start the writer; records are not sent to Redis",
-                     g->sink->name);
+                     mt_sink_name(g->sink));
         apr_pool_destroy(p);
         return NULL;
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "memtrack: %s: writer started",
-                 g->sink->name);
+                 mt_sink_name(g->sink));
     return g->sink;
 }
 

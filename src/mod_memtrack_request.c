@@ -24,6 +24,7 @@
 #include "mod_memtrack_shm.h"
 #include "mod_memtrack_sink.h"
 #include "mod_memtrack_target.h"
+#include "mt_ratelimit.h"
 #include "mt_record.h"
 #include "mt_util.h"
 
@@ -34,10 +35,16 @@ APLOG_USE_MODULE(memtrack);
 /* Longer than any header read httpd allows (mod_reqtimeout): more is a
  * clock step. */
 #define MT_MAX_HEADER_WAIT apr_time_from_sec(600)
+/* Threshold warnings: at most this many a minute per process (later: per
+ * endpoint) and all told, per child, so that no app can flood the log. */
+#define MT_WARN_PER_KEY    5
+#define MT_WARN_TOTAL      20
+#define MT_WARN_WINDOW     apr_time_from_sec(60)
 
 static mt_proc_t *mt_self;              /* this child's /proc/self, kept open */
 static const char *mt_hostname;         /* this machine, for the record */
 static volatile apr_uint32_t mt_seq;    /* requests seen, for the sample rate */
+static mt_ratelimit_t *mt_warn_limit;   /* threshold warnings, per child */
 
 mt_req_t *mt_request_get(request_rec *r)
 {
@@ -60,6 +67,10 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
     }
     mt_hostname = apr_gethostname(host, sizeof(host), pchild) == APR_SUCCESS
                   ? apr_pstrdup(pchild, host) : NULL;
+    if (mt_ratelimit_create(&mt_warn_limit, MT_WARN_PER_KEY, MT_WARN_TOTAL,
+                            MT_WARN_WINDOW, pchild) != APR_SUCCESS) {
+        mt_warn_limit = NULL;     /* unlimited rather than silent */
+    }
 }
 
 /* The request id: a trusted client header, mod_unique_id's, or our own. */
@@ -150,34 +161,37 @@ static void fill_record(mt_record_t *rec, request_rec *r, request_rec *last,
     mt_sample_clear(&rec->after);
 }
 
+/* What the threshold warnings of a record are counted under: its process
+ * (pid and start time). An endpoint name will do as well. */
+static const char *warn_key(request_rec *r, const mt_record_t *rec)
+{
+    return apr_psprintf(r->pool, "%d:%" APR_UINT64_T_FMT, rec->pid,
+                        rec->start_ticks);
+}
+
 static void warn_threshold(request_rec *r, const mt_record_t *rec)
 {
+    mt_ratelimit_verdict_t v;
     int known;
     apr_int64_t growth = mt_record_growth(rec, &known);
 
+    mt_ratelimit_take(mt_warn_limit, warn_key(r, rec), mt_mono_now(), &v);
+    if (!v.pass) {
+        return;
+    }
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                   "memtrack: threshold exceeded: request_id=%s method=%s "
                   "url=%s growth=%" APR_INT64_T_FMT " threshold=%"
-                  APR_INT64_T_FMT " pid=%d target=%s", rec->request_id,
+                  APR_INT64_T_FMT " pid=%d target=%s%s%s", rec->request_id,
                   rec->method, mt_str_clean(r->pool, rec->url,
                                             MT_LOG_URL_MAX, NULL),
-                  growth, rec->threshold_bytes, rec->pid, rec->target);
-}
-
-static void emit(request_rec *r, mt_sink_t *sink, const mt_record_t *rec,
-                 const char *line, apr_size_t len)
-{
-    apr_status_t rv;
-
-    if (!sink) {
-        return;
-    }
-    if (APR_SUCCESS == (rv = sink->emit(sink, rec->request_id, line, len))) {
-        apr_atomic_inc32(&sink->written);
-    }
-    else {
-        mt_sink_count_drop(sink, r->server, rv);
-    }
+                  growth, rec->threshold_bytes, rec->pid, rec->target,
+                  v.held_back ? apr_psprintf(r->pool, " (%u earlier warnings "
+                                "of this process not logged)", v.held_back)
+                              : "",
+                  v.last ? apr_psprintf(r->pool, "; further warnings of this "
+                           "process are not logged for up to %d s",
+                           (int)apr_time_sec(MT_WARN_WINDOW)) : "");
 }
 
 static int log_transaction(request_rec *r)
@@ -223,8 +237,9 @@ static int log_transaction(request_rec *r)
         warn_threshold(r, &rec);
     }
     sc = mt_config_srv(r->server);
-    emit(r, mt_config_log_sink(sc), &rec, line, len);
-    emit(r, mt_config_redis_sink(sc), &rec, line, len);
+    mt_sink_emit(mt_config_log_sink(sc), r->server, rec.request_id, line, len);
+    mt_sink_emit(mt_config_redis_sink(sc), r->server, rec.request_id, line,
+                 len);
     return DECLINED;
 }
 

@@ -10,9 +10,13 @@
  * are covered; log_transaction looks again in case no brigade ever passed.
  *
  * A reported pid is only read when mt_procfind_check allows it: not root's,
- * not the httpd parent, not an httpd child, and, for requests Passenger
- * handled, a "Passenger RubyApp" process. Without a header, a Passenger app
- * group with exactly one process is found by its process title.
+ * not the httpd parent, not another httpd child (nor anything else the
+ * parent started), and, for requests Passenger handled, a "Passenger
+ * RubyApp" process below this server's httpd parent. Without a header, a
+ * Passenger app group with exactly one process is found by its process
+ * title, under the same rules. A pid that passed is cached for a second
+ * with the rules it passed (mt_pidcache.h): a plain backend's pass never
+ * lets a Passenger request skip the title and ancestry checks.
  */
 #include <unistd.h>
 
@@ -27,6 +31,7 @@
 
 #include "mod_memtrack_shm.h"
 #include "mod_memtrack_target.h"
+#include "mt_appcheck.h"
 #include "mt_pidcache.h"
 #include "mt_procfind.h"
 #include "mt_proto.h"
@@ -130,27 +135,63 @@ static void set_self(mt_record_t *rec, const mt_req_t *st, mt_proc_t *self,
     }
 }
 
-/* An app process sampled: its pid, start time and after-sample. */
+/* An app process sampled: its pid, start time, the rules it passed and
+ * its after-sample. */
 typedef struct {
     int          pid;
     apr_uint64_t start_ticks;
+    unsigned     rules;
     mt_sample_t  after;
 } mt_app_sample_t;
 
+/* The app process's status (swap, peak, exact anonymous RSS) into its
+ * after-sample, once, through the descriptor kept with its verified pid.
+ * On failure the fields stay unknown (null). */
+static void read_app_status(mt_app_sample_t *as)
+{
+    if (as->after.peak_rss_bytes == MT_UNKNOWN) {
+        (void)mt_pidcache_status(mt_verified, as->pid, as->rules, &as->after);
+    }
+}
+
+/* Can the app's own figures be true of the process the module read? NULL
+ * when they can (see mt_appcheck.h); the peak is read only when needed. */
+static const char *app_rss_refused(request_rec *r, const mt_app_report_t *app,
+                                   mt_app_sample_t *as)
+{
+    const char *why;
+
+    if (mt_appcheck_needs_peak(app, as->after.rss_bytes)) {
+        read_app_status(as);
+    }
+    why = mt_appcheck_rss(app, as->after.rss_bytes, as->after.peak_rss_bytes);
+    if (why) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "memtrack: app process "
+                      "%d: its rss_before %" APR_INT64_T_FMT " / rss_after %"
+                      APR_INT64_T_FMT " cannot be true (%s; now %"
+                      APR_INT64_T_FMT ", peak %" APR_INT64_T_FMT "): not used",
+                      as->pid, app->rss_before, app->rss_after, why,
+                      as->after.rss_bytes, as->after.peak_rss_bytes);
+    }
+    return why;
+}
+
 /* Fill the backend side from an after-sample already taken: before from
- * the app, or from the last record of that process. */
-static void set_backend(mt_record_t *rec, const mt_app_sample_t *as,
+ * the app when it can be true, or from the last record of that process. */
+static void set_backend(mt_record_t *rec, request_rec *r, mt_app_sample_t *as,
                         const mt_app_report_t *app, const char *attribution)
 {
     mt_state_t *state = mt_shm_state();
     apr_int64_t prev;
+    int app_ok = app && app->rss_before != MT_UNKNOWN
+                 && app_rss_refused(r, app, as) == NULL;
 
     rec->after = as->after;
     rec->target = MT_TARGET_BACKEND;
     rec->pid = as->pid;
     rec->start_ticks = as->start_ticks;
     rec->attribution = attribution;
-    if (app && app->rss_before != MT_UNKNOWN) {
+    if (app_ok) {
         rec->before.rss_bytes = app->rss_before;
         rec->before_source = MT_BEFORE_APP;
     }
@@ -190,20 +231,25 @@ static const char *passenger_app_root(request_rec *r, const mt_dir_conf_t *dc)
     return copy;
 }
 
+/* The rules of a pid for a request: under Passenger only this server's
+ * app processes (the title, and below the httpd parent, whether the app
+ * named the pid or discovery found it); for any other backend, any process
+ * that is not root's nor httpd's own (a proxied backend is not a
+ * descendant of httpd). */
 static void policy_for(mt_procfind_policy_t *pol, int passenger)
 {
     memset(pol, 0, sizeof(*pol));
     pol->httpd_parent_pid = mt_httpd_parent;
     pol->require_title = passenger ? MT_PROCFIND_TITLE_RUBY : NULL;
-    /* Discovery counts only this server's Passenger processes. */
     pol->ancestor_pid = passenger ? mt_httpd_parent : 0;
 }
 
-/* Sample pid if it may be attributed to: NULL, or why not. A pid verified
- * in the last second is read through its cached descriptor; otherwise its
- * statm is opened first and checked after (see mt_pidcache.h). Its start
- * time is read in between: should the pid have been reused by then, the
- * descriptor reads nothing and the pid is refused. */
+/* Sample pid if it may be attributed to under the request's rules: NULL,
+ * or why not. A pid verified under those rules in the last second is read
+ * through its cached descriptor; otherwise its statm is opened first and
+ * checked after (see mt_pidcache.h). Its start time is read in between:
+ * should the pid have been reused by then, the descriptor reads nothing and
+ * the pid is refused. */
 static const char *sample_pid(request_rec *r, int pid, int passenger,
                               mt_app_sample_t *as)
 {
@@ -212,10 +258,12 @@ static const char *sample_pid(request_rec *r, int pid, int passenger,
     const char *why = NULL;
     int fd, status_fd;
 
+    policy_for(&pol, passenger);
     as->pid = pid;
+    as->rules = mt_procfind_rules(&pol);
     mt_sample_clear(&as->after);
-    if (mt_pidcache_sample(mt_verified, pid, now, &as->after, &as->start_ticks)
-        == APR_SUCCESS) {
+    if (mt_pidcache_sample(mt_verified, pid, as->rules, now, &as->after,
+                           &as->start_ticks) == APR_SUCCESS) {
         return NULL;
     }
     fd = mt_sample_open_statm(pid);
@@ -223,7 +271,6 @@ static const char *sample_pid(request_rec *r, int pid, int passenger,
     if (fd < 0 || mt_sample_started(pid, &as->start_ticks) != APR_SUCCESS) {
         as->start_ticks = 0;
     }
-    policy_for(&pol, passenger);
     if (mt_procfind_check(pid, &pol, &why, r->pool) != APR_SUCCESS
         || fd < 0 || mt_sample_statm_fd(&as->after, fd) != APR_SUCCESS) {
         if (fd >= 0) close(fd);
@@ -235,21 +282,22 @@ static const char *sample_pid(request_rec *r, int pid, int passenger,
     }
     /* Without a cache (its mutex failed) the descriptors go now, and
      * status is not read. */
-    mt_pidcache_put(mt_verified, pid, as->start_ticks, fd, status_fd, now);
+    mt_pidcache_put(mt_verified, pid, as->rules, as->start_ticks, fd,
+                    status_fd, now);
     return NULL;
 }
 
 /* A backend record whose process grew notably: swap and peak too, read
  * through the status descriptor kept with the verified pid. */
-static void add_backend_detail(mt_record_t *rec)
+static void add_backend_detail(mt_record_t *rec, mt_app_sample_t *as)
 {
     apr_int64_t growth;
     int known;
 
     growth = mt_record_growth(rec, &known);
     if (known && growth >= MT_DETAIL_GROWTH) {
-        /* On failure the fields stay unknown (null). */
-        (void)mt_pidcache_status(mt_verified, rec->pid, &rec->after);
+        read_app_status(as);
+        rec->after = as->after;
     }
 }
 
@@ -295,9 +343,9 @@ int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
         if (!st->app) take_header(last, st);
         if (st->app) {
             if ((why = sample_pid(r, st->app->pid, passenger, &as)) == NULL) {
-                set_backend(rec, &as, st->app, "header");
+                set_backend(rec, r, &as, st->app, "header");
                 rec->app = st->app;
-                add_backend_detail(rec);
+                add_backend_detail(rec, &as);
                 return 1;
             }
         }
@@ -306,8 +354,8 @@ int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
         }
         else if (passenger && (why = find_single(r, dc, &pid)) == NULL) {
             if ((why = sample_pid(r, pid, 1, &as)) == NULL) {
-                set_backend(rec, &as, NULL, "single");
-                add_backend_detail(rec);
+                set_backend(rec, r, &as, NULL, "single");
+                add_backend_detail(rec, &as);
                 return 1;
             }
         }

@@ -12,6 +12,7 @@ typedef struct {
     int        doomed;       /* close them when the last reader is done */
     apr_time_t verified_at;
     apr_uint64_t start_ticks; /* the process's start time, 0 unknown */
+    unsigned   rules;        /* what the check it passed proves */
 } entry_t;
 
 struct mt_pidcache_t {
@@ -82,10 +83,11 @@ static entry_t *find(mt_pidcache_t *pc, int pid)
 
 /* A reader's hold on pid's entry, taken and left under the mutex but held
  * without it: the entry's descriptors stay open until release(). An entry
- * verified max_age or longer ago (or in the future) is not taken; max_age
- * -1 takes any. NULL when there is no such entry. */
-static entry_t *hold(mt_pidcache_t *pc, int pid, apr_time_t now,
-                     apr_interval_time_t max_age)
+ * that does not prove every rule asked for, or verified max_age or longer
+ * ago (or in the future), is not taken; max_age -1 takes any age. NULL
+ * when there is no such entry. */
+static entry_t *hold(mt_pidcache_t *pc, int pid, unsigned rules,
+                     apr_time_t now, apr_interval_time_t max_age)
 {
     entry_t *e;
 
@@ -93,6 +95,9 @@ static entry_t *hold(mt_pidcache_t *pc, int pid, apr_time_t now,
         return NULL;
     }
     e = find(pc, pid);
+    if (e && (e->rules & rules) != rules) {
+        e = NULL;
+    }
     if (e && max_age >= 0
         && (now < e->verified_at || now - e->verified_at >= max_age)) {
         e = NULL;
@@ -115,10 +120,11 @@ static void release(mt_pidcache_t *pc, entry_t *e, int gone)
     apr_thread_mutex_unlock(pc->mutex);
 }
 
-apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, apr_time_t now,
-                                mt_sample_t *s, apr_uint64_t *start_ticks)
+apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, unsigned rules,
+                                apr_time_t now, mt_sample_t *s,
+                                apr_uint64_t *start_ticks)
 {
-    entry_t *e = hold(pc, pid, now, pc ? pc->ttl : -1);
+    entry_t *e = hold(pc, pid, rules, now, pc ? pc->ttl : -1);
     apr_status_t rv;
 
     if (!e) {
@@ -130,9 +136,10 @@ apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, apr_time_t now,
     return rv;
 }
 
-apr_status_t mt_pidcache_status(mt_pidcache_t *pc, int pid, mt_sample_t *s)
+apr_status_t mt_pidcache_status(mt_pidcache_t *pc, int pid, unsigned rules,
+                                mt_sample_t *s)
 {
-    entry_t *e = hold(pc, pid, 0, -1);
+    entry_t *e = hold(pc, pid, rules, 0, -1);
     apr_status_t rv = APR_NOTFOUND;
 
     if (!e) {
@@ -145,8 +152,9 @@ apr_status_t mt_pidcache_status(mt_pidcache_t *pc, int pid, mt_sample_t *s)
     return rv;
 }
 
-void mt_pidcache_put(mt_pidcache_t *pc, int pid, apr_uint64_t start_ticks,
-                     int statm_fd, int status_fd, apr_time_t now)
+void mt_pidcache_put(mt_pidcache_t *pc, int pid, unsigned rules,
+                     apr_uint64_t start_ticks, int statm_fd, int status_fd,
+                     apr_time_t now)
 {
     entry_t *e, *oldest = NULL;
     int i;
@@ -174,6 +182,7 @@ void mt_pidcache_put(mt_pidcache_t *pc, int pid, apr_uint64_t start_ticks,
         oldest->readers = 0;
         oldest->verified_at = now;
         oldest->start_ticks = start_ticks;
+        oldest->rules = rules;
     }
     else {                 /* every slot busy being read: do not cache */
         if (statm_fd >= 0) close(statm_fd);

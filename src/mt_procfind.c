@@ -53,12 +53,20 @@ static apr_status_t read_at(int dirfd, const char *name, char *buf,
     return APR_SUCCESS;
 }
 
-/* From status text: is any uid 0, and is it a zombie (or dead)? 1 when the
- * Uid line was found and parsed. */
-static int parse_status(const char *text, int *any_root, int *zombie)
+/* What the check reads of status: is any uid 0, is it a zombie (or
+ * dead), and its parent. */
+typedef struct {
+    int any_root;
+    int zombie;
+    int ppid;                           /* -1 when not found */
+} proc_status_t;
+
+/* From status text; 1 when the Uid line was found and parsed. */
+static int parse_status(const char *text, proc_status_t *ps)
 {
     const char *uid = strstr(text, "\nUid:");
     const char *state = strstr(text, "\nState:");
+    const char *ppid = strstr(text, "\nPPid:");
     long ids[4];
     int i;
     char *end;
@@ -72,13 +80,19 @@ static int parse_status(const char *text, int *any_root, int *zombie)
             return 0;
         uid = end;
     }
-    *any_root = ids[0] == 0 || ids[1] == 0 || ids[2] == 0 || ids[3] == 0;
-    *zombie = 0;
+    ps->any_root = ids[0] == 0 || ids[1] == 0 || ids[2] == 0 || ids[3] == 0;
+    ps->zombie = 0;
     if (state) {
         state += 7;
         while (*state == ' ' || *state == '\t')
             state++;
-        *zombie = *state == 'Z' || *state == 'X';
+        ps->zombie = *state == 'Z' || *state == 'X';
+    }
+    ps->ppid = -1;
+    if (ppid) {
+        long v = strtol(ppid + 6, &end, 10);
+        if (end != ppid + 6 && v >= 0 && v <= MT_PID_LIMIT)
+            ps->ppid = (int)v;
     }
     return 1;
 }
@@ -99,13 +113,46 @@ static apr_status_t title_matches(int dirfd, const char *title, int *match)
     return rv;
 }
 
+/* Is ancestor among pid's parents? The walk is short (an app process is
+ * three or four levels below the httpd parent) and bounded. */
+static int descends_from(int pid, int ancestor)
+{
+    int hops;
+
+    for (hops = 0; hops < 32 && pid > 1; hops++) {
+        if (mt_sample_parent(pid, &pid) != APR_SUCCESS)
+            return 0;
+        if (pid == ancestor)
+            return 1;
+    }
+    return 0;
+}
+
+/* The rules on the process's place in the tree: never another httpd
+ * child (a direct child of the httpd parent: MPM children, and whatever
+ * else the parent started, such as piped loggers), and, with ancestor_pid,
+ * only a descendant of it. NULL when the process passes. */
+static const char *check_tree(int pid, int ppid,
+                              const mt_procfind_policy_t *pol)
+{
+    int self = pol->allow_self && pid == (int)getpid();
+
+    if (pol->httpd_parent_pid > 0 && ppid == pol->httpd_parent_pid && !self)
+        return "httpd child";
+    if (pol->ancestor_pid > 0 && ppid != pol->ancestor_pid
+        && (ppid <= 1 || !descends_from(ppid, pol->ancestor_pid)))
+        return "not a process of this server";
+    return NULL;
+}
+
 /* The /proc part of the check, through one descriptor of /proc/<pid>. */
 static apr_status_t check_proc(int pid, const mt_procfind_policy_t *pol,
                                const char **why)
 {
     char path[32], status[4096];
     apr_size_t len;
-    int dirfd, any_root = 0, zombie = 0, match = 1;
+    proc_status_t ps = { 0, 0, -1 };
+    int dirfd, match = 1;
     apr_status_t rv;
 
     apr_snprintf(path, sizeof(path), "/proc/%d", pid);
@@ -116,25 +163,42 @@ static apr_status_t check_proc(int pid, const mt_procfind_policy_t *pol,
         return rv;
     }
     rv = read_at(dirfd, "status", status, sizeof(status), &len);
-    if (rv == APR_SUCCESS && !parse_status(status, &any_root, &zombie))
+    if (rv == APR_SUCCESS && !parse_status(status, &ps))
         rv = APR_EGENERAL;
-    if (rv == APR_SUCCESS && !any_root && !zombie && pol->require_title
+    if (rv == APR_SUCCESS && !ps.any_root && !ps.zombie && pol->require_title
         && *pol->require_title)
         rv = title_matches(dirfd, pol->require_title, &match);
     close(dirfd);
-    if (rv == APR_FROM_OS_ERROR(ESRCH) || rv == APR_ENOENT || zombie) {
+    if (rv == APR_FROM_OS_ERROR(ESRCH) || rv == APR_ENOENT || ps.zombie) {
         *why = "no such process";       /* exited while we looked */
         return APR_ENOENT;
     }
     if (rv != APR_SUCCESS)
         *why = "cannot read /proc";
-    else if (any_root)
+    else if (ps.any_root)
         *why = "root process";
     else if (!match)
         *why = "not a Passenger app process";
-    else
+    else if ((*why = check_tree(pid, ps.ppid, pol)) == NULL)
         return APR_SUCCESS;
     return rv != APR_SUCCESS ? rv : APR_EACCES;
+}
+
+unsigned mt_procfind_rules(const mt_procfind_policy_t *pol)
+{
+    unsigned rules = MT_PROCFIND_RULE_ALIVE;
+
+    if (pol == NULL)
+        return rules | MT_PROCFIND_RULE_NOT_SELF;
+    if (!pol->allow_self)
+        rules |= MT_PROCFIND_RULE_NOT_SELF;
+    if (pol->httpd_parent_pid > 0)
+        rules |= MT_PROCFIND_RULE_NOT_HTTPD;
+    if (pol->require_title && *pol->require_title)
+        rules |= MT_PROCFIND_RULE_TITLE;
+    if (pol->ancestor_pid > 0)
+        rules |= MT_PROCFIND_RULE_ANCESTRY;
+    return rules;
 }
 
 apr_status_t mt_procfind_check(int pid, const mt_procfind_policy_t *pol,
@@ -208,21 +272,6 @@ static int entry_matches(int procfd, const char *name, const char *app_root,
     return len > 0 && title_is_app(cmd, len, app_root, root_len);
 }
 
-/* Is ancestor among pid's parents? The walk is short (an app process is
- * three or four levels below the httpd parent) and bounded. */
-static int descends_from(int pid, int ancestor)
-{
-    int hops;
-
-    for (hops = 0; hops < 32 && pid > 1; hops++) {
-        if (mt_sample_parent(pid, &pid) != APR_SUCCESS)
-            return 0;
-        if (pid == ancestor)
-            return 1;
-    }
-    return 0;
-}
-
 static int pid_of_name(const char *name)
 {
     long v = 0;
@@ -256,8 +305,6 @@ apr_status_t mt_procfind_single(int *pid, const char *app_root,
         int cand = pid_of_name(de->d_name);
         if (cand == 0 || !entry_matches(dirfd(dir), de->d_name, app_root,
                                         root_len))
-            continue;
-        if (pol->ancestor_pid > 0 && !descends_from(cand, pol->ancestor_pid))
             continue;
         if (mt_procfind_check(cand, pol, NULL, p) != APR_SUCCESS)
             continue;

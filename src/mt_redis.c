@@ -23,6 +23,7 @@
 #include <apr_thread_cond.h>
 
 #include <hiredis.h>
+#include <read.h>
 
 #include "mt_redis.h"
 #include "mt_util.h"
@@ -30,6 +31,13 @@
 #define MT_REDIS_DB_MAX      1000000
 #define MT_REDIS_LOG_EVERY   apr_time_from_sec(60)
 #define MT_REDIS_IDLE_WAIT   apr_time_from_sec(1)
+/* The writer needs status replies only (+OK, nil, an error, a stream id):
+ * a reply longer than this, or an array of more elements, is no answer to
+ * what it sent, and the connection goes. hiredis alone would buffer any
+ * reply whole (a 1 GiB one made a child grow to 425 MB) and allocate an
+ * array of any announced size. */
+#define MT_REDIS_REPLY_MAX   (64 * 1024)
+#define MT_REDIS_REPLY_ITEMS 16
 
 /* One queued record: key and value side by side in one allocation, so a
  * push costs one malloc and the writer one free. */
@@ -67,6 +75,7 @@ struct mt_redis_t {
     volatile apr_uint32_t dropped_full;
     volatile apr_uint32_t dropped_bad;
     volatile apr_uint32_t dropped_lost;
+    volatile apr_uint32_t dropped_dup;
     volatile apr_uint32_t errors;
     volatile apr_uint32_t connects;
     volatile apr_uint32_t connected;
@@ -398,6 +407,83 @@ static void complain(mt_redis_t *r, const char *what, const char *detail)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Replies (writer thread): bounded                                       */
+
+/* hiredis's own reply constructors, wrapped with the limits above. Filled
+ * once from a reader's defaults; the same for every context. */
+static redisReplyObjectFunctions mt_reply_default;
+static redisReplyObjectFunctions mt_reply_capped;
+static pthread_once_t mt_reply_once = PTHREAD_ONCE_INIT;
+
+static void *capped_string(const redisReadTask *task, char *str, size_t len)
+{
+    return len > MT_REDIS_REPLY_MAX ? NULL
+           : mt_reply_default.createString(task, str, len);
+}
+
+static void *capped_array(const redisReadTask *task, int elements)
+{
+    return elements < 0 || elements > MT_REDIS_REPLY_ITEMS ? NULL
+           : mt_reply_default.createArray(task, elements);
+}
+
+static void reply_fns_init(void)
+{
+    redisReader *rd = redisReaderCreate();
+
+    if (rd) {
+        mt_reply_default = *rd->fn;
+        redisReaderFree(rd);
+    }
+    mt_reply_capped = mt_reply_default;
+    mt_reply_capped.createString = capped_string;
+    mt_reply_capped.createArray = capped_array;
+}
+
+/* Make the context's reader refuse replies the writer never asked for. */
+static void reply_limits(redisContext *c)
+{
+    pthread_once(&mt_reply_once, reply_fns_init);
+    if (c->reader && mt_reply_default.createString)
+        c->reader->fn = &mt_reply_capped;
+}
+
+static int reply_error(redisContext *c, const char *why)
+{
+    c->err = REDIS_ERR_PROTOCOL;
+    snprintf(c->errstr, sizeof(c->errstr), "%s", why);
+    return REDIS_ERR;
+}
+
+/* redisGetReply(), but never more than MT_REDIS_REPLY_MAX (and one read,
+ * 16 KiB) of one reply in memory: what was appended is sent, then replies
+ * are read until one is whole. */
+static int get_reply(mt_redis_t *r, redisReply **rep)
+{
+    redisContext *c = r->ctx;
+    void *aux = NULL;
+    int done = 0;
+
+    *rep = NULL;
+    while (!done)
+        if (redisBufferWrite(c, &done) != REDIS_OK)
+            return REDIS_ERR;
+    if (redisReaderGetReply(c->reader, &aux) != REDIS_OK)
+        return reply_error(c, c->reader->errstr);
+    while (aux == NULL) {
+        if (c->reader->len - c->reader->pos > MT_REDIS_REPLY_MAX)
+            return reply_error(c, "reply too long for a status reply");
+        if (redisBufferRead(c) != REDIS_OK)
+            return REDIS_ERR;
+        if (redisReaderGetReply(c->reader, &aux) != REDIS_OK)
+            return reply_error(c, c->reader->errstr[0] ? c->reader->errstr
+                                  : "reply refused");
+    }
+    *rep = aux;
+    return REDIS_OK;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Connection (writer thread)                                             */
 
 static struct timeval ms_tv(int ms)
@@ -423,9 +509,12 @@ static void conn_close(mt_redis_t *r)
 static const char *conn_setup_cmd(mt_redis_t *r, const char *what, int argc,
                                   const char **argv)
 {
-    redisReply *rep = redisCommandArgv(r->ctx, argc, argv, NULL);
+    redisReply *rep = NULL;
     const char *why = NULL;
 
+    if (redisAppendCommandArgv(r->ctx, argc, argv, NULL) != REDIS_OK
+        || get_reply(r, &rep) != REDIS_OK)
+        rep = NULL;
     if (!rep)
         why = r->ctx->errstr[0] ? r->ctx->errstr : "no reply";
     else if (rep->type == REDIS_REPLY_ERROR)
@@ -461,6 +550,15 @@ static const char *conn_auth_select(mt_redis_t *r)
     return NULL;
 }
 
+/* A fresh context: bounded replies, the command timeout. */
+static const char *conn_prepare(mt_redis_t *r)
+{
+    reply_limits(r->ctx);
+    if (redisSetTimeout(r->ctx, ms_tv(r->o.command_timeout_ms)) != REDIS_OK)
+        return "cannot set the command timeout";
+    return NULL;
+}
+
 static apr_status_t conn_open(mt_redis_t *r)
 {
     const mt_redis_addr_t *a = r->o.addr;
@@ -473,10 +571,7 @@ static apr_status_t conn_open(mt_redis_t *r)
         err = "out of memory";
     else if (r->ctx->err)
         err = r->ctx->errstr;
-    else if (redisSetTimeout(r->ctx, ms_tv(r->o.command_timeout_ms))
-             != REDIS_OK)
-        err = "cannot set the command timeout";
-    else
+    else if ((err = conn_prepare(r)) == NULL)
         err = conn_auth_select(r);
     if (err) {
         /* err may point into ctx: report before freeing. */
@@ -519,17 +614,19 @@ static void count_lost(mt_redis_t *r, apr_uint32_t n, apr_status_t rv)
 
 static int batch_append(mt_redis_t *r, const mt_redis_item_t *it)
 {
-    const char *set[5] = { "SET", it->data, it->data + it->key_len, "EX",
-                           r->ttl_arg };
-    size_t set_len[5] = { 3, it->key_len, it->val_len, 2,
-                          strlen(r->ttl_arg) };
+    /* NX: a record never replaces another request's (an id a client may
+     * name, MemTrackTrustRequestId, cannot overwrite any record). */
+    const char *set[6] = { "SET", it->data, it->data + it->key_len, "EX",
+                           r->ttl_arg, "NX" };
+    size_t set_len[6] = { 3, it->key_len, it->val_len, 2,
+                          strlen(r->ttl_arg), 2 };
     const char *xadd[7] = { "XADD", MT_REDIS_STREAM, "MAXLEN", "~",
                             r->maxlen_arg, "*", "record" };
     const char *xv[8];
     size_t xl[8];
     int i;
 
-    if (redisAppendCommandArgv(r->ctx, 5, set, set_len) != REDIS_OK)
+    if (redisAppendCommandArgv(r->ctx, 6, set, set_len) != REDIS_OK)
         return 0;
     if (r->o.stream_maxlen <= 0)
         return 1;
@@ -542,17 +639,23 @@ static int batch_append(mt_redis_t *r, const mt_redis_item_t *it)
     return redisAppendCommandArgv(r->ctx, 8, xv, xl) == REDIS_OK;
 }
 
-/* Read one reply: 1 fine, 0 error reply (counted), -1 connection broken. */
+/* Read one reply: 1 fine, 0 error reply (counted) or, for SET, nil (the
+ * id has a record already: NX), -1 connection broken. */
 static int batch_reply(mt_redis_t *r, const char *cmd)
 {
     redisReply *rep = NULL;
     int ok = 1;
 
-    if (redisGetReply(r->ctx, (void **)&rep) != REDIS_OK || !rep)
+    if (get_reply(r, &rep) != REDIS_OK || !rep)
         return -1;
     if (rep->type == REDIS_REPLY_ERROR) {
         apr_atomic_inc32(&r->errors);
         complain(r, cmd, rep->str);
+        ok = 0;
+    }
+    else if (rep->type == REDIS_REPLY_NIL) {
+        apr_atomic_inc32(&r->dropped_dup);
+        complain(r, cmd, "the request id has a record already");
         ok = 0;
     }
     freeReplyObject(rep);
@@ -580,6 +683,8 @@ static void batch_write(mt_redis_t *r, mt_redis_item_t *batch, apr_uint32_t n)
             rc = -1;
     }
     apr_atomic_add32(&r->written, ok);
+    if (ok && r->o.on_written)
+        r->o.on_written(r->o.drop_baton, ok);
     if (rc < 0) {
         /* The connection broke: the rest of the batch may or may not have
          * reached Redis; it is counted lost, never sent twice. */
@@ -856,6 +961,7 @@ void mt_redis_stats(const mt_redis_t *r, mt_redis_stats_t *st)
     st->dropped_full = apr_atomic_read32(&m->dropped_full);
     st->dropped_bad = apr_atomic_read32(&m->dropped_bad);
     st->dropped_lost = apr_atomic_read32(&m->dropped_lost);
+    st->dropped_dup = apr_atomic_read32(&m->dropped_dup);
     st->errors = apr_atomic_read32(&m->errors);
     st->connects = apr_atomic_read32(&m->connects);
     st->pending = apr_atomic_read32(&m->pending);

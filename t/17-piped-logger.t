@@ -3,9 +3,10 @@
 # steady load loses at most the records it had read but not yet written,
 # httpd starts a new one (new pid), and records keep arriving.
 #
-# Load is paced at about 50 requests a second so that the pipe buffer (64 KB,
-# about 100 records) can hold everything written while httpd notices the
-# death and restarts the logger (its maintenance runs once a second). The
+# Load is paced at about 50 requests a second so that the pipe buffer (1 MiB,
+# about 800 records) holds everything written while httpd notices the death
+# and the module restarts the logger (src/mod_memtrack_pipe.c; the MPM
+# reaps dead children about once a second). The
 # logger writes every read() at once, so what it can lose when killed is one
 # read: the records that were in the pipe at that moment, a few at this pace.
 use strict;

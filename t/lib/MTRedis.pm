@@ -8,6 +8,7 @@ MTRedis - a throwaway redis-server for the Redis sink tests, and a tiny client
 
     use MTRedis;
     my $rd = MTRedis->start(password => 'pw');  # skip_all without redis-server
+    MTRedis->start(args => ['--rename-command', 'SET', 'X']);  # more options
     $rd->port; $rd->sock; $rd->url; $rd->url(db => 2, password => 'x')
     my $v = $rd->cmd('GET', 'memtrack:req:abc');  # scalar, array ref, or
                                                   # MTRedis::Error for -ERR
@@ -79,6 +80,7 @@ sub _spawn {
                 '--appendonly', $self->{aof} ? 'yes' : 'no');
     push @args, '--appendfsync', 'always' if $self->{aof};
     push @args, '--requirepass', $self->{password} if $self->{password};
+    push @args, @{ $self->{args} || [] };
     my $pid = fork() // croak "fork: $!";
     if (!$pid) {
         open STDOUT, '>', '/dev/null';

@@ -260,6 +260,63 @@ static void test_ancestry(const char *base)
     stop_child(a);
 }
 
+/* The tree rules of the check itself (issue 9): a child of the httpd
+ * parent is never attributed to (another httpd child, a piped logger), and
+ * with ancestor_pid a named pid must descend from it, as a discovered one
+ * must. Here this test plays the httpd parent of its own children. */
+static void test_tree_rules(const char *base)
+{
+    mt_procfind_policy_t pol = { 0, 0, NULL, 0 };
+    const char *root = apr_pstrcat(pool, base, "/tree", NULL);
+    const char *why = NULL;
+    apr_status_t rv;
+    int a, stranger;
+
+    a = spawn_titled(apr_pstrcat(pool, MT_PROCFIND_TITLE_RUBY, root,
+                                 " (production)", NULL), 1);
+    rv = mt_procfind_check(a, &pol, &why, pool);
+    is_int(rv, APR_SUCCESS, "no httpd parent known: a child passes");
+    pol.httpd_parent_pid = (int)getpid();
+    rv = mt_procfind_check(a, &pol, &why, pool);
+    is_int(rv, APR_EACCES, "a direct child of the httpd parent is refused");
+    is_str(why, "httpd child", "httpd child: reason");
+    pol.httpd_parent_pid = (int)getppid();
+    rv = mt_procfind_check(a, &pol, &why, pool);
+    is_int(rv, APR_SUCCESS, "a grandchild of the httpd parent passes");
+
+    pol.httpd_parent_pid = 0;
+    pol.require_title = MT_PROCFIND_TITLE_RUBY;
+    pol.ancestor_pid = (int)getpid();
+    rv = mt_procfind_check(a, &pol, &why, pool);
+    is_int(rv, APR_SUCCESS, "a named pid below the ancestor passes");
+    pol.ancestor_pid = (int)getppid();
+    rv = mt_procfind_check(a, &pol, &why, pool);
+    is_int(rv, APR_SUCCESS, "two levels below passes too");
+    stranger = spawn_titled("not an app", 1);
+    pol.ancestor_pid = stranger;
+    rv = mt_procfind_check(a, &pol, &why, pool);
+    is_int(rv, APR_EACCES, "a titled process elsewhere in the tree is refused");
+    is_str(why, "not a process of this server", "elsewhere: reason");
+    stop_child(stranger);
+    stop_child(a);
+
+    is_int(mt_procfind_rules(NULL), MT_PROCFIND_RULE_ALIVE
+           | MT_PROCFIND_RULE_NOT_SELF, "rules of no policy");
+    pol.httpd_parent_pid = 7;
+    pol.allow_self = 1;
+    pol.require_title = NULL;
+    pol.ancestor_pid = 0;
+    is_int(mt_procfind_rules(&pol), MT_PROCFIND_RULE_ALIVE
+           | MT_PROCFIND_RULE_NOT_HTTPD, "rules of a plain policy allowing self");
+    pol.allow_self = 0;
+    pol.require_title = MT_PROCFIND_TITLE_RUBY;
+    pol.ancestor_pid = 7;
+    is_int(mt_procfind_rules(&pol), MT_PROCFIND_RULE_ALIVE
+           | MT_PROCFIND_RULE_NOT_SELF | MT_PROCFIND_RULE_NOT_HTTPD
+           | MT_PROCFIND_RULE_TITLE | MT_PROCFIND_RULE_ANCESTRY,
+           "rules of a Passenger policy");
+}
+
 static void test_title_shapes(const char *base)
 {
     mt_procfind_policy_t pol = { 0, 0, MT_PROCFIND_TITLE_RUBY, 0 };
@@ -443,6 +500,7 @@ int main(void)
     test_refusals();
     test_titles(base);
     test_ancestry(base);
+    test_tree_rules(base);
     test_title_shapes(base);
     test_cache(base);
     test_threads(base);

@@ -261,8 +261,10 @@ static redisContext *client(const server_t *s)
     return c;
 }
 
-/* Start redis-server on s->port (a fresh one when 0); wait until it answers. */
-static int server_start(server_t *s, const char *password)
+/* Start redis-server on s->port (a fresh one when 0) with more arguments
+ * (NULL-terminated, may be NULL); wait until it answers. */
+static int server_start_with(server_t *s, const char *password,
+                             const char *const *extra)
 {
     char port[16];
     int i;
@@ -274,14 +276,18 @@ static int server_start(server_t *s, const char *password)
     fflush(stdout);
     s->pid = fork();
     if (s->pid == 0) {
-        const char *argv[24] = { "redis-server", "--port", port, "--bind",
+        const char *argv[32] = { "redis-server", "--port", port, "--bind",
             "127.0.0.1", "--dir", tmpdir, "--save", "", "--appendonly", "no",
             "--daemonize", "no", "--loglevel", "warning", "--unixsocket",
             s->sock, "--unixsocketperm", "700", NULL };
+        int n = 19;
         if (password) {
-            argv[19] = "--requirepass";
-            argv[20] = password;
+            argv[n++] = "--requirepass";
+            argv[n++] = password;
         }
+        while (extra && *extra && n < 31)
+            argv[n++] = *extra++;
+        argv[n] = NULL;
         /* Dies with the test, and keeps no pipe of prove's open. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (!freopen("/dev/null", "w", stdout)
@@ -299,6 +305,11 @@ static int server_start(server_t *s, const char *password)
         usleep(50000);
     }
     return 0;
+}
+
+static int server_start(server_t *s, const char *password)
+{
+    return server_start_with(s, password, NULL);
 }
 
 static void server_stop(server_t *s, int sig)
@@ -507,6 +518,80 @@ static void test_unix_db(server_t *s)
     redisFree(c);
 }
 
+/* SET ... NX: a record never replaces another with the same id. */
+static void test_nx(server_t *s)
+{
+    char url[64];
+    const char *first = "{\"n\":1}\n", *second = "{\"n\":2}\n";
+    mt_redis_stats_t st;
+    mt_redis_t *r;
+    redisContext *c;
+    redisReply *rep;
+
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", s->port);
+    r = make_sink(url, 100, 100);
+    ok(r && mt_redis_start(r) == APR_SUCCESS, "nx: writer started");
+    mt_redis_push(r, "same-id", first, strlen(first));
+    ok(wait_written(r, 1, 5000) >= 0, "nx: the first record is written");
+    mt_redis_push(r, "same-id", second, strlen(second));
+    mt_redis_push(r, "other-id", second, strlen(second));
+    ok(wait_written(r, 2, 5000) >= 0, "nx: the next id's record is written");
+    mt_redis_stats(r, &st);
+    ok(st.dropped_dup == 1 && st.dropped_lost == 1,
+       "nx: the second record with the same id is refused and counted "
+       "(dup %u, lost %u)", st.dropped_dup, st.dropped_lost);
+    c = client(s);
+    rep = cmd(c, "GET memtrack:req:same-id");
+    is_str(rep && rep->type == REDIS_REPLY_STRING ? rep->str : NULL,
+           "{\"n\":1}", "nx: the first record stays");
+    freeReplyObject(rep);
+    redisFree(c);
+    mt_redis_stop(r);
+}
+
+/* A Redis that answers with far more than a status reply: its MGET is
+ * renamed SET, so the writer's SET gets an array holding an 8 MiB value
+ * back. The writer reads at most 64 KiB of it and lets the connection go,
+ * counting the record lost, instead of buffering the whole reply. */
+static void test_big_reply(void)
+{
+    static const char *const renames[] = { "--rename-command", "SET",
+        "REALSET", "--rename-command", "MGET", "SET", NULL };
+    server_t h = { 0 };
+    char url[64];
+    mt_redis_stats_t st;
+    mt_redis_t *r;
+    redisContext *c;
+    redisReply *rep;
+    int i;
+
+    if (!ok(server_start_with(&h, NULL, renames), "hostile redis-server")) {
+        return;
+    }
+    c = client(&h);
+    rep = cmd(c, "SETRANGE EX 8388607 x");       /* an 8 MiB value */
+    ok(rep && rep->type == REDIS_REPLY_INTEGER, "an 8 MiB value under key EX");
+    freeReplyObject(rep);
+    redisFree(c);
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", h.port);
+    r = make_sink(url, 100, 100);
+    ok(r && mt_redis_start(r) == APR_SUCCESS, "big: writer started");
+    logged[0] = '\0';
+    mt_redis_push(r, "big-1", "{}\n", 3);
+    for (i = 0; i < 300; i++) {
+        mt_redis_stats(r, &st);
+        if (st.dropped_lost >= 1)
+            break;
+        usleep(10000);
+    }
+    ok(st.dropped_lost == 1 && st.written == 0,
+       "the record is lost, not written (lost %u)", st.dropped_lost);
+    ok(strstr(logged, "reply too long") != NULL,
+       "and the log says why (reply too long)");
+    mt_redis_stop(r);
+    server_stop(&h, SIGTERM);
+}
+
 int main(void)
 {
     server_t s = { 0 }, sa = { 0 };
@@ -529,6 +614,7 @@ int main(void)
     s.port = free_port();
     if (ok(server_start(&s, NULL), "redis-server started on port %d", s.port)) {
         test_write(&s);
+        test_nx(&s);
         test_unix_db(&s);
         test_outage(&s);
     }
@@ -537,6 +623,7 @@ int main(void)
     if (ok(server_start(&sa, secret), "redis-server with requirepass"))
         test_auth(&sa);
     server_stop(&sa, SIGTERM);
+    test_big_reply();
     {
         char rm[300];
         snprintf(rm, sizeof(rm), "rm -rf '%s'", tmpdir);

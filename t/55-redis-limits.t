@@ -1,0 +1,82 @@
+#!/usr/bin/perl
+# Redis limits (issue 9, item 7):
+# - MemTrackTrustRequestId On in one vhost cannot let its clients overwrite
+#   another vhost's record: a record never replaces an existing
+#   memtrack:req:<id> (SET ... NX); the refused one is counted as dropped,
+#   and still reaches the stream.
+# - A Redis that answers with far more than a status reply (here a real
+#   redis-server whose MGET is renamed SET, so the writer's SET returns an
+#   array holding a 64 MiB value) does not make the child buffer it: the
+#   writer reads at most 64 KiB of a reply, lets the connection go and
+#   counts the record lost. Before, the child grew by the reply (twice).
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use MTTest;
+use MTRedis;
+use Test::More;
+use Time::HiRes qw(sleep);
+
+sub peak_kb {
+    my ($pid) = @_;
+    return MTTest::_slurp("/proc/$pid/status") =~ /^VmHWM:\s+(\d+) kB/m ? $1 : undef;
+}
+
+subtest 'a trusted client id never overwrites another vhost\'s record' => sub {
+    my $rd = MTRedis->start;
+    my $h = MTTest->start(mpm => 'event', conf => join("\n",
+        "MemTrackRedis " . $rd->url,
+        '<VirtualHost 127.0.0.1:@PORT@>', '  ServerName other.test', '</VirtualHost>',
+        '<VirtualHost 127.0.0.1:@PORT@>', '  ServerName trusted.test',
+        '  MemTrackTrustRequestId On', '</VirtualHost>', ''));
+    like($h->raw_request("GET /static.txt?victim=1 HTTP/1.0\r\nHost: other.test\r\n\r\n"),
+         qr{^HTTP/1\.\d 200}, 'a request to other.test');
+    my ($victim) = grep { $_ && $_->{url} =~ /victim/ } $h->wait_records(1, 10);
+    my $id = $victim->{request_id};
+    ok(MTTest::wait_for(sub { defined $rd->cmd('GET', "memtrack:req:$id") }, 5),
+       "its record memtrack:req:$id is in Redis");
+    like($h->raw_request("GET /static.txt?attack=1 HTTP/1.0\r\nHost: trusted.test\r\n"
+                         . "X-Request-Id: $id\r\n\r\n"),
+         qr{^HTTP/1\.\d 200}, 'a trusted.test client names that id');
+    my ($attack) = grep { $_ && $_->{url} =~ /attack/ } $h->wait_records(2, 10);
+    is($attack->{request_id}, $id, 'the trusted id is its request id (as configured)');
+    MTTest::wait_for(sub { ($rd->cmd('XLEN', 'memtrack:stream') // 0) >= 2 }, 5);
+    my $stored = MTTest::decode_line($rd->cmd('GET', "memtrack:req:$id") . "\n") || {};
+    is($stored->{url}, '/static.txt?victim=1', 'the stored record is still the victim\'s');
+    is($stored->{host}, 'other.test', 'of other.test');
+    is($rd->cmd('XLEN', 'memtrack:stream'), 2, 'both records are in the stream');
+    $h->stop;
+    ok($h->error_log =~ /memtrack: redis \S+: dropped 1 records since the last report/,
+       'the refused record is told as dropped');
+    ok($h->error_log =~ /SET refused: the request id has a record already/, 'and why');
+};
+
+subtest 'a reply far beyond a status reply is not buffered' => sub {
+    my $rd = MTRedis->start(args => ['--rename-command', 'SET', 'REALSET',
+                                     '--rename-command', 'MGET', 'SET']);
+    is($rd->cmd('SETRANGE', 'EX', 64 * 1024 * 1024 - 1, 'x'), 64 * 1024 * 1024,
+       'a 64 MiB value under key EX');
+    my $h = MTTest->start(mpm => 'prefork', log => 'none',
+                          mpm_conf => "StartServers 1\nMinSpareServers 1\n"
+                                    . "MaxSpareServers 1\nMaxRequestWorkers 1\n",
+                          conf => join("\n", 'MemTrackRedis ' . $rd->url,
+                                       'MemTrackRedisStreamMaxLen 0', ''));
+    my ($child) = $h->child_pids;
+    sleep 0.5;                        # the writer has connected
+    my $before = peak_kb($child);
+    for my $i (1 .. 5) {
+        $h->get("/static.txt?big=$i");
+        sleep 0.3;
+    }
+    sleep 1;
+    my $after = peak_kb($child);
+    ok(defined $before && defined $after, "peak of child $child: $before kB -> $after kB");
+    cmp_ok($after - $before, '<', 16 * 1024, 'the child\'s peak grew by less than 16 MiB '
+           . '(the reply is 64 MiB)');
+    $h->stop;
+    ok($h->error_log =~ /reply too long for a status reply/, 'the log says why');
+    is($h->sanitizer_log, '', 'no sanitizer reports');
+};
+
+done_testing();
