@@ -113,28 +113,27 @@ static double probe_excess(const mt_ep_slot_t *e, double rate,
     return sum > 0 ? sum : 0;
 }
 
-/* One-time growth: what the first calls kept (warm-up probes measure it;
- * without them, the first calls' resident growth, unless the endpoint is
- * churn, whose first calls grow by their garbage), rare large steps, and
- * what probes saw kept beyond the recent rate. */
+/* One-time growth: what the first calls kept (measured by warm-up probes;
+ * or, by the first calls' resident growth when that is 1 MiB or more per
+ * first call: below, it is the page-touch lag of other requests' memory,
+ * not this endpoint's load; never for churn, whose first calls grow by
+ * their garbage), and what probes saw kept beyond the recent rate. Large
+ * resident steps of later requests are not counted: which request pays
+ * for fresh pages is chance (docs/analysis.md). */
 static apr_int64_t bloat_of(const mt_ep_slot_t *e, double recent_rate,
-                            unsigned int serving, int churn,
-                            double floor_bytes)
+                            int churn, double floor_bytes)
 {
     apr_int64_t first = 0;
-    apr_int64_t rare = (apr_int64_t)(serving ? serving : 1) * 2
-                       + e->requests / 50;
     double excess = probe_excess(e, recent_rate, floor_bytes);
 
     if (e->probes_warmup > 0) {
+        /* warm-up probes: first calls, or a process's first requests */
         apr_int64_t per = e->warmup_bytes / e->probes_warmup;
         first = per > floor_bytes ? per * e->first_calls : 0;
     }
-    else if (!churn && e->first_growth_bytes > 0) {
+    if (!churn && e->first_calls > 0 && e->first_growth_bytes > first
+        && e->first_growth_bytes / e->first_calls >= MT_STEP_BYTES) {
         first = e->first_growth_bytes;
-    }
-    if (!churn && e->steps > 0 && e->steps <= rare) {
-        first += e->step_growth_bytes;
     }
     return first + (apr_int64_t)excess;
 }
@@ -291,8 +290,7 @@ void mt_analysis_endpoint(mt_an_endpoint_t *o, const mt_ep_slot_t *e,
         straddles = o->retained.low <= floor_bytes
                     && o->retained.value >= floor_bytes;
     }
-    o->bloat_bytes = bloat_of(e, o->retained.value, serving, is_churn(o),
-                              floor_bytes);
+    o->bloat_bytes = bloat_of(e, o->retained.value, is_churn(o), floor_bytes);
     keeps = o->retained.ok && o->retained.low > floor_bytes && !decaying;
     if (keeps && agree && (serving < 2 || groups >= 2)) {
         o->verdict = MT_VERDICT_LEAK;

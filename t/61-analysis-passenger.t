@@ -12,6 +12,8 @@ use lib "$FindBin::Bin/lib";
 use MTTest;
 use MTPassenger;
 use MTAnalysis;
+use MTBrowser;
+use File::Path ();
 use Test::More;
 
 plan skip_all => MTPassenger::why_not() if MTPassenger::why_not();
@@ -81,6 +83,18 @@ for my $e (sort keys %NOT_LEAK) {
 is($v->{'MTTestApp#garbage'}{verdict}, 'churn', 'garbage is churn');
 like($v->{'MTTestApp#bloat'}{verdict}, qr/^(bloat|flat)$/,
      'the one-time load is bloat (or flat once its first calls are behind)');
+
+# The page a person looks at, with the leaks on it: kept for a look.
+SKIP: {
+    skip MTBrowser::why_not(), 2 if MTBrowser::why_not();
+    my $png = "$MTTest::ROOT/t/tmp/status-page-leaks.png";
+    File::Path::make_path("$MTTest::ROOT/t/tmp");
+    ok(MTBrowser::screenshot($h->url($MTAnalysis::STATUS_PATH), $png, '1400,2200'),
+       "screenshot of the page with its leaks: $png");
+    my $dom = MTBrowser::dump_dom($h->url($MTAnalysis::STATUS_PATH));
+    like($dom->{dom} // '', qr/MTTestApp#leak_native.*?leak/s,
+         'the page shows the native leak as a leak');
+}
 
 MTPassenger::stop($h);
 is($h->sanitizer_log, '', 'no sanitizer report');
