@@ -13,10 +13,14 @@
  * So after a short write the part of a line it left is taken off again at
  * once: the file's last bytes are read back (the descriptor must be open
  * for reading too), and when they are ours the file is truncated to the
- * last whole line. No other child can append in between as long as the
- * file system stays full (their writes fail whole, ENOSPC or EFBIG, the
- * file ending exactly at a block boundary), so the bytes read back are ours
- * unless space came back within those microseconds. When the repair is
+ * last whole line. Every write to a regular file, and its repair, hold a
+ * POSIX record lock on the file (which excludes the other children: such
+ * locks belong to processes) and a mutex (which excludes this child's other
+ * threads), so no other record can land between a short write and its
+ * repair even when space comes back at that moment: without them, that
+ * record would be glued to the partial line and lost uncounted. The lock
+ * is held for one write() and, rarely, a read-back and a truncate. When
+ * the repair is
  * impossible (a pipe, an append-only attribute, someone else's bytes at the
  * end), the descriptor is marked: the next write first ends the partial
  * line with a newline, and writes nothing else until that newline is in.

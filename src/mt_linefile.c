@@ -1,15 +1,19 @@
 /* mt_linefile: whole lines only (see include/mt_linefile.h for the why). */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <apr_atomic.h>
+#include <apr_thread_mutex.h>
 
 #include "mt_linefile.h"
 
 struct mt_linefile_t {
     int                   fd;
+    int                   is_file;  /* a regular file: lock around writes */
+    apr_thread_mutex_t   *mu;       /* this child's threads, files only */
     volatile apr_uint32_t dirty;   /* a partial line may end the output */
 };
 
@@ -17,12 +21,36 @@ apr_status_t mt_linefile_create(mt_linefile_t **plf, int fd, apr_pool_t *p)
 {
     mt_linefile_t *lf = apr_pcalloc(p, sizeof(*lf));
 
+    struct stat st;
+    apr_status_t rv;
+
     if (fd < 0) {
         return APR_EBADF;
     }
     lf->fd = fd;
+    lf->is_file = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (lf->is_file && (rv = apr_thread_mutex_create(&lf->mu,
+                             APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS) {
+        return rv;
+    }
     *plf = lf;
     return APR_SUCCESS;
+}
+
+/* The whole file, for writing, by this process (F_SETLKW: other children
+ * wait their turn; a signal interrupting the wait retries it). */
+static int file_lock(int fd, short type)
+{
+    struct flock fl;
+    int rc;
+
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    do {
+        rc = fcntl(fd, type == F_UNLCK ? F_SETLK : F_SETLKW, &fl);
+    } while (rc < 0 && errno == EINTR);
+    return rc;
 }
 
 int mt_linefile_dirty(mt_linefile_t *lf)
@@ -87,8 +115,8 @@ static apr_size_t repair(mt_linefile_t *lf, const char *buf, apr_size_t n)
     return whole;
 }
 
-apr_status_t mt_linefile_write(mt_linefile_t *lf, const char *buf,
-                               apr_size_t len, apr_size_t *kept)
+static apr_status_t write_lines(mt_linefile_t *lf, const char *buf,
+                                apr_size_t len, apr_size_t *kept)
 {
     apr_size_t dummy = 0;
     ssize_t n;
@@ -113,4 +141,25 @@ apr_status_t mt_linefile_write(mt_linefile_t *lf, const char *buf,
     }
     *kept = repair(lf, buf, (apr_size_t)n);
     return APR_INCOMPLETE;
+}
+
+apr_status_t mt_linefile_write(mt_linefile_t *lf, const char *buf,
+                               apr_size_t len, apr_size_t *kept)
+{
+    apr_status_t rv;
+    int locked;
+
+    if (!lf->is_file) {
+        return write_lines(lf, buf, len, kept);
+    }
+    apr_thread_mutex_lock(lf->mu);
+    /* without the lock (a file system that refuses it) the write still
+     * goes, with the old, small gap */
+    locked = file_lock(lf->fd, F_WRLCK) == 0;
+    rv = write_lines(lf, buf, len, kept);
+    if (locked) {
+        file_lock(lf->fd, F_UNLCK);
+    }
+    apr_thread_mutex_unlock(lf->mu);
+    return rv;
 }
