@@ -21,8 +21,7 @@ plan skip_all => MTPassenger::why_not() if MTPassenger::why_not();
 # What each leaking request keeps, by the app's own code (t/apps/lib):
 # /leak keeps 100 strings of 500 bytes, /leak_native one malloc of 50,000.
 my %KEEPS = ('MTTestApp#leak' => 50_000, 'MTTestApp#leak_native' => 50_000);
-my %NOT_LEAK = map { $_ => 1 } qw(MTTestApp#garbage MTTestApp#cache_fill
-                                  MTTestApp#bloat MTTestApp#hello);
+my %NOT_LEAK = map { ("MTTestApp#$_" => 1) } qw(garbage cache_fill bloat hello);
 my %MIX = ('/leak' => 10, '/leak_native' => 10, '/garbage' => 10,
            '/cache_fill' => 15, '/bloat' => 10, '/hello' => 45);
 

@@ -173,6 +173,13 @@ sub _why_not_runnable {
     return;
 }
 
+sub _libstdcxx {
+    my $p = `g++ -print-file-name=libstdc++.so.6 2>/dev/null`
+          || `gcc -print-file-name=libstdc++.so.6 2>/dev/null`;
+    chomp $p;
+    return ($p && $p =~ m{/} && -e $p) ? abs_path($p) : undef;
+}
+
 sub _asan_runtime {
     my $p = `gcc -print-file-name=libasan.so 2>/dev/null`;
     chomp $p;
@@ -306,7 +313,13 @@ sub _env_for_httpd {
     my ($dir) = @_;
     my %env;
     if ($ENV{MT_ASAN}) {
-        $env{LD_PRELOAD} = _asan_runtime();
+        # libstdc++ right after the runtime: httpd itself links no C++, so
+        # when ASan starts there is no real __cxa_throw for its interceptor,
+        # and the first exception mod_passenger's threads throw (on a
+        # graceful restart) aborts the parent with "CHECK failed:
+        # asan_interceptors.cpp:320 real___cxa_throw".
+        $env{LD_PRELOAD} = join ' ', grep { defined } _asan_runtime(),
+                                                      _libstdcxx();
         # halt_on_error=0: a report from code not built with ASan (a
         # double free in mod_passenger, see sanitizer_log) does not end
         # httpd; the module's own instrumented errors still do.
