@@ -120,9 +120,21 @@ static void suspects(mt_buf_t *b, const mt_an_report_t *rep,
 
     mt_buf_puts(b, "Leak suspects\n");
     for (i = 0; i < rep->n_eps; i++) {
-        if (rep->eps[i].verdict != MT_VERDICT_LEAK) continue;
-        suspect(b, &rep->eps[i], on ? on[i] : NULL, p);
-        n++;
+        const mt_an_endpoint_t *e = &rep->eps[i];
+        if (e->verdict == MT_VERDICT_LEAK) {
+            suspect(b, e, on ? on[i] : NULL, p);
+            n++;
+        }
+        else if (on && on[i] && on[i]->nelts) {
+            /* a leak on some servers that the others outweigh */
+            mt_buf_puts(b, "  leak  ");
+            col(b, e->name, 40, 0);
+            mt_buf_puts(b, "   on some servers only\n        on ");
+            joined(b, on[i]);
+            mt_buf_printf(b, " (their sections below); the fleet's verdict: "
+                          "%s\n", mt_verdict_name(e->verdict));
+            n++;
+        }
     }
     if (n == 0) mt_buf_puts(b, "  none: no endpoint is suspected of leaking\n");
 }
