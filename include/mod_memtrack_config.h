@@ -54,6 +54,9 @@ mt_sink_t *mt_config_redis_sink(const mt_srv_conf_t *sc);
 void       mt_config_set_log_sink(mt_srv_conf_t *sc, mt_sink_t *sink);
 void       mt_config_set_redis_sink(mt_srv_conf_t *sc, mt_sink_t *sink);
 
+/* MemTrackServerName, NULL when unset (then the host name is used). */
+const char *mt_config_server_name(void);
+
 /* True once any "MemTrack On" was read in the running config. */
 int mt_config_any_enabled(void);
 

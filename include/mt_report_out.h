@@ -38,6 +38,7 @@ typedef struct mt_report_view_t {
     /* per fleet->eps[i]: the servers whose own verdict is leak */
     const apr_array_header_t **leak_on;
     mt_an_report_t          **servers;     /* r->n_servers */
+    unsigned int             *order;       /* the servers by name */
     apr_pool_t               *pool;
 } mt_report_view_t;
 

@@ -58,8 +58,11 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
                      "memtrack: cannot open /proc/self/statm; requests of "
                      "this child are not tracked");
     }
-    mt_hostname = apr_gethostname(host, sizeof(host), pchild) == APR_SUCCESS
-                  ? apr_pstrdup(pchild, host) : NULL;
+    mt_hostname = mt_config_server_name();
+    if (!mt_hostname) {
+        mt_hostname = apr_gethostname(host, sizeof(host), pchild) == APR_SUCCESS
+                      ? apr_pstrdup(pchild, host) : NULL;
+    }
 }
 
 /* The request id: a trusted client header, mod_unique_id's, or our own. */

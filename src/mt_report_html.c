@@ -62,8 +62,8 @@ static void banner(mt_buf_t *b, const mt_report_view_t *v)
     mt_buf_puts(b, "</span></header>\n<main>\n<nav><a href=\"#fleet\">the "
                 "fleet</a>");
     for (unsigned int i = 0; i < v->r->n_servers; i++) {
-        mt_buf_printf(b, "<a href=\"#s%u-\">", i);
-        mt_buf_html(b, v->r->servers[i].name);
+        mt_buf_printf(b, "<a href=\"#s%u-\">", v->order[i]);
+        mt_buf_html(b, v->r->servers[v->order[i]].name);
         mt_buf_puts(b, "</a>");
     }
     mt_buf_puts(b, "<a href=\"#input\">input</a><a href=\"#howto\">how to "
@@ -195,10 +195,11 @@ static void fleet(mt_buf_t *b, const mt_report_view_t *v)
     mt_buf_puts(b, "<h2>Memory over time, per server and process</h2>\n"
                 "<div class=\"servers\">");
     for (i = 0; i < v->r->n_servers; i++) {
-        mt_buf_printf(b, "<div class=\"card\"><h3><a href=\"#s%u-\">", i);
-        mt_buf_html(b, v->r->servers[i].name);
+        unsigned int k = v->order[i];
+        mt_buf_printf(b, "<div class=\"card\"><h3><a href=\"#s%u-\">", k);
+        mt_buf_html(b, v->r->servers[k].name);
         mt_buf_puts(b, "</a></h3>");
-        mt_report_svg_server(b, v->servers[i], v->r->servers[i].name);
+        mt_report_svg_server(b, v->servers[k], v->r->servers[k].name);
         mt_buf_puts(b, "</div>");
     }
     mt_buf_puts(b, "</div>\n<h2>Growth per endpoint</h2>\n<div class=\"card\">");
@@ -279,7 +280,7 @@ void mt_report_html(mt_buf_t *b, const mt_report_view_t *v)
     banner(b, v);
     fleet(b, v);
     for (i = 0; i < v->r->n_servers; i++) {
-        server(b, v, i);
+        server(b, v, v->order[i]);
     }
     for (x = mt_report_sections; x->key; x++) {
         if (x->html) x->html(b, v);

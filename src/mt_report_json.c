@@ -98,9 +98,10 @@ void mt_report_json(mt_buf_t *b, const mt_report_view_t *v)
     mt_status_json_object(b, v->fleet, &info);
     mt_buf_puts(b, ",\"servers\":[");
     for (i = 0; i < v->r->n_servers; i++) {
+        unsigned int k = v->order[i];
         if (i) mt_buf_putc(b, ',');
-        info_of(&info, v, v->r->servers[i].name, v->r->servers[i].last);
-        mt_status_json_object(b, v->servers[i], &info);
+        info_of(&info, v, v->r->servers[k].name, v->r->servers[k].last);
+        mt_status_json_object(b, v->servers[k], &info);
     }
     mt_buf_putc(b, ']');
     for (x = mt_report_sections; x->key; x++) {

@@ -253,8 +253,9 @@ void mt_report_text(mt_buf_t *b, const mt_report_view_t *v)
                          v->r->n_servers == 1 ? "" : "s"));
     section(b, v->fleet, v->leak_on, v->fleet_servers, v->pool);
     for (i = 0; i < v->r->n_servers; i++) {
-        rule(b, apr_psprintf(v->pool, "server %s", v->r->servers[i].name));
-        section(b, v->servers[i], NULL, NULL, v->pool);
+        unsigned int k = v->order[i];
+        rule(b, apr_psprintf(v->pool, "server %s", v->r->servers[k].name));
+        section(b, v->servers[k], NULL, NULL, v->pool);
     }
     for (x = mt_report_sections; x->key; x++) {
         if (x->text) x->text(b, v);

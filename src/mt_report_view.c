@@ -1,5 +1,6 @@
 /* mt_report_view: the finished analysis for the renderers, and the table
  * of extra sections. httpd-free; see include/mt_report_out.h. */
+#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 
@@ -34,6 +35,14 @@ static void leaks_by_server(mt_report_view_t *v, apr_pool_t *p)
     }
 }
 
+static const mt_report_t *sort_report;
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(sort_report->servers[*(const unsigned int *)a].name,
+                  sort_report->servers[*(const unsigned int *)b].name);
+}
+
 apr_status_t mt_report_view(mt_report_view_t *v, mt_report_t *r,
                             const mt_report_source_t *src, unsigned int n,
                             apr_pool_t *p)
@@ -55,6 +64,11 @@ apr_status_t mt_report_view(mt_report_view_t *v, mt_report_t *r,
         if (rv != APR_SUCCESS) return rv;
     }
     leaks_by_server(v, p);
+    v->order = apr_palloc(p, (r->n_servers + 1) * sizeof(*v->order));
+    for (i = 0; i < r->n_servers; i++) v->order[i] = i;
+    sort_report = r;
+    qsort(v->order, r->n_servers, sizeof(*v->order), by_name);
+    sort_report = NULL;
     return APR_SUCCESS;
 }
 
