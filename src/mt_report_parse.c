@@ -125,7 +125,7 @@ const char *mt_report_err_text(char *out, apr_size_t size,
     char b[16] = "";
 
     if (e->byte >= 0) {
-        apr_snprintf(b, sizeof(b), " 0x%02x", e->byte);
+        apr_snprintf(b, sizeof(b), ": 0x%02x", e->byte);
     }
     if (e->field[0] && e->got) {
         apr_snprintf(out, size, "field %s: %s, not %s (byte %" APR_SIZE_T_FMT
@@ -136,7 +136,7 @@ const char *mt_report_err_text(char *out, apr_size_t size,
                      e->field, e->what, e->offset);
     }
     else {
-        apr_snprintf(out, size, "%s%s (byte %" APR_SIZE_T_FMT ")",
+        apr_snprintf(out, size, "%s%s at byte %" APR_SIZE_T_FMT,
                      e->what ? e->what : "bad line", b, e->offset);
     }
     return out;
