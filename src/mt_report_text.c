@@ -227,8 +227,8 @@ static void header(mt_buf_t *b, const mt_report_view_t *v)
         mt_buf_puts(b, ")\n");
     }
     if (bad || r->unusable || r->late || r->outside) {
-        mt_buf_printf(b, "  %s bad lines skipped, %s records without a "
-                      "process, %s late, %s outside --since/--until\n",
+        mt_buf_printf(b, "  skipped: %s bad lines, %s records without a "
+                      "process;\n  %s late, %s outside --since/--until\n",
                       count(v->pool, bad), count(v->pool, r->unusable),
                       count(v->pool, r->late), count(v->pool, r->outside));
     }
