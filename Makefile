@@ -47,7 +47,7 @@ TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
 ASAN_FLAGS:= -fsanitize=address,undefined -fno-omit-frame-pointer
 
 .PHONY: all asan unit test test-unit test-integration test-asan demo bench hunt \
-        deps buildtools install clean lint fuzz fresh-check record-cost
+        deps buildtools install clean lint fuzz fresh-check record-cost report-bench
 
 all: $(MODULE) $(TEST_MODS) $(TOOLS)
 
@@ -109,6 +109,12 @@ demo: deps all
 
 bench: deps all
 	@perl tools/bench.pl
+	@sh tools/report-bench.sh
+
+# memtrack-report's records per second on a generated 5-million-record log
+# (REPORT_BENCH_RECORDS, REPORT_BENCH_RUNS; the log is removed after).
+report-bench: all
+	@sh tools/report-bench.sh
 
 # The analysis on real processes at the default settings: how soon a
 # 50 KB/request leak is named, and 100,000 requests without a false leak.
@@ -155,8 +161,11 @@ lint: | buildtools
 	clang-tidy --quiet --warnings-as-errors='*' $(CORE_SRC) $(GLUE_SRC) -- \
 	    $(CSTD) -Iinclude -I$(HTTPD_INC) $(APR_CFLAGS) $(DEP_CFLAGS) 2>/dev/null
 
-install: $(MODULE)
+PREFIX  ?= /usr/local
+install: $(MODULE) $(BUILD)/memtrack-report
 	$(APXS) -i -n memtrack $(MODULE)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/memtrack-report $(DESTDIR)$(PREFIX)/bin/memtrack-report
 	@if [ -d /etc/apache2/mods-available ]; then \
 	    install -m 644 conf/memtrack.load conf/memtrack.conf /etc/apache2/mods-available/; \
 	    echo "enable with: a2enmod memtrack && systemctl reload apache2"; fi

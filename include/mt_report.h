@@ -40,7 +40,7 @@
 #define MT_REPORT_SERVERS_DEFAULT 64
 #define MT_REPORT_WINDOW_DEFAULT  65536
 #define MT_REPORT_WINDOW_MAX      (1 << 22)
-#define MT_REPORT_FLEET_PROCS     2048
+#define MT_REPORT_FLEET_PROCS     1024
 #define MT_REPORT_UNKNOWN_SERVER  "(unnamed)"
 #define MT_REPORT_FLEET_ONLY      0xFFFFFFFFu  /* rec->server: no state */
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <apr_strings.h>
 
+#include "mt_record.h"
 #include "mt_report_parse.h"
 #include "mt_sample.h"
 #include "mt_util.h"
@@ -43,7 +44,7 @@ static const char *const key_names[] = {
     "probe_retained_bytes", "probe_retained_objects", "probe_gc_us"
 };
 
-#define KEY_IS(w) (n == sizeof(w) - 1 && !memcmp(k, w, n))
+#define KEY_IS(w) (n == sizeof(w) - 1 && !__builtin_memcmp(k, w, sizeof(w) - 1))
 
 /* By length first: a record has forty-odd keys, each looked up here. */
 static int key_of(const unsigned char *k, apr_size_t n)
@@ -73,6 +74,41 @@ static int key_of(const unsigned char *k, apr_size_t n)
                                                       : K_OTHER;
     default: return K_OTHER;
     }
+}
+
+/* The writer's key order (MT_RECORD_FIELDS), each key as it is written
+ * with its colon: a record from the module matches them one after another,
+ * so each key costs a compare of a few words instead of a scan. A line
+ * that does not (another version, another writer) takes the general way. */
+typedef struct layout_t {
+    const char *text;
+    apr_size_t  len;
+} layout_t;
+
+#define AS_LAYOUT(name, kind, cap, value) \
+    { "\"" #name "\":", sizeof("\"" #name "\":") - 1 },
+static const layout_t layout[] = { MT_RECORD_FIELDS(AS_LAYOUT) };
+#undef AS_LAYOUT
+#define LAYOUT_N (sizeof(layout) / sizeof(layout[0]))
+
+#define AS_GC_LAYOUT(key, member) { "\"" #key "\":", sizeof("\"" #key "\":") - 1 },
+static const layout_t gc_layout[] = { MT_RECORD_GC_KEYS(AS_GC_LAYOUT) };
+#undef AS_GC_LAYOUT
+#define GC_LAYOUT_N (sizeof(gc_layout) / sizeof(gc_layout[0]))
+
+static int same_bytes(const unsigned char *a, const char *b, apr_size_t n)
+{
+    apr_uint64_t x, y;
+
+    for (; n >= 8; a += 8, b += 8, n -= 8) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) return 0;
+    }
+    for (; n > 0; n--) {
+        if (*a++ != (unsigned char)*b++) return 0;
+    }
+    return 1;
 }
 
 /* ---- errors ---- */
@@ -144,12 +180,18 @@ const char *mt_report_err_text(char *out, apr_size_t size,
 
 /* ---- lexing ---- */
 
-static void ws(ps_t *s)
+static void ws_skip(ps_t *s)
 {
     while (s->p < s->end
            && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r' || *s->p == '\n')) {
         s->p++;
     }
+}
+
+/* JSON's whitespace; the records have none, so one compare is the rule. */
+static inline __attribute__((always_inline)) void ws(ps_t *s)
+{
+    if (s->p < s->end && *s->p <= ' ') ws_skip(s);
 }
 
 static int expect(ps_t *s, unsigned char c, const char *what)
@@ -328,6 +370,34 @@ static int string(ps_t *s, sout_t *o)
     }
 }
 
+/* Bytes that a string holds as they are: printable ASCII but '"' and
+ * '\\'. */
+static const unsigned char plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* A key: short and plain in every record, so a plain loop first; anything
+ * else (escapes, UTF-8, errors) goes the long way. */
+static int key_string(ps_t *s)
+{
+    sout_t none = { NULL, 0, 0 };
+    const unsigned char *p = s->p + 1;
+
+    while (p < s->end && plain[*p]) p++;
+    if (p < s->end && *p == '"') {
+        s->p = p + 1;
+        return 1;
+    }
+    return string(s, &none);
+}
+
 /* A number by JSON's grammar. *iv is its value when it is an integer that
  * fits (*is_int), *dv its value as a double. */
 typedef struct num_t {
@@ -459,7 +529,6 @@ static int value(ps_t *s);
 
 static int container(ps_t *s, unsigned char close)
 {
-    sout_t none = { NULL, 0, 0 };
 
     if (++s->depth > MT_REPORT_DEPTH_MAX) {
         return fail(s, "not JSON: nested deeper than 16 levels", 0);
@@ -478,7 +547,7 @@ static int container(ps_t *s, unsigned char close)
                 return s->p >= s->end ? expect(s, '"', "")
                                       : fail_byte(s, "not JSON: expected a key");
             }
-            if (!string(s, &none) || !expect(s, ':', "not JSON: expected ':'")) {
+            if (!key_string(s) || !expect(s, ':', "not JSON: expected ':'")) {
                 return 0;
             }
         }
@@ -588,9 +657,9 @@ static int secs_field(ps_t *s, int key, apr_int64_t *us)
 /* gc_stats_*: an object (or null); its total_allocated_objects kept. */
 static int gc_field(ps_t *s, int key, apr_int64_t *allocated, int *present)
 {
-    sout_t none = { NULL, 0, 0 };
     const unsigned char *k;
     ptrdiff_t kl;
+    apr_size_t pos = 0;
     int null = is_null(s);
 
     if (null) return null > 0;
@@ -601,13 +670,22 @@ static int gc_field(ps_t *s, int key, apr_int64_t *allocated, int *present)
     if (s->p < s->end && *s->p == '}') { s->p++; return 1; }
     for (;;) {
         ws(s);
-        if (s->p >= s->end || *s->p != '"') {
-            return fail_byte(s, "not JSON: expected a key");
+        if (pos < GC_LAYOUT_N && (apr_size_t)(s->end - s->p) > gc_layout[pos].len
+            && same_bytes(s->p, gc_layout[pos].text, gc_layout[pos].len)) {
+            k = s->p + 1;               /* the writer's next key */
+            kl = (ptrdiff_t)gc_layout[pos].len - 2;
+            s->p += gc_layout[pos++].len;
         }
-        k = s->p + 1;
-        if (!string(s, &none)) return 0;
-        kl = s->p - k;
-        if (!expect(s, ':', "not JSON: expected ':'")) return 0;
+        else {
+            pos = GC_LAYOUT_N;
+            if (s->p >= s->end || *s->p != '"') {
+                return fail_byte(s, "not JSON: expected a key");
+            }
+            k = s->p + 1;
+            if (!key_string(s)) return 0;
+            kl = s->p - k;
+            if (!expect(s, ':', "not JSON: expected ':'")) return 0;
+        }
         ws(s);
         if (kl == 24 && !memcmp(k, "total_allocated_objects", 23)) {
             if (!int_field(s, key, allocated, 0, APR_INT64_MAX)) return 0;
@@ -736,24 +814,42 @@ static void rec_clear(mt_report_rec_t *rec)
     rec->request_id[0] = rec->endpoint[0] = '\0';
 }
 
+/* The next key: the one the writer puts next when it is there (*pos
+ * follows the layout), else any key by the grammar. */
+static int next_key(ps_t *s, apr_size_t *pos, int *key)
+{
+    const unsigned char *k;
+
+    if (*pos < LAYOUT_N
+        && (apr_size_t)(s->end - s->p) > layout[*pos].len
+        && same_bytes(s->p, layout[*pos].text, layout[*pos].len)) {
+        k = s->p + 1;
+        s->p += layout[*pos].len;
+        *key = key_of(k, layout[*pos].len - 3);
+        (*pos)++;
+        return 1;
+    }
+    *pos = LAYOUT_N;                    /* off the layout: the general way */
+    if (s->p >= s->end || *s->p != '"') {
+        return s->p >= s->end ? expect(s, '"', "")
+                              : fail_byte(s, "not JSON: expected a key");
+    }
+    k = s->p + 1;
+    if (!key_string(s)) return 0;
+    *key = key_of(k, (apr_size_t)(s->p - k - 1));
+    return expect(s, ':', "not JSON: expected ':'");
+}
+
 /* The top-level object's members. */
 static int members(ps_t *s, mt_report_rec_t *rec, sout_t *server,
                    unsigned int *seen)
 {
-    sout_t none = { NULL, 0, 0 };
-    const unsigned char *k;
-    int key;
+    apr_size_t pos = 0;
+    int key = K_OTHER;
 
     for (;;) {
         ws(s);
-        if (s->p >= s->end || *s->p != '"') {
-            return s->p >= s->end ? expect(s, '"', "")
-                                  : fail_byte(s, "not JSON: expected a key");
-        }
-        k = s->p + 1;
-        if (!string(s, &none)) return 0;
-        key = key_of(k, (apr_size_t)(s->p - k - 1));
-        if (!expect(s, ':', "not JSON: expected ':'")) return 0;
+        if (!next_key(s, &pos, &key)) return 0;
         ws(s);
         if (!field(s, key, rec, server)) return 0;
         *seen |= 1u << key;

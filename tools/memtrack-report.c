@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include <apr_general.h>
 #include <apr_pools.h>
@@ -34,6 +35,7 @@ typedef struct cli_t {
     const char *html;
     int         json;
     int         quiet;
+    int         stats;               /* --stats: speed and memory on stderr */
     int         progress;            /* stderr is a terminal */
     apr_time_t  started, shown;
     const char *since_text, *until_text;
@@ -64,6 +66,8 @@ static void usage(FILE *to)
           "at most 255)\n"
           "  --window N      records in the reorder window (default 65536)\n"
           "  --quiet         no progress line and no notes about the inputs\n"
+          "  --stats         at the end, records per second, CPU time and peak "
+          "memory\n"
           "  --version, --help\n", to);
 }
 
@@ -96,7 +100,7 @@ static int count_arg(const char *opt, const char *v, long lo, long hi,
 }
 
 enum { O_REDIS = 256, O_SINCE, O_UNTIL, O_JSON, O_HTML, O_ENDPOINTS,
-       O_LEAKMIN, O_SERVERS, O_WINDOW, O_QUIET, O_VERSION, O_HELP };
+       O_LEAKMIN, O_SERVERS, O_WINDOW, O_QUIET, O_STATS, O_VERSION, O_HELP };
 
 static const struct option longopts[] = {
     { "redis", required_argument, NULL, O_REDIS },
@@ -109,6 +113,7 @@ static const struct option longopts[] = {
     { "servers", required_argument, NULL, O_SERVERS },
     { "window", required_argument, NULL, O_WINDOW },
     { "quiet", no_argument, NULL, O_QUIET },
+    { "stats", no_argument, NULL, O_STATS },
     { "version", no_argument, NULL, O_VERSION },
     { "help", no_argument, NULL, O_HELP },
     { NULL, 0, NULL, 0 }
@@ -136,6 +141,7 @@ static int one_option(cli_t *c, int o, const char *arg)
     case O_JSON: c->json = 1; return 1;
     case O_HTML: c->html = arg; return 1;
     case O_QUIET: c->quiet = 1; return 1;
+    case O_STATS: c->stats = 1; return 1;
     case O_ENDPOINTS:
         return count_arg("--endpoints", arg, 1, MT_EP_LIMIT,
                          &c->opts.params.endpoints) ? 1 : -1;
@@ -303,6 +309,23 @@ static mt_report_source_t *open_sources(const cli_t *c, int argc, char **argv,
     return src;
 }
 
+/* Records per second (wall clock, from the first read to the analysis
+ * done), CPU time and peak resident memory: what make bench reports. */
+static void stats(const cli_t *c, const mt_report_t *r, apr_time_t read_done)
+{
+    struct rusage ru;
+    double secs = (double)(read_done - c->started) / 1e6;
+
+    getrusage(RUSAGE_SELF, &ru);
+    say("stats: %" APR_INT64_T_FMT " records in %.3f s: %.0f records per "
+        "second; CPU %.3f s user, %.3f s system; peak memory %.1f MB; "
+        "the report holds %.1f MB", r->records, secs,
+        secs > 0 ? (double)r->records / secs : 0,
+        (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
+        (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
+        (double)ru.ru_maxrss / 1024.0, (double)mt_report_memory(r) / 1e6);
+}
+
 static int run(cli_t *c, int argc, char **argv, apr_pool_t *p)
 {
     mt_report_source_t *src;
@@ -310,12 +333,14 @@ static int run(cli_t *c, int argc, char **argv, apr_pool_t *p)
     mt_report_t *r;
     unsigned int n = 0, i;
     int failed = 0;
+    apr_time_t read_done;
     mt_buf_t out;
 
     if ((src = open_sources(c, argc, argv, &n, p)) == NULL) return 2;
     mt_report_create(&r, &c->opts, p);
     c->started = mt_mono_now();
     mt_report_read(r, src, n, progress, c);
+    read_done = mt_mono_now();
     about(c, r, src, n);
     for (i = 0; i < n; i++) {
         failed |= src[i].in->failed;
@@ -334,6 +359,7 @@ static int run(cli_t *c, int argc, char **argv, apr_pool_t *p)
         say("standard output: %s", strerror(errno));
         return 1;
     }
+    if (c->stats) stats(c, r, read_done);
     return failed ? 1 : 0;
 }
 
