@@ -227,11 +227,11 @@ mt_report_input_t *mt_report_input_file(const char *path, apr_pool_t *p)
     file_t *f = apr_pcalloc(p, sizeof(*f));
     struct stat st;
 
-    in->name = strcmp(path, "-") ? apr_pstrdup(p, path) : "standard input";
+    in->name = strcmp(path, "-") != 0 ? apr_pstrdup(p, path) : "standard input";
     in->ops = &file_ops;
     in->ctx = f;
     f->pool = p;
-    f->fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+    f->fd = strcmp(path, "-") != 0 ? open(path, O_RDONLY | O_CLOEXEC) : 0;
     f->own_fd = f->fd > 0;
     if (f->fd < 0 || fstat(f->fd, &st) != 0 || S_ISDIR(st.st_mode)) {
         in->failed = 1;

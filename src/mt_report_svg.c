@@ -82,14 +82,15 @@ static double sy(const span_t *s, double v)
 
 static void server_axes(mt_buf_t *b, const span_t *s)
 {
-    int i;
+    int i, decimals = s->y1 - s->y0 < 20 * MIB ? 1 : 0;
 
     for (i = 0; i <= 3; i++) {
         double v = s->y0 + (s->y1 - s->y0) * i / 3;
         mt_buf_printf(b, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\""
                       " stroke=\"#e6e9ef\"/><text x=\"%.0f\" y=\"%.1f\" "
-                      "text-anchor=\"end\">%.0f MiB</text>", SM_L, sy(s, v),
-                      SM_W - SM_R, sy(s, v), SM_L - 4, sy(s, v) + 3, v / MIB);
+                      "text-anchor=\"end\">%.*f MiB</text>", SM_L, sy(s, v),
+                      SM_W - SM_R, sy(s, v), SM_L - 4, sy(s, v) + 3, decimals,
+                      v / MIB);
     }
     mt_buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\">", SM_L, SM_H - 6);
     mt_html_time(b, s->t0);

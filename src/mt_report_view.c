@@ -17,13 +17,16 @@ static void leaks_by_server(mt_report_view_t *v, apr_pool_t *p)
 {
     unsigned int s, i, j;
 
-    v->leak_on = apr_pcalloc(p, (v->fleet->n_eps + 1) * sizeof(*v->leak_on));
+    v->leak_on = apr_pcalloc(p, (v->fleet->n_eps + 1)
+                                * sizeof(const apr_array_header_t *));
     for (s = 0; s < v->r->n_servers; s++) {
         const mt_an_report_t *rep = v->servers[s];
         for (i = 0; rep && i < rep->n_eps; i++) {
             if (rep->eps[i].verdict != MT_VERDICT_LEAK) continue;
             for (j = 0; j < v->fleet->n_eps; j++) {
-                if (strcmp(v->fleet->eps[j].name, rep->eps[i].name)) continue;
+                if (strcmp(v->fleet->eps[j].name, rep->eps[i].name) != 0) {
+                    continue;
+                }
                 if (!v->leak_on[j]) {
                     v->leak_on[j] = apr_array_make(p, 2, sizeof(const char *));
                 }
@@ -58,7 +61,7 @@ apr_status_t mt_report_view(mt_report_view_t *v, mt_report_t *r,
     v->generated = apr_time_now();
     rv = mt_report_analysis(&v->fleet, &v->fleet_servers, r, -1, p);
     if (rv != APR_SUCCESS) return rv;
-    v->servers = apr_pcalloc(p, (r->n_servers + 1) * sizeof(*v->servers));
+    v->servers = apr_pcalloc(p, (r->n_servers + 1) * sizeof(mt_an_report_t *));
     for (i = 0; i < r->n_servers; i++) {
         rv = mt_report_analysis(&v->servers[i], NULL, r, (int)i, p);
         if (rv != APR_SUCCESS) return rv;
