@@ -22,8 +22,8 @@
  * analysed as it comes.
  *
  * Memory is bounded by processes and endpoints, not by records: a state is
- * mt_state_bytes() (about 2.2 MB at the defaults), the window `window`
- * records (about 380 bytes each), the fleet's process map 32 bytes per
+ * mt_state_bytes() (2.0 MB at the defaults), the window `window`
+ * records (380 bytes each), the fleet's process map 32 bytes per
  * process ever seen. mt_report_memory() says the total.
  */
 #ifndef MT_REPORT_H

@@ -97,6 +97,19 @@ static const layout_t gc_layout[] = { MT_RECORD_GC_KEYS(AS_GC_LAYOUT) };
 #undef AS_GC_LAYOUT
 #define GC_LAYOUT_N (sizeof(gc_layout) / sizeof(gc_layout[0]))
 
+/* The field of each layout key, looked up once when the program starts. */
+static int layout_key[LAYOUT_N];
+
+__attribute__((constructor)) static void layout_keys(void)
+{
+    apr_size_t i;
+
+    for (i = 0; i < LAYOUT_N; i++) {
+        layout_key[i] = key_of((const unsigned char *)layout[i].text + 1,
+                               layout[i].len - 3);
+    }
+}
+
 static int same_bytes(const unsigned char *a, const char *b, apr_size_t n)
 {
     apr_uint64_t x, y;
@@ -491,7 +504,7 @@ static int number(ps_t *s, num_t *v)
 
 static int literal_n(ps_t *s, const char *w, apr_size_t n)
 {
-    if ((apr_size_t)(s->end - s->p) < n || memcmp(s->p, w, n) != 0) {
+    if ((apr_size_t)(s->end - s->p) < n || !same_bytes(s->p, w, n)) {
         return fail_byte(s, "not JSON: unexpected byte");
     }
     s->p += n;
@@ -826,10 +839,8 @@ static int next_key(ps_t *s, apr_size_t *pos, int *key)
     if (*pos < LAYOUT_N
         && (apr_size_t)(s->end - s->p) > layout[*pos].len
         && same_bytes(s->p, layout[*pos].text, layout[*pos].len)) {
-        k = s->p + 1;
         s->p += layout[*pos].len;
-        *key = key_of(k, layout[*pos].len - 3);
-        (*pos)++;
+        *key = layout_key[(*pos)++];
         return 1;
     }
     *pos = LAYOUT_N;                    /* off the layout: the general way */

@@ -232,10 +232,19 @@ static void growing(mt_buf_t *b, const mt_an_report_t *rep,
                         "<table class=\"blame\">");
         }
         if (n > MT_HTML_GROWING_MAX) continue;
-        mt_buf_printf(b, "<tr><td><a href=\"#%sp%s%u\">%s process, slot %u"
-                      "</a></td><td class=\"grey\">pid %d</td><td class=\"n\">",
-                      anchor(info), mt_status_kind(p->kind), p->slot,
-                      mt_status_kind(p->kind), p->slot, p->pid);
+        if (info && info->proc_servers) {   /* the report's fleet: no cards */
+            mt_buf_printf(b, "<tr><td>%s process on ", mt_status_kind(p->kind));
+            mt_buf_html(b, info->proc_servers[i]);
+            mt_buf_printf(b, "</td><td class=\"grey\">pid %d</td>"
+                          "<td class=\"n\">", p->pid);
+        }
+        else {
+            mt_buf_printf(b, "<tr><td><a href=\"#%sp%s%u\">%s process, slot %u"
+                          "</a></td><td class=\"grey\">pid %d</td>"
+                          "<td class=\"n\">", anchor(info),
+                          mt_status_kind(p->kind), p->slot,
+                          mt_status_kind(p->kind), p->slot, p->pid);
+        }
         mt_html_bytes(b, p->growth.value, 1);
         mt_buf_puts(b, " per request</td><td class=\"n\">now ");
         mt_html_bytes(b, (double)p->rss_bytes, 0);

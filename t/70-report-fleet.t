@@ -104,6 +104,11 @@ my %mod = map { $_->{endpoint} => $_ } @{ $status{'web-b'}{endpoints} };
 is($mod{$LEAK}{verdict}, 'leak', "web-b's ?json: $LEAK is a leak")
     or diag(explain($mod{$LEAK}));
 my $want = $mod{$LEAK}{leak_bytes_per_request} // 0;
+for my $n (sort keys %status) {
+    note("?json of $n: " . join ', ', map { "$_->{endpoint} $_->{verdict}"
+        . ($_->{verdict} eq 'leak' ? " $_->{leak_bytes_per_request} B" : '') }
+        @{ $status{$n}{endpoints} });
+}
 cmp_ok($want, '>', 20_000, "and keeps $want bytes per request");
 
 # every record names its server
@@ -154,9 +159,16 @@ sub check_report {
     is_deeply($fleet[0]{leak_servers}, ['web-b'], "$what: on web-b");
     my %procs;
     $procs{$_->{server}}++ for @{ $j->{fleet}{processes} };
-    cmp_ok($procs{$_} // 0, '>=', 2, "$what: the fleet has $_'s processes")
+    cmp_ok($procs{$_} // 0, '>=', 2, "$what: the fleet has ${_}'s processes")
         for qw(web-a web-b web-c);
     is($j->{input}{bad_lines}, 0, "$what: no bad line");
+    for my $s ({ %{ $j->{fleet} }, server => 'fleet' }, @{ $j->{servers} }) {
+        note("$what: $s->{server}: " . join ', ', map {
+            "$_->{endpoint} $_->{verdict}"
+            . ($_->{verdict} eq 'leak' ? " $_->{leak_bytes_per_request} B"
+               . " ($_->{leak_bytes_per_request_low} to $_->{leak_bytes_per_request_high})" : '')
+        } @{ $s->{endpoints} });
+    }
 }
 
 my @logs = ("$blog.1.gz", $blog, $h{'web-a'}->dir . '/records.jsonl',
