@@ -48,13 +48,15 @@ apr_status_t mt_report_create(mt_report_t **pr, const mt_report_opts_t *o,
     r->pool = p;
     r->servers = apr_pcalloc(p, r->opts.servers_max * sizeof(*r->servers));
     apr_cpystrn(r->fleet.name, "fleet", sizeof(r->fleet.name));
-    r->slab = apr_palloc(p, r->opts.window * sizeof(*r->slab));
-    r->heap = apr_palloc(p, r->opts.window * sizeof(*r->heap));
-    r->free_slots = apr_palloc(p, r->opts.window * sizeof(*r->free_slots));
-    for (i = 0; i < r->opts.window; i++) {
-        r->free_slots[i] = r->opts.window - 1 - i;
+    /* one slot more than the window: a record goes in before the oldest
+     * leaves, so that it can be the one that leaves */
+    r->slab = apr_palloc(p, (r->opts.window + 1) * sizeof(*r->slab));
+    r->heap = apr_palloc(p, (r->opts.window + 1) * sizeof(*r->heap));
+    r->free_slots = apr_palloc(p, (r->opts.window + 1) * sizeof(*r->free_slots));
+    for (i = 0; i <= r->opts.window; i++) {
+        r->free_slots[i] = r->opts.window - i;
     }
-    r->n_free = r->opts.window;
+    r->n_free = r->opts.window + 1;
     r->out_key = APR_INT64_MIN;
     apr_pool_cleanup_register(p, r, report_free, apr_pool_cleanup_null);
     *pr = r;
@@ -249,12 +251,12 @@ void mt_report_add(mt_report_t *r, const mt_report_rec_t *rec)
         return;
     }
     r->records++;
-    if (r->n_free == 0) release_oldest(r);
     e.slot = r->free_slots[--r->n_free];
     e.key = rec->key;
     e.seq = r->seq++;
     r->slab[e.slot] = *rec;
     heap_push(r, e);
+    if (r->n_heap > r->opts.window) release_oldest(r);
 }
 
 void mt_report_finish(mt_report_t *r)
@@ -315,8 +317,8 @@ apr_size_t mt_report_memory(const mt_report_t *r)
     }
     fleet.procs = r->opts.fleet_procs;
     if (r->fleet.mem) n += mt_state_bytes(&fleet);
-    n += (apr_size_t)r->opts.window * (sizeof(*r->slab) + sizeof(*r->heap)
-                                       + sizeof(*r->free_slots));
+    n += (apr_size_t)(r->opts.window + 1) * (sizeof(*r->slab) + sizeof(*r->heap)
+                                             + sizeof(*r->free_slots));
     n += (apr_size_t)r->cap_keys * sizeof(*r->keys)
          + (r->map ? (apr_size_t)(r->map_mask + 1) * sizeof(*r->map) : 0);
     n += r->opts.servers_max * sizeof(*r->servers);

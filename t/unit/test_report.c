@@ -168,18 +168,21 @@ static mt_report_t *make(unsigned int window)
     return r;
 }
 
-/* A probe started at t=1 s, its result on the next request (t=2 s), but
- * the result's line comes first in the input. */
+/* A probe started at t=1000 s, its result on the next request (t=1002 s),
+ * but the result's line comes first in the input, and another process's
+ * record between them. */
 static void probe_pair(mt_report_t *r)
 {
     mt_report_rec_t a = rec_of("web-1", r, 100, 7, apr_time_from_sec(1000), "A#x");
     mt_report_rec_t b = rec_of("web-1", r, 100, 7, apr_time_from_sec(1002), "B#y");
+    mt_report_rec_t c = rec_of("web-1", r, 200, 8, apr_time_from_sec(1003), "B#y");
 
     a.probe_started = 5;
     b.probe_done = 5;
     b.probe_bytes = 40000;
     b.probe_objects = 10;
     mt_report_add(r, &b);
+    mt_report_add(r, &c);
     mt_report_add(r, &a);
     mt_report_finish(r);
 }
@@ -196,7 +199,8 @@ static void test_order(void)
     r = make(1);
     probe_pair(r);
     is_int(r->servers[0].state.hdr->probes_refused, 1,
-           "with no window it is refused, as the module would");
+           "with a window too small for it, it is refused, as the module "
+           "would");
     is_int(r->late, 1, "and the late record counted");
 }
 
