@@ -169,19 +169,13 @@ static int setup(mt_report_input_t *in, rs_t *rs, const mt_redis_addr_t *a)
 }
 
 /* Where the range ends: --until (plus the lag), or the stream's last entry
- * now. Also the stream's length, for the progress line. */
+ * now. */
 static void range_end(mt_report_input_t *in, rs_t *rs, apr_time_t until)
 {
-    const char *xl[2] = { "XLEN", MT_REDIS_STREAM };
     const char *xr[5] = { "XREVRANGE", MT_REDIS_STREAM, "+", "-", "COUNT" };
     const char *argv[6];
     redisReply *rep;
 
-    if ((rep = command(in, rs, 2, xl)) != NULL) {
-        in->size = rep->type == REDIS_REPLY_INTEGER ? (apr_uint64_t)rep->integer
-                                                    : 0;
-        freeReplyObject(rep);
-    }
     memcpy(argv, xr, sizeof(xr));
     argv[5] = "1";
     apr_cpystrn(rs->end, "+", sizeof(rs->end));
