@@ -65,8 +65,11 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
                      "memtrack: cannot open /proc/self/statm; requests of "
                      "this child are not tracked");
     }
-    mt_hostname = apr_gethostname(host, sizeof(host), pchild) == APR_SUCCESS
-                  ? apr_pstrdup(pchild, host) : NULL;
+    mt_hostname = mt_config_server_name();
+    if (!mt_hostname) {
+        mt_hostname = apr_gethostname(host, sizeof(host), pchild) == APR_SUCCESS
+                      ? apr_pstrdup(pchild, host) : NULL;
+    }
     if (mt_ratelimit_create(&mt_warn_limit, MT_WARN_PER_KEY, MT_WARN_TOTAL,
                             MT_WARN_WINDOW, pchild) != APR_SUCCESS) {
         mt_warn_limit = NULL;     /* unlimited rather than silent */

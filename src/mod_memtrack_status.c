@@ -42,10 +42,14 @@ static void not_recorded(request_rec *r)
     }
 }
 
+/* The record's server: MemTrackServerName, else the host name. */
 static const char *host_name(request_rec *r)
 {
     char host[APRMAXHOSTLEN + 1];
 
+    if (mt_config_server_name()) {
+        return mt_config_server_name();
+    }
     return apr_gethostname(host, sizeof(host), r->pool) == APR_SUCCESS
            ? apr_pstrdup(r->pool, host) : r->server->server_hostname;
 }
