@@ -110,6 +110,7 @@ static int fixups(request_rec *r)
         || !mt_config_enabled(mt_config_dir(r))) {
         return DECLINED;
     }
+    rate = mt_analysis_probe_rate(state, rate, apr_time_now());
     if (!mt_state_probe_ready(&mt_credit, rate)
         || !mt_state_probe_take(&mt_credit, rate,
                mt_state_priority(state, hinted_endpoint(r, st, state)),
