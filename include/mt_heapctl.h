@@ -192,6 +192,16 @@ apr_status_t mt_heapctl_begin(mt_heapctl_t *hc, const mt_heapctl_begin_t *b,
                               apr_time_t now, apr_time_t now_mono,
                               char *why, apr_size_t whylen);
 
+/* Could an automatic attempt start for this app now (none runs, the
+ * app's interval is over)? A cheap look before counting its processes. */
+int mt_heapctl_may_start(mt_heapctl_t *hc, const char *app_root,
+                         apr_time_t now_mono);
+
+/* The app root of a Passenger app process, from its title ("Passenger
+ * RubyApp: /srv/app (production)" gives "/srv/app"). APR_EINVAL when the
+ * process is not titled so. */
+apr_status_t mt_heapctl_app_root(int pid, char *buf, apr_size_t len);
+
 /* ARMED: the process a request of the endpoint came from. Same results. */
 apr_status_t mt_heapctl_target(mt_heapctl_t *hc, int pid,
                                apr_uint64_t start_ticks, const char *app_root,

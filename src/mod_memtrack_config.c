@@ -12,6 +12,7 @@
 #include "apr_lib.h"
 
 #include "mod_memtrack_config.h"
+#include "mod_memtrack_heapdiff.h"
 #include "mod_memtrack_redis.h"
 #include "mt_endpoint.h"
 #include "mt_state.h"
@@ -539,5 +540,6 @@ const command_rec mt_config_cmds[] = {
     AP_INIT_TAKE1("MemTrackLeakMin", cmd_leak_min, NULL, RSRC_CONF,
         "The smallest leak per request an endpoint is named for (default 4K)"),
     MT_REDIS_CMDS,
+    MT_HEAPDIFF_CMDS,
     { NULL }
 };

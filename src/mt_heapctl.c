@@ -1,10 +1,12 @@
 /* mt_heapctl: the heap diff's attempts across httpd children (see
  * include/mt_heapctl.h). httpd-free. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
@@ -235,6 +237,57 @@ static apr_status_t begin_checks(mt_heapctl_shm_t *s,
                                     why, whylen)) {
         return b->app_processes <= 1 ? APR_EINVAL : APR_EAGAIN;
     }
+    return APR_SUCCESS;
+}
+
+int mt_heapctl_may_start(mt_heapctl_t *hc, const char *app_root,
+                         apr_time_t now_mono)
+{
+    mt_heapctl_shm_t *s = hc->shm;
+    const mt_heapctl_app_t *app;
+    int may;
+
+    if (apr_atomic_read32(&s->state) != MT_HEAPCTL_IDLE || !s->params.dir[0]) {
+        return 0;
+    }
+    if (!lock_take(&s->lock)) {
+        return 0;
+    }
+    app = app_of(s, app_root ? app_root : "", 0);
+    may = !app || s->params.interval_sec <= 0
+          || apr_time_sec(now_mono - app->last_start) >= s->params.interval_sec;
+    lock_give(&s->lock);
+    return may;
+}
+
+apr_status_t mt_heapctl_app_root(int pid, char *buf, apr_size_t len)
+{
+    static const char title[] = "Passenger RubyApp: ";
+    char path[64], text[MT_HEAPCTL_ROOT_MAX + 64];
+    ssize_t n;
+    char *end;
+    int fd;
+
+    buf[0] = '\0';
+    apr_snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    if (n <= 0) {
+        return APR_ENOENT;
+    }
+    text[n] = '\0';                 /* the title ends at the first NUL */
+    if (strncmp(text, title, sizeof(title) - 1) != 0) {
+        return APR_EINVAL;
+    }
+    /* "<root> (<environment>)": the root is up to the last " (" */
+    if ((end = strrchr(text, '(')) != NULL && end > text + sizeof(title)
+        && end[-1] == ' ') {
+        end[-1] = '\0';
+    }
+    apr_cpystrn(buf, text + sizeof(title) - 1, len);
     return APR_SUCCESS;
 }
 

@@ -7,6 +7,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+#include "mt_heapview.h"
 #include "mt_status.h"
 
 /* ---- query and content types ---- */
@@ -191,7 +192,8 @@ static void json_leak(mt_buf_t *b, const mt_an_endpoint_t *e)
     j_time(b, "since", leak ? e->since : 0);
 }
 
-static void json_endpoint(mt_buf_t *b, const mt_an_endpoint_t *e)
+static void json_endpoint(mt_buf_t *b, const mt_an_endpoint_t *e,
+                          const mt_status_info_t *info)
 {
     sep(b);
     mt_buf_putc(b, '{');
@@ -219,6 +221,7 @@ static void json_endpoint(mt_buf_t *b, const mt_an_endpoint_t *e)
     j_time(b, "last_seen", e->last_seen);
     j_str(b, "needs", e->needs);
     j_str(b, "evidence", e->evidence);
+    mt_heapview_json_endpoint(b, info->heapdiff, e->name);
     mt_buf_putc(b, '}');
 }
 
@@ -346,10 +349,11 @@ void mt_status_json(mt_buf_t *b, const mt_an_report_t *report,
     json_head(b, rep, info);
     json_counters(b, rep);
     json_sinks(b, info);
+    mt_heapview_json(b, info->heapdiff);
     key(b, "endpoints");
     mt_buf_putc(b, '[');
     for (i = 0; i < rep->n_eps; i++) {
-        json_endpoint(b, &rep->eps[i]);
+        json_endpoint(b, &rep->eps[i], info);
     }
     mt_buf_putc(b, ']');
     key(b, "processes");

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <apr_strings.h>
 
+#include "mt_heapview.h"
 #include "mt_status.h"
 #include "mt_status_html.h"
 
@@ -159,7 +160,7 @@ static void summary(mt_buf_t *b, const mt_an_report_t *rep)
 /* ---- leak suspects ---- */
 
 static void suspect(mt_buf_t *b, const mt_an_report_t *rep,
-                    const mt_an_endpoint_t *e)
+                    const mt_an_endpoint_t *e, const mt_status_info_t *info)
 {
     mt_buf_puts(b, "<div class=\"card suspect\"><div>");
     mt_html_badge(b, e->verdict);
@@ -190,7 +191,9 @@ static void suspect(mt_buf_t *b, const mt_an_report_t *rep,
                   "processes</div><div class=\"ev\">", e->probes,
                   e->probe_processes);
     mt_buf_html(b, e->evidence);
-    mt_buf_puts(b, "</div></div>\n");
+    mt_buf_puts(b, "</div>");
+    mt_heapview_html_brief(b, info->heapdiff, e->name);
+    mt_buf_puts(b, "</div>\n");
 }
 
 #define MT_HTML_GROWING_MAX 8   /* growing processes listed at the top */
@@ -228,7 +231,8 @@ static void growing(mt_buf_t *b, const mt_an_report_t *rep)
     }
 }
 
-static void suspects(mt_buf_t *b, const mt_an_report_t *rep)
+static void suspects(mt_buf_t *b, const mt_an_report_t *rep,
+                     const mt_status_info_t *info)
 {
     unsigned int i, n = 0, unknown = 0;
 
@@ -236,7 +240,7 @@ static void suspects(mt_buf_t *b, const mt_an_report_t *rep)
     for (i = 0; i < rep->n_eps; i++) {
         if (rep->eps[i].verdict == MT_VERDICT_LEAK) {
             if (n++ == 0) mt_buf_puts(b, "<div class=\"grid\">");
-            suspect(b, rep, &rep->eps[i]);
+            suspect(b, rep, &rep->eps[i], info);
         }
         unknown += rep->eps[i].verdict == MT_VERDICT_UNKNOWN;
     }
@@ -282,7 +286,7 @@ static void ep_kept(mt_buf_t *b, const mt_an_endpoint_t *e)
 }
 
 static void ep_row(mt_buf_t *b, const mt_an_report_t *rep,
-                   const mt_an_endpoint_t *e)
+                   const mt_an_endpoint_t *e, const mt_status_info_t *info)
 {
     int leak = e->verdict == MT_VERDICT_LEAK;
 
@@ -298,7 +302,9 @@ static void ep_row(mt_buf_t *b, const mt_an_report_t *rep,
     }
     mt_buf_puts(b, "<div class=\"ev\">");
     mt_buf_html(b, e->evidence);
-    mt_buf_puts(b, "</div></td><td class=\"n\">");
+    mt_buf_puts(b, "</div>");
+    mt_heapview_html_brief(b, info->heapdiff, e->name);
+    mt_buf_puts(b, "</td><td class=\"n\">");
     ep_kept(b, e);
     mt_buf_printf(b, "</td><td>%s</td><td class=\"n\">",
                   leak && e->confidence ? e->confidence : "");
@@ -318,7 +324,8 @@ static void ep_row(mt_buf_t *b, const mt_an_report_t *rep,
     mt_buf_puts(b, "</td></tr>\n");
 }
 
-static void endpoints(mt_buf_t *b, const mt_an_report_t *rep)
+static void endpoints(mt_buf_t *b, const mt_an_report_t *rep,
+                      const mt_status_info_t *info)
 {
     unsigned int i;
 
@@ -335,7 +342,7 @@ static void endpoints(mt_buf_t *b, const mt_an_report_t *rep)
                 "peak blames</th><th class=\"n\">probes</th></tr></thead>"
                 "<tbody>\n");
     for (i = 0; i < rep->n_eps; i++) {
-        ep_row(b, rep, &rep->eps[i]);
+        ep_row(b, rep, &rep->eps[i], info);
     }
     mt_buf_puts(b, "</tbody></table>\n");
 }
@@ -511,8 +518,9 @@ void mt_status_html(mt_buf_t *b, const mt_an_report_t *report,
     head(b, info);
     banner(b, rep, info);
     summary(b, rep);
-    suspects(b, rep);
-    endpoints(b, rep);
+    suspects(b, rep, info);
+    endpoints(b, rep, info);
+    mt_heapview_html(b, info->heapdiff);
     processes(b, rep);
     sinks(b, info);
     mt_buf_puts(b, howto);
