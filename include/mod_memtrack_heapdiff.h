@@ -31,7 +31,10 @@
         (void *)"timeout", RSRC_CONF, "Seconds a snapshot or the requests " \
         "between two may take before the attempt is given up (default 900)"), \
     AP_INIT_TAKE1("MemTrackHeapDiffMaxSize", mt_heapdiff_cmd_size, NULL, \
-        RSRC_CONF, "Largest snapshot file (default 1G)")
+        RSRC_CONF, "Largest snapshot file (default 1G)"), \
+    AP_INIT_TAKE1("MemTrackHeapDiffRedisTTL", mt_heapdiff_cmd_num, \
+        (void *)"redis_ttl", RSRC_CONF, "Keep the snapshots and the result " \
+        "in MemTrackRedis for this many seconds (default 0: not kept)")
 
 const char *mt_heapdiff_cmd_on(cmd_parms *cmd, void *dc, const char *arg);
 const char *mt_heapdiff_cmd_dir(cmd_parms *cmd, void *dc, const char *arg);

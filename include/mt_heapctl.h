@@ -49,7 +49,7 @@
 #define MT_HEAPCTL_DIR_MAX   200
 #define MT_HEAPCTL_ROOT_MAX  255
 #define MT_HEAPCTL_EP_MAX    160       /* = MT_EP_NAME_MAX */
-#define MT_HEAPCTL_MSG_MAX   255
+#define MT_HEAPCTL_MSG_MAX   511
 #define MT_HEAPCTL_WANT_MAX  512       /* the X-MemTrack-Want items */
 #define MT_HEAPCTL_STOP_SECS 60        /* STOP: how long to ask */
 #define MT_HEAPCTL_DIFF_TRIES 2        /* children that may start a diff */
@@ -290,6 +290,9 @@ int mt_heapctl_confirm_use(mt_heapctl_t *hc, apr_uint64_t quoted,
  * DIR/memtrack-heap-PID-TOKEN-STEP.json (only numbers of ours in it). */
 const char *mt_heapctl_path(char *buf, apr_size_t len, const char *dir,
                             int pid, apr_uint64_t token, int step);
+
+/* The companion's heap_error code in words. */
+const char *mt_heapctl_error_words(const char *code);
 
 const char *mt_heapctl_state_name(int state);
 const char *mt_heapctl_outcome_name(int outcome);

@@ -37,6 +37,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -56,6 +58,7 @@
 
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_heapdiff.h"
+#include "mod_memtrack_redis.h"
 #include "mod_memtrack_shm.h"
 #include "mod_memtrack_status.h"
 #include "mod_memtrack_target.h"
@@ -63,6 +66,7 @@
 #include "mt_buf.h"
 #include "mt_heapview.h"
 #include "mt_procfind.h"
+#include "mt_redis_blob.h"
 #include "mt_util.h"
 
 APLOG_USE_MODULE(memtrack);
@@ -89,6 +93,12 @@ static volatile apr_uint32_t mt_hd_running;
 static volatile apr_uint32_t mt_hd_exiting;
 static server_rec *mt_hd_server;
 static apr_time_t mt_hd_refusal_logged;
+
+/* Where the snapshots are also kept (MemTrackHeapDiffRedisTTL > 0 and the
+ * main server's MemTrackRedis), set in child_init. */
+static const mt_redis_addr_t *mt_hd_redis;
+static int mt_hd_redis_connect_ms, mt_hd_redis_command_ms;
+static const char *mt_hd_host;          /* for the keys: [A-Za-z0-9.-] */
 
 /* ---- directives ---- */
 
@@ -155,6 +165,7 @@ const char *mt_heapdiff_cmd_num(cmd_parms *cmd, void *dc, const char *arg)
     }
     if (requests) mt_hd_params.requests = v;
     else if (!strcmp(what, "interval")) mt_hd_params.interval_sec = v;
+    else if (!strcmp(what, "redis_ttl")) mt_hd_params.redis_ttl_sec = v;
     else mt_hd_params.timeout_sec = v;
     return NULL;
 }
@@ -289,6 +300,44 @@ static const char *remove_snapshots(const mt_hd_job_t *job, apr_pool_t *p)
                   : "snapshots removed";
 }
 
+/* memtrack:heap:<server>-<pid>-<start ticks>:<what> (the record's server,
+ * pid and pid_start: one process for good). */
+static const char *redis_key(const mt_hd_job_t *job, const char *what,
+                             apr_pool_t *p)
+{
+    return apr_psprintf(p, "memtrack:heap:%s-%d-%" APR_UINT64_T_FMT ":%s",
+                        mt_hd_host, job->a.pid, job->a.start_ticks, what);
+}
+
+/* The snapshots into Redis; the words for the result, NULL when not asked. */
+static const char *store_redis(const mt_hd_job_t *job, apr_pool_t *p)
+{
+    char path[MT_HEAPCTL_DIR_MAX + 96], err[300];
+    int step;
+
+    if (!mt_hd_redis || job->params.redis_ttl_sec <= 0) {
+        return NULL;
+    }
+    for (step = 1; step <= 3; step++) {
+        mt_heapctl_path(path, sizeof(path), job->params.dir, job->a.pid,
+                        job->a.token, step);
+        if (mt_redis_blob_put(mt_hd_redis, mt_hd_redis_connect_ms,
+                              mt_hd_redis_command_ms,
+                              redis_key(job, apr_itoa(p, step), p), path,
+                              (int)job->params.redis_ttl_sec,
+                              mt_heapctl_abort_flag(mt_hc_ptr), err,
+                              sizeof(err)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, mt_hd_server, "memtrack: "
+                         "heap diff %" APR_UINT64_T_FMT ": snapshot %d not kept "
+                         "in Redis: %s", job->a.token, step, err);
+            return apr_psprintf(p, "not kept in Redis: %s", err);
+        }
+    }
+    return apr_psprintf(p, "snapshots kept in Redis as %s for %" APR_INT64_T_FMT
+                        " s", redis_key(job, "1..3", p),
+                        job->params.redis_ttl_sec);
+}
+
 /* The result document, beside the snapshots (best effort: logged). */
 static void write_result(const mt_hd_job_t *job, apr_pool_t *p)
 {
@@ -313,6 +362,18 @@ static void write_result(const mt_hd_job_t *job, apr_pool_t *p)
                      "result is on the status page)", job->a.token, path);
     }
     if (fd >= 0) close(fd);
+    if (fd >= 0 && mt_hd_redis && job->params.redis_ttl_sec > 0) {
+        char err[300];
+        if (mt_redis_blob_put(mt_hd_redis, mt_hd_redis_connect_ms,
+                              mt_hd_redis_command_ms,
+                              redis_key(job, "result", p), path,
+                              (int)job->params.redis_ttl_sec, NULL, err,
+                              sizeof(err)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, mt_hd_server, "memtrack: "
+                         "heap diff %" APR_UINT64_T_FMT ": result not kept in "
+                         "Redis: %s", job->a.token, err);
+        }
+    }
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, mt_hd_server, "memtrack: heap "
                  "diff of %s in process %d: %s", job->a.endpoint_name,
                  job->a.pid, v->results[i].a.message);
@@ -324,6 +385,7 @@ static void run_diff(const mt_hd_job_t *job, apr_pool_t *p)
     const char *paths[3];
     mt_heapdiff_result_t *res = apr_pcalloc(p, sizeof(*res));
     mt_heapdiff_opts_t o;
+    const char *kept, *removed;
     apr_status_t rv;
     int i;
 
@@ -342,8 +404,11 @@ static void run_diff(const mt_hd_job_t *job, apr_pool_t *p)
         mt_heapctl_release(mt_hc_ptr, job->a.token);  /* another child goes on */
         return;
     }
+    kept = rv == APR_SUCCESS ? store_redis(job, p) : NULL;
+    removed = remove_snapshots(job, p);
     mt_heapctl_finish(mt_hc_ptr, job->a.token, rv, res,
-                      remove_snapshots(job, p), apr_time_now(), mt_mono_now());
+                      kept ? apr_pstrcat(p, kept, "; ", removed, NULL) : removed,
+                      apr_time_now(), mt_mono_now());
     write_result(job, p);
 }
 
@@ -351,7 +416,10 @@ static void *APR_THREAD_FUNC diff_thread(apr_thread_t *t, void *data)
 {
     mt_hd_job_t *job = data;
     apr_pool_t *p;
+    sigset_t all;
 
+    sigfillset(&all);       /* the MPM's signals stay on its own threads */
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
     if (apr_pool_create(&p, mt_hd_thread_pool) == APR_SUCCESS) {
         run_diff(job, p);
         apr_pool_destroy(p);
@@ -419,9 +487,26 @@ static apr_status_t child_exit(void *data)
     return APR_SUCCESS;
 }
 
+static const char *host_for_keys(apr_pool_t *p)
+{
+    char host[APRMAXHOSTLEN + 1], *c;
+
+    if (apr_gethostname(host, sizeof(host), p) != APR_SUCCESS) {
+        return "localhost";
+    }
+    for (c = host; *c; c++) {
+        if (!apr_isalnum(*c) && *c != '.' && *c != '-') *c = '_';
+    }
+    return apr_pstrdup(p, host);
+}
+
 static void child_init(apr_pool_t *pchild, server_rec *s)
 {
     mt_hd_server = s;
+    mt_hd_redis = mt_redis_conf_addr(*mt_config_redis_ref(mt_config_srv(s)),
+                                     &mt_hd_redis_connect_ms,
+                                     &mt_hd_redis_command_ms);
+    mt_hd_host = host_for_keys(pchild);
     mt_hd_thread = NULL;
     mt_hd_thread_pool = NULL;
     mt_hd_running = mt_hd_exiting = 0;

@@ -408,6 +408,36 @@ static int snapshot_taken(mt_heapctl_shm_t *s, const mt_heapctl_obs_t *o,
     return flags;
 }
 
+const char *mt_heapctl_error_words(const char *code)
+{
+    static const struct { const char *code, *words; } table[] = {
+        { "disabled", "its companion takes no heap snapshots (MEMTRACK_HEAP=0)" },
+        { "rate", "its companion took one less than MEMTRACK_HEAP_INTERVAL "
+                  "seconds ago" },
+        { "dir", "MemTrackHeapDiffDir is no directory the companion may use "
+                 "(a symbolic link, not a directory, or a path it refuses)" },
+        { "dir_missing", "MemTrackHeapDiffDir does not exist and the app's user "
+                         "cannot create it" },
+        { "dir_owner", "MemTrackHeapDiffDir is not owned by the app's user" },
+        { "dir_mode", "MemTrackHeapDiffDir is open to other users (the "
+                      "snapshots hold every string of the app: chmod 0700)" },
+        { "denied", "the app's user may not write in MemTrackHeapDiffDir" },
+        { "nospace", "no space left in MemTrackHeapDiffDir (its disk or quota "
+                     "is full); the cut snapshot was removed" },
+        { "too_big", "the snapshot grew past MemTrackHeapDiffMaxSize and was "
+                     "removed" },
+        { "exists", "a snapshot file of that name exists already" },
+        { "sequence", "its companion has no such attempt (a step out of order)" },
+        { "io", "an error in the companion (its X-MemTrack header says no more)" },
+    };
+    unsigned int i;
+
+    for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        if (!strcmp(table[i].code, code)) return table[i].words;
+    }
+    return "an error the module does not know";
+}
+
 /* What the companion said about this attempt. */
 static int heap_items(mt_heapctl_shm_t *s, const mt_heapctl_obs_t *o,
                       apr_time_t now, apr_time_t now_mono, char *msg,
@@ -423,8 +453,9 @@ static int heap_items(mt_heapctl_shm_t *s, const mt_heapctl_obs_t *o,
         return 0;                         /* a repeat, or stale */
     }
     if (o->heap_error) {
-        apr_snprintf(msg, msglen, "process %d could not take snapshot %d: %s",
-                     a->pid, a->step, o->heap_error);
+        apr_snprintf(msg, msglen, "process %d could not take snapshot %d: %s "
+                     "(heap_error=%s)", a->pid, a->step,
+                     mt_heapctl_error_words(o->heap_error), o->heap_error);
         end_attempt(s, MT_HEAPCTL_FAILED, msg, 0, now, now_mono);
         return MT_HEAPCTL_OBS_MSG;
     }

@@ -227,14 +227,18 @@ class TestMemTrackHeap < Minitest::Test
 
   def test_old_files_are_swept_when_an_attempt_starts
     Dir.mkdir(@dir, 0o700)
-    old = File.join(@dir, "memtrack-heap-1-9-1.json")
-    young = File.join(@dir, "memtrack-heap-1-9-2.json")
+    live = Process.ppid
+    dead = Process.spawn("true").tap { |pid| Process.wait(pid) }
+    old = File.join(@dir, "memtrack-heap-#{live}-9-1.json")
+    young = File.join(@dir, "memtrack-heap-#{live}-9-2.json")
+    gone = File.join(@dir, "memtrack-heap-#{dead}-9-1.json")
     other = File.join(@dir, "notes.txt")
-    [old, young, other].each { |f| File.write(f, "x") }
+    [old, young, gone, other].each { |f| File.write(f, "x") }
     File.utime(Time.now - 7200, Time.now - 7200, old)
     req(mw, ask(1))
     refute File.exist?(old), "older than MEMTRACK_HEAP_KEEP"
-    assert File.exist?(young), "another process's recent snapshot stays"
+    refute File.exist?(gone), "of a process that is gone"
+    assert File.exist?(young), "another live process's recent snapshot stays"
     assert File.exist?(other), "only snapshot names are touched"
   end
 

@@ -37,8 +37,8 @@ module MemTrack
     # starts at most every MEMTRACK_HEAP_INTERVAL seconds (default 300);
     # tracing that is still on MEMTRACK_HEAP_MAX_AGE seconds (3600) after
     # its start stops by itself; files of this process's earlier attempts,
-    # and any older than MEMTRACK_HEAP_KEEP seconds (3600), are removed when
-    # an attempt starts.
+    # of processes that are gone, and any older than MEMTRACK_HEAP_KEEP
+    # seconds (3600) are removed when an attempt starts.
     #
     # Error codes: disabled, rate, dir, dir_missing, dir_owner, dir_mode,
     # denied (no permission), nospace (disk or quota full), too_big (over
@@ -286,7 +286,8 @@ module MemTrack
         false
       end
 
-      # This process's files of other attempts, and any older than keep.
+      # This process's files of other attempts, those of processes that are
+      # gone (killed between snapshots), and any older than keep.
       def sweep(dir)
         cutoff = Time.now - @keep
         Dir.each_child(dir) do |name|
@@ -295,10 +296,20 @@ module MemTrack
           st = File.lstat(path)
           next unless st.file?
 
-          remove(path) if m[1].to_i == Process.pid || st.mtime < cutoff
+          pid = m[1].to_i
+          remove(path) if pid == Process.pid || st.mtime < cutoff || !alive?(pid)
         end
       rescue SystemCallError
         nil
+      end
+
+      def alive?(pid)
+        Process.kill(0, pid)
+        true
+      rescue Errno::EPERM
+        true
+      rescue SystemCallError
+        false
       end
 
       def remove_attempt(dir, token)
