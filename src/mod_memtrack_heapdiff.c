@@ -568,7 +568,7 @@ static void aim(request_rec *r, const mt_record_t *rec)
 {
     char root[MT_HEAPCTL_ROOT_MAX + 1], why[MT_HEAPCTL_MSG_MAX + 1];
 
-    if (strcmp(rec->target, MT_TARGET_BACKEND) || !rec->exclusive) {
+    if (strcmp(rec->target, MT_TARGET_BACKEND) != 0 || !rec->exclusive) {
         return;                          /* not an app process: wait on */
     }
     mt_heapctl_app_root(rec->pid, root, sizeof(root));
@@ -609,7 +609,7 @@ static void maybe_start(request_rec *r, const mt_req_t *st,
     int ep;
 
     if (!mt_hc_ptr->shm->params.auto_on || !out->probe_accepted || !st->app
-        || strcmp(rec->target, MT_TARGET_BACKEND) || !rec->exclusive
+        || strcmp(rec->target, MT_TARGET_BACKEND) != 0 || !rec->exclusive
         || (ep = mt_state_endpoint(mt_shm_state(), out->probe_endpoint, 0,
                                    now)) <= 0
         || mt_heapctl_app_root(rec->pid, root, sizeof(root)) != APR_SUCCESS
@@ -646,7 +646,7 @@ void mt_heapdiff_record(request_rec *r, const mt_req_t *st, mt_record_t *rec,
     mt_heapctl_obs_t o;
     int flags;
 
-    if (!mt_hc_ptr || strcmp(rec->target, MT_TARGET_BACKEND) || rec->pid <= 0) {
+    if (!mt_hc_ptr || strcmp(rec->target, MT_TARGET_BACKEND) != 0 || rec->pid <= 0) {
         return;
     }
     memset(&o, 0, sizeof(o));

@@ -258,8 +258,8 @@ static mt_hd_group_t *group_of(mt_hd_ctx_t *c, const mt_heapobj_t *obj)
     k.file = file_id(c, obj);
     /* an IMEMO's or NODE's "class" is not its class (a call cache names
      * the receiver's): the type says what it is */
-    k.class_addr = strcmp(obj->type, "IMEMO") && strcmp(obj->type, "NODE")
-                   ? obj->class_addr : 0;
+    k.class_addr = strcmp(obj->type, "IMEMO") != 0
+                   && strcmp(obj->type, "NODE") != 0 ? obj->class_addr : 0;
     k.line = obj->file ? obj->line : -1;
     if ((g = apr_hash_get(c->groups, &k, sizeof(k)))) {
         return g;
@@ -391,13 +391,14 @@ static void fill_row(mt_heapdiff_row_t *row, const mt_hd_ctx_t *c,
 static void rank(mt_hd_ctx_t *c)
 {
     apr_size_t n = apr_hash_count(c->groups), i = 0;
-    mt_hd_group_t **all = apr_palloc(c->p, (n ? n : 1) * sizeof(*all));
+    mt_hd_group_t **all = apr_palloc(c->p, (n ? n : 1)
+                                              * sizeof(mt_hd_group_t *));
     apr_hash_index_t *hi;
 
     for (hi = apr_hash_first(c->p, c->groups); hi; hi = apr_hash_next(hi)) {
         all[i++] = apr_hash_this_val(hi);
     }
-    qsort(all, n, sizeof(*all), group_cmp);
+    qsort(all, n, sizeof(mt_hd_group_t *), group_cmp);
     c->res->groups = (apr_int64_t)n;
     for (i = 0; i < n && i < MT_HEAPDIFF_ROWS; i++) {
         fill_row(&c->res->rows[i], c, all[i]);

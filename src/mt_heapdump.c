@@ -284,8 +284,8 @@ static int lit_byte(mt_heapdump_t *d, char c)
         return 1;
     }
     d->lit[d->lit_len] = '\0';
-    if (strcmp(d->lit, "true") && strcmp(d->lit, "false")
-        && strcmp(d->lit, "null")) {
+    if (strcmp(d->lit, "true") != 0 && strcmp(d->lit, "false") != 0
+        && strcmp(d->lit, "null") != 0) {
         bad_line(d);
         return 1;
     }

@@ -277,7 +277,7 @@ static void html_class(mt_buf_t *b, const mt_heapdiff_row_t *r)
     mt_buf_puts(b, "<span class=\"name\">");
     mt_buf_html(b, r->class_name[0] ? r->class_name : r->type);
     mt_buf_puts(b, "</span>");
-    if (r->class_name[0] && strcmp(r->type, "OBJECT")) {
+    if (r->class_name[0] && strcmp(r->type, "OBJECT") != 0) {
         mt_buf_puts(b, " <span class=\"grey\">");
         mt_buf_html(b, r->type);
         mt_buf_puts(b, "</span>");
