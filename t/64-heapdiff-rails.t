@@ -184,6 +184,27 @@ my $stale = $h->request('POST', '/memtrack-status', {
     "action=start&endpoint=ItemsController%23index&confirm=$hd->{confirm}");
 is($stale->{status}, 403, 'a confirmation token is good once');
 
+# Every ?json key the heap diff adds is in README (a word inside some `...`,
+# as t/60-status.t checks the rest of the page).
+my %README_WORD = do {
+    open my $fh, '<', "$MTTest::ROOT/README.md" or die "README.md: $!";
+    local $/;
+    my $readme = <$fh>;
+    $readme =~ s/^```.*?^```//msg;
+    map { $_ => 1 } map { split /[^A-Za-z0-9_]+/ } $readme =~ /`([^`\n]+)`/g;
+};
+sub json_keys {
+    my ($v) = @_;
+    return map { json_keys($_) } @$v if ref $v eq 'ARRAY';
+    return () unless ref $v eq 'HASH';
+    return map { ($_, json_keys($v->{$_})) } keys %$v;
+}
+my $json = MTAnalysis::status($h);
+my %keys = map { $_ => 1 } json_keys($json->{heap_diff}),
+                           json_keys([map { $_->{heap_diff} } @{ $json->{endpoints} }]);
+is_deeply([grep { !$README_WORD{$_} } sort keys %keys], [],
+          'every heap_diff field of ?json is in README');
+
 MTPassenger::stop($h);
 is($h->sanitizer_log, '', 'no sanitizer report');
 done_testing();
