@@ -250,10 +250,12 @@ int mt_heapctl_claim(mt_heapctl_t *hc, int owner, apr_time_t now_mono,
 
 /* The diff of attempt token ended (rv its status; diff may be NULL when
  * there is none); note: extra words for the message (Redis, cleanup), may
- * be NULL. The attempt ends (done or failed) and goes to the results. */
+ * be NULL. The attempt ends (done or failed) and goes to the results;
+ * when the module could not remove the snapshots (removed 0), the process
+ * is asked to (STOP), else the next attempt may start at once. */
 void mt_heapctl_finish(mt_heapctl_t *hc, apr_uint64_t token, apr_status_t rv,
                        const mt_heapdiff_result_t *diff, const char *note,
-                       apr_time_t now, apr_time_t now_mono);
+                       int removed, apr_time_t now, apr_time_t now_mono);
 
 /* The flag the running diff watches (mt_heapdiff_opts_t.cancel): set by a
  * cancel, and by the glue when its child exits. */

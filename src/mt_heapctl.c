@@ -687,7 +687,7 @@ static void finish_message(mt_heapctl_attempt_t *a, apr_status_t rv,
 
 void mt_heapctl_finish(mt_heapctl_t *hc, apr_uint64_t token, apr_status_t rv,
                        const mt_heapdiff_result_t *diff, const char *note,
-                       apr_time_t now, apr_time_t now_mono)
+                       int removed, apr_time_t now, apr_time_t now_mono)
 {
     mt_heapctl_shm_t *s = hc->shm;
 
@@ -703,8 +703,9 @@ void mt_heapctl_finish(mt_heapctl_t *hc, apr_uint64_t token, apr_status_t rv,
         archive(s, diff);
         if (rv == APR_SUCCESS) s->done++;
         else s->failed++;
-        /* the process removes what the module could not */
-        set_state(s, MT_HEAPCTL_STOP, now_mono);
+        /* tracing stopped at snapshot 3; the process removes what the
+         * module could not */
+        set_state(s, removed ? MT_HEAPCTL_IDLE : MT_HEAPCTL_STOP, now_mono);
     }
     lock_give(&s->lock);
 }

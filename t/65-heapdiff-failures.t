@@ -77,19 +77,29 @@ sub post {
 sub start_on {
     my ($pid, $endpoint) = @_;
     $endpoint //= 'MTTestApp%23leak';
+    # after a failure the process is asked to stop tracing: until it did
+    # (its next request), a new attempt waits
+    my $until = time + 60;
+    while (heap_diff()->{current} && time < $until) {
+        $bad += MTAnalysis::load($h, mix => { '/hello' => 1 }, requests => 10,
+                                 clients => 2);
+    }
     my ($status, $j) = post("action=start&endpoint=$endpoint&pid=$pid");
     is($status, 202, "started on demand in process $pid") or diag(explain($j));
     return $j->{token};
 }
 
-# Load until the attempt token ended (or until $until returns true).
+# Load until the attempt token ended (or until $until returns true). While
+# waiting for a state ($until), no request of the endpoint is sent, so that
+# the attempt cannot move on past it.
+my %IDLE = ('/hello' => 70, '/garbage' => 30);
 sub until_result {
     my ($token, $until) = @_;
     my $deadline = time + 120;
     my $seed = int(time);
     while (time < $deadline) {
-        $bad += MTAnalysis::load($h, mix => \%MIX, requests => 40, clients => 2,
-                                 seed => $seed++);
+        $bad += MTAnalysis::load($h, mix => $until ? \%IDLE : \%MIX,
+                                 requests => 40, clients => 2, seed => $seed++);
         my $hd = heap_diff();
         return 1 if $until && $until->($hd);
         my ($r) = grep { $_->{token} == $token && $_->{outcome} ne 'running' }

@@ -161,21 +161,33 @@ static void test_a_whole_attempt(void)
     apr_cpystrn(d.rows[0].file, "app/x.rb", sizeof(d.rows[0].file));
     d.rows[0].line = 15;
     d.rows[0].count = 6;
-    mt_heapctl_finish(hc, 78, APR_SUCCESS, &d, NULL, 1, now_mono);
+    mt_heapctl_finish(hc, 78, APR_SUCCESS, &d, NULL, 0, 1, now_mono);
     is_int(state(hc), MT_HEAPCTL_DIFFING, "a stale token's end is ignored");
-    mt_heapctl_finish(hc, 77, APR_SUCCESS, &d, "snapshots removed", 1, now_mono);
-    is_int(state(hc), MT_HEAPCTL_STOP, "done: the process is asked to stop");
+    mt_heapctl_finish(hc, 77, APR_SUCCESS, &d, "snapshots removed", 0, 1,
+                      now_mono);
+    is_int(state(hc), MT_HEAPCTL_STOP, "done, snapshots left: the process is "
+           "asked to remove them");
     mt_heapctl_want(hc, want, sizeof(want));
     ok(strstr(want, "heap_step=0") != NULL, "step 0: stop, remove");
     ack(hc, 0, 3, NULL, msg);
     is_int(state(hc), MT_HEAPCTL_IDLE, "idle once it did");
+    begin(hc, MT_HEAPCTL_DEMAND, PID, 2, "/srv/app", why);
+    for (i = 1; i <= 3; i++) {
+        int k;
+        ack(hc, i, EP, NULL, msg);
+        for (k = 0; k < 5; k++) rec(hc, PID, EP, msg);
+    }
+    mt_heapctl_claim(hc, 555, now_mono, &a);
+    mt_heapctl_finish(hc, 77, APR_SUCCESS, &d, "snapshots removed", 1, 1,
+                      now_mono);
+    is_int(state(hc), MT_HEAPCTL_IDLE, "done, snapshots removed: idle at once");
     is_int(mt_heapctl_copy(hc, v), APR_SUCCESS, "a copy for the page");
-    is_int(v->n_results, 1, "one result");
+    is_int(v->n_results, 2, "two results");
     is_int(v->results[0].a.outcome, MT_HEAPCTL_DONE, "done");
     is_str(v->results[0].a.message, "kept 6 objects, 120246 bytes; first String "
            "at app/x.rb:15, 6 objects; snapshots removed", "its message");
     is_int(v->results[0].diff.kept_bytes, 120246, "its diff");
-    is_int(v->done, 1, "counted done");
+    is_int(v->done, 2, "counted done");
     free(v);
 }
 
