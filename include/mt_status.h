@@ -25,6 +25,7 @@
 
 #include "mt_analysis.h"
 #include "mt_buf.h"
+#include "mt_heapctl.h"
 
 #define MT_STATUS_SCHEMA      1     /* of ?json: +1 on any incompatible change */
 #define MT_STATUS_REFRESH_MAX 3600  /* ?refresh=N is clamped to 1..this */
@@ -62,6 +63,8 @@ typedef struct mt_status_info_t {
                                   * ("leak_servers"; "on ..." in HTML) */
     const char  *anchor;         /* prefix of the HTML ids, so that several
                                   * reports share one page; NULL: none */
+    const mt_heapctl_view_t *heapdiff;  /* heap diffs (mt_heapview), NULL
+                                  * when not configured */
 } mt_status_info_t;
 
 /* The form and refresh a query string asks for: "json", "prometheus"

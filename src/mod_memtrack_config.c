@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "mod_memtrack_config.h"
+#include "mod_memtrack_heapdiff.h"
 #include "mod_memtrack_redis.h"
 #include "mt_endpoint.h"
 #include "mt_state.h"
@@ -643,5 +644,6 @@ const command_rec mt_config_cmds[] = {
         "The record's server name instead of the host name (default: the "
         "host name)"),
     MT_REDIS_CMDS,
+    MT_HEAPDIFF_CMDS,
     { NULL }
 };

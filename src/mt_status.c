@@ -7,6 +7,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+#include "mt_heapview.h"
 #include "mt_status.h"
 
 /* ---- query and content types ---- */
@@ -235,6 +236,7 @@ static void json_endpoint(mt_buf_t *b, const mt_an_endpoint_t *e,
     j_str(b, "needs", e->needs);
     j_str(b, "evidence", e->evidence);
     if (info->ep_leak_on) json_leak_on(b, info->ep_leak_on[i]);
+    mt_heapview_json_endpoint(b, info->heapdiff, e->name);
     mt_buf_putc(b, '}');
 }
 
@@ -370,6 +372,7 @@ void mt_status_json_object(mt_buf_t *b, const mt_an_report_t *report,
     json_head(b, rep, info);
     json_counters(b, rep);
     json_sinks(b, info);
+    mt_heapview_json(b, info->heapdiff);
     key(b, "endpoints");
     mt_buf_putc(b, '[');
     for (i = 0; i < rep->n_eps; i++) {

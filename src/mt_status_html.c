@@ -13,6 +13,7 @@
 #include <string.h>
 #include <apr_strings.h>
 
+#include "mt_heapview.h"
 #include "mt_status.h"
 #include "mt_status_html.h"
 
@@ -173,7 +174,8 @@ static void leak_on(mt_buf_t *b, const apr_array_header_t *on)
 }
 
 static void suspect(mt_buf_t *b, const mt_an_report_t *rep,
-                    const mt_an_endpoint_t *e, const apr_array_header_t *on)
+                    const mt_an_endpoint_t *e, const apr_array_header_t *on,
+                    const mt_status_info_t *info)
 {
     mt_buf_puts(b, "<div class=\"card suspect\"><div>");
     mt_html_badge(b, e->verdict);
@@ -206,7 +208,9 @@ static void suspect(mt_buf_t *b, const mt_an_report_t *rep,
                   "processes</div><div class=\"ev\">", e->probes,
                   e->probe_processes);
     mt_buf_html(b, e->evidence);
-    mt_buf_puts(b, "</div></div>\n");
+    mt_buf_puts(b, "</div>");
+    mt_heapview_html_brief(b, info ? info->heapdiff : NULL, e->name);
+    mt_buf_puts(b, "</div>\n");
 }
 
 #define MT_HTML_GROWING_MAX 8   /* growing processes listed at the top */
@@ -270,7 +274,7 @@ void mt_status_html_suspects(mt_buf_t *b, const mt_an_report_t *rep,
         if (rep->eps[i].verdict == MT_VERDICT_LEAK) {
             if (n++ == 0) mt_buf_puts(b, "<div class=\"grid\">");
             suspect(b, rep, &rep->eps[i], info && info->ep_leak_on
-                                          ? info->ep_leak_on[i] : NULL);
+                                          ? info->ep_leak_on[i] : NULL, info);
         }
         unknown += rep->eps[i].verdict == MT_VERDICT_UNKNOWN;
     }
@@ -316,7 +320,7 @@ static void ep_kept(mt_buf_t *b, const mt_an_endpoint_t *e)
 }
 
 static void ep_row(mt_buf_t *b, const mt_an_report_t *rep,
-                   const mt_an_endpoint_t *e)
+                   const mt_an_endpoint_t *e, const mt_status_info_t *info)
 {
     int leak = e->verdict == MT_VERDICT_LEAK;
 
@@ -332,7 +336,9 @@ static void ep_row(mt_buf_t *b, const mt_an_report_t *rep,
     }
     mt_buf_puts(b, "<div class=\"ev\">");
     mt_buf_html(b, e->evidence);
-    mt_buf_puts(b, "</div></td><td class=\"n\">");
+    mt_buf_puts(b, "</div>");
+    mt_heapview_html_brief(b, info ? info->heapdiff : NULL, e->name);
+    mt_buf_puts(b, "</td><td class=\"n\">");
     ep_kept(b, e);
     mt_buf_printf(b, "</td><td>%s</td><td class=\"n\">",
                   leak && e->confidence ? e->confidence : "");
@@ -371,7 +377,7 @@ void mt_status_html_endpoints(mt_buf_t *b, const mt_an_report_t *rep,
                 "peak blames</th><th class=\"n\">probes</th></tr></thead>"
                 "<tbody>\n");
     for (i = 0; i < rep->n_eps; i++) {
-        ep_row(b, rep, &rep->eps[i]);
+        ep_row(b, rep, &rep->eps[i], info);
     }
     mt_buf_puts(b, "</tbody></table>\n");
 }
@@ -556,6 +562,7 @@ void mt_status_html(mt_buf_t *b, const mt_an_report_t *report,
     mt_status_html_summary(b, rep);
     mt_status_html_suspects(b, rep, info);
     mt_status_html_endpoints(b, rep, info);
+    mt_heapview_html(b, info ? info->heapdiff : NULL);
     processes(b, rep);
     sinks(b, info);
     mt_buf_puts(b, howto);
