@@ -2,7 +2,7 @@
  * children, in one block of memory.
  *
  * httpd-free core over plain memory; the glue places the block in shared
- * memory (mod_slotmem_shm) so that every child sees what the others saw,
+ * memory (src/mod_memtrack_shm.c) so that every child sees what the others saw,
  * and the report tool places it in its own memory and feeds it records.
  * Two tables, both of fixed size (so the memory is bounded whatever the
  * traffic):

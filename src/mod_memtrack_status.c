@@ -64,9 +64,8 @@ static mt_an_report_t *report_of(request_rec *r, mt_status_info_t *info)
 
     if (!st) {
         info->problem = mt_config_any_enabled()
-            ? "No shared state: mod_slotmem_shm is not loaded (or the state "
-              "could not be created; see the error log), so nothing is "
-              "analysed."
+            ? "No shared state: MemTrackAnalysis is Off, or the state could "
+              "not be created (see the error log), so nothing is analysed."
             : "MemTrack is not On anywhere in this configuration: nothing "
               "is tracked.";
         return NULL;

@@ -5,7 +5,8 @@
 # requests/s per round, the median on/off ratio and its spread.
 #
 #   BENCH_ROUNDS=5 BENCH_SECS=5 BENCH_CONNS=16 make bench
-#   BENCH_ONLY=static|passenger|rails|ruby|redis to run one scenario
+#   BENCH_ONLY=static|passenger|rails|ruby|redis|instructions|status|probe
+#   to run one scenario
 use strict;
 use warnings;
 use FindBin;
@@ -150,4 +151,25 @@ if (!$ONLY || $ONLY eq 'ruby') {
 
 if ((!$ONLY || $ONLY eq 'redis') && -x "$FindBin::Bin/bench-redis.pl") {
     system($^X, "$FindBin::Bin/bench-redis.pl");
+}
+
+# Deterministic figures beside the noisy ones: instructions per request
+# under valgrind's callgrind (the module off, recording only, with the
+# analysis, with probes), the record writer's instructions per record.
+if ((!$ONLY || $ONLY eq 'instructions') && system('sh', '-c', 'command -v valgrind >/dev/null') == 0) {
+    print "\n== instructions per request (callgrind; deterministic)\n";
+    system($^X, "$FindBin::Bin/callgrind.pl");
+    system('sh', "$FindBin::Bin/record-cost.sh", "$FindBin::Bin/../build/mt-record-bench");
+}
+
+# The status page's render time (256 endpoints, 64 processes).
+if ((!$ONLY || $ONLY eq 'status') && -x "$FindBin::Bin/../build/mt-status-bench") {
+    print "\n== status page: time to render\n";
+    system("$FindBin::Bin/../build/mt-status-bench");
+}
+
+# What one probe costs in a Rails process of 100 and 300 MB.
+if ((!$ONLY || $ONLY eq 'probe') && !MTPassenger::why_not()) {
+    print "\n== one probe in a Rails process\n";
+    system('ruby', "-I$FindBin::Bin/../ruby/lib", "$FindBin::Bin/companion-probe-cost.rb");
 }
