@@ -25,7 +25,7 @@ static int bad(hd_ctx_t *c, const char *field, const char *what)
     return 0;
 }
 
-/* The member k of o; NULL (and *present 0) when it is missing or null. */
+/* The member k of o; NULL when it is missing or null. */
 static json_object *member(json_object *o, const char *k)
 {
     json_object *v = NULL;
@@ -160,12 +160,13 @@ static const char *const modes[] = { "generations", "addresses", NULL };
 
 static int parse_row(hd_ctx_t *c, json_object *o, mt_heapdiff_row_t *r)
 {
-    char site[8];
+    json_object *site_v;
     apr_int64_t v;
 
     if (!json_object_is_type(o, json_type_object)) {
         return bad(c, "diff.top[]", "not an object");
     }
+    site_v = member(o, "site");
     if (!get_str(c, o, "class", r->class_name, sizeof(r->class_name))
         || !get_str(c, o, "type", r->type, sizeof(r->type))
         || !get_str(c, o, "file", r->file, sizeof(r->file))
@@ -181,15 +182,10 @@ static int parse_row(hd_ctx_t *c, json_object *o, mt_heapdiff_row_t *r)
         return 0;
     }
     /* only whether the site starts with "...": the rest is file:line */
-    v = 0;
-    {
-        json_object *s = member(o, "site");
-        if (s && !json_object_is_type(s, json_type_string)) {
-            return bad(c, "site", "not a string");
-        }
-        if (s) apr_cpystrn(site, json_object_get_string(s), sizeof(site));
-        v = s && strncmp(site, "...", 3) == 0;
+    if (site_v && !json_object_is_type(site_v, json_type_string)) {
+        return bad(c, "site", "not a string");
     }
+    v = site_v && strncmp(json_object_get_string(site_v), "...", 3) == 0;
     r->file_cut = (apr_int32_t)v;
     if (!r->file[0]) r->line = -1;
     return 1;
