@@ -42,6 +42,9 @@ void mt_heapview_html_brief(mt_buf_t *b, const mt_heapctl_view_t *v,
  * feature is off (no directory). */
 void mt_heapview_html(mt_buf_t *b, const mt_heapctl_view_t *v);
 
+/* One result as a card (id heapTOKEN) with its ranked rows. */
+void mt_heapview_html_result(mt_buf_t *b, const mt_heapctl_result_t *r);
+
 /* The newest result of an endpoint in v, or NULL. */
 const mt_heapctl_result_t *mt_heapview_latest(const mt_heapctl_view_t *v,
                                               const char *endpoint);

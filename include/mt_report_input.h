@@ -58,6 +58,15 @@ apr_status_t mt_report_input_next(mt_report_input_t *in, const char **line,
 
 void mt_report_input_close(mt_report_input_t *in);
 
+/* A connection to url (the MemTrackRedis forms), AUTH and SELECT done, 3 s
+ * to connect, 30 s per command; NULL with *problem in words. *name is the
+ * address without its password. (mt_report_redis.c) */
+struct redisContext;
+struct redisContext *mt_report_redis_connect(const char *url,
+                                             const char **name,
+                                             const char **problem,
+                                             apr_pool_t *p);
+
 /* The Redis stream (mt_report_redis.c): url as MemTrackRedis takes it;
  * entries from since (0: the first) to until (0: the last one now). */
 mt_report_input_t *mt_report_input_redis(const char *url, apr_time_t since,

@@ -26,6 +26,7 @@
 #include "mt_analysis.h"
 #include "mt_buf.h"
 #include "mt_report.h"
+#include "mt_report_hd.h"
 
 typedef struct mt_report_view_t {
     mt_report_t              *r;
@@ -39,6 +40,7 @@ typedef struct mt_report_view_t {
     const apr_array_header_t **leak_on;
     mt_an_report_t          **servers;     /* r->n_servers */
     unsigned int             *order;       /* the servers by name */
+    const mt_report_hds_t    *heap_diffs;  /* --heap-diff results; NULL */
     apr_pool_t               *pool;
 } mt_report_view_t;
 
@@ -60,6 +62,21 @@ typedef struct mt_report_section_t {
 } mt_report_section_t;
 
 extern const mt_report_section_t mt_report_sections[];
+
+/* The heap diff results (mt_report_hdout.c). */
+void mt_report_hd_text(mt_buf_t *b, const mt_report_view_t *v);
+void mt_report_hd_json(mt_buf_t *b, const mt_report_view_t *v);
+void mt_report_hd_html(mt_buf_t *b, const mt_report_view_t *v);
+/* The newest result of each endpoint, for the line beside its verdict
+ * (mt_status_info_t's heapdiff); NULL when none. */
+const mt_heapctl_view_t *mt_report_hd_brief(const mt_report_view_t *v);
+
+/* The text renderer's helpers: s in a column of w characters (cut with an
+ * ellipsis; right: aligned right), a size and a count as text, a rule. */
+void mt_report_tx_col(mt_buf_t *b, const char *s, apr_size_t w, int right);
+const char *mt_report_tx_bytes(apr_pool_t *p, double v);
+const char *mt_report_tx_count(apr_pool_t *p, apr_int64_t v);
+void mt_report_tx_rule(mt_buf_t *b, const char *title);
 
 /* Shared by the renderers: the records' time span of a report. */
 apr_time_t mt_report_first(const mt_report_view_t *v);

@@ -351,7 +351,7 @@ static void html_snapshots(mt_buf_t *b, const mt_heapctl_attempt_t *a)
     }
 }
 
-static void html_result(mt_buf_t *b, const mt_heapctl_result_t *r)
+void mt_heapview_html_result(mt_buf_t *b, const mt_heapctl_result_t *r)
 {
     const mt_heapctl_attempt_t *a = &r->a;
 
@@ -431,6 +431,6 @@ void mt_heapview_html(mt_buf_t *b, const mt_heapctl_view_t *v)
     html_current(b, &v->cur);
     html_forms(b, v);
     for (i = 0; i < v->n_results; i++) {
-        html_result(b, &v->results[i]);
+        mt_heapview_html_result(b, &v->results[i]);
     }
 }

@@ -187,6 +187,7 @@ static void fleet(mt_buf_t *b, const mt_report_view_t *v)
     info.anchor = "f-";
     info.proc_servers = v->fleet_servers;
     info.ep_leak_on = v->leak_on;
+    info.heapdiff = mt_report_hd_brief(v);
     mt_buf_printf(b, "<h2 id=\"fleet\">The fleet: %u server%s</h2>\n",
                   v->r->n_servers, v->r->n_servers == 1 ? "" : "s");
     mt_status_html_summary(b, v->fleet);

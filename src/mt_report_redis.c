@@ -147,27 +147,6 @@ static void rs_close(mt_report_input_t *in)
 
 static const mt_report_input_ops_t redis_ops = { rs_next, rs_close };
 
-/* AUTH and SELECT as the address says; 0 on trouble. */
-static int setup(mt_report_input_t *in, rs_t *rs, const mt_redis_addr_t *a)
-{
-    redisReply *rep;
-    char db[16];
-
-    if (a->password) {
-        const char *argv[3] = { "AUTH", a->username ? a->username
-                                                    : a->password, a->password };
-        if ((rep = command(in, rs, a->username ? 3 : 2, argv)) == NULL) return 0;
-        freeReplyObject(rep);
-    }
-    if (a->db) {
-        const char *argv[2] = { "SELECT", db };
-        apr_snprintf(db, sizeof(db), "%d", a->db);
-        if ((rep = command(in, rs, 2, argv)) == NULL) return 0;
-        freeReplyObject(rep);
-    }
-    return 1;
-}
-
 /* Where the range ends: --until (plus the lag), or the stream's last entry
  * now. */
 static void range_end(mt_report_input_t *in, rs_t *rs, apr_time_t until)
@@ -198,42 +177,88 @@ static void range_end(mt_report_input_t *in, rs_t *rs, apr_time_t until)
     }
 }
 
+/* AUTH and SELECT as the address says; the problem, or NULL. */
+static const char *setup(redisContext *c, const mt_redis_addr_t *a,
+                         apr_pool_t *p)
+{
+    const char *argv[3];
+    redisReply *rep;
+    char db[16];
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        int argc = 0;
+        if (i == 0 && a->password) {
+            argv[argc++] = "AUTH";
+            if (a->username) argv[argc++] = a->username;
+            argv[argc++] = a->password;
+        }
+        else if (i == 1 && a->db) {
+            apr_snprintf(db, sizeof(db), "%d", a->db);
+            argv[argc++] = "SELECT";
+            argv[argc++] = db;
+        }
+        if (!argc) continue;
+        rep = redisCommandArgv(c, argc, argv, NULL);
+        if (!rep || rep->type == REDIS_REPLY_ERROR) {
+            const char *why = apr_psprintf(p, "redis: %s: %s", argv[0],
+                                           rep ? rep->str : c->errstr);
+            if (rep) freeReplyObject(rep);
+            return why;
+        }
+        freeReplyObject(rep);
+    }
+    return NULL;
+}
+
+redisContext *mt_report_redis_connect(const char *url, const char **name,
+                                      const char **problem, apr_pool_t *p)
+{
+    mt_redis_addr_t *a = NULL;
+    struct timeval ctv = { 3, 0 }, cmd = { 30, 0 };
+    const char *err = NULL;
+    redisContext *c;
+
+    if (mt_redis_addr_parse(&a, &err, url, p) != APR_SUCCESS) {
+        *name = mt_redis_redact(url, p);
+        *problem = apr_psprintf(p, "not a Redis address: %s", err);
+        return NULL;
+    }
+    *name = apr_psprintf(p, "redis %s", a->display);
+    c = a->is_unix ? redisConnectUnixWithTimeout(a->path, ctv)
+                   : redisConnectWithTimeout(a->host, a->port, ctv);
+    if (!c || c->err) {
+        *problem = apr_psprintf(p, "cannot connect: %s",
+                                c ? c->errstr : "out of memory");
+        if (c) redisFree(c);
+        return NULL;
+    }
+    redisSetTimeout(c, cmd);
+    if ((*problem = setup(c, a, p)) != NULL) {
+        redisFree(c);
+        return NULL;
+    }
+    return c;
+}
+
 mt_report_input_t *mt_report_input_redis(const char *url, apr_time_t since,
                                          apr_time_t until, apr_pool_t *p)
 {
     mt_report_input_t *in = apr_pcalloc(p, sizeof(*in));
     rs_t *rs = apr_pcalloc(p, sizeof(*rs));
-    mt_redis_addr_t *a = NULL;
-    struct timeval ctv = { 3, 0 }, cmd = { 30, 0 };
-    const char *err = NULL;
+    const char *problem = NULL;
 
     in->ops = &redis_ops;
     in->ctx = rs;
     rs->pool = p;
-    if (mt_redis_addr_parse(&a, &err, url, p) != APR_SUCCESS) {
-        in->name = mt_redis_redact(url, p);
+    rs->c = mt_report_redis_connect(url, &in->name, &problem, p);
+    if (!rs->c) {
         in->failed = 1;
-        in->problem = apr_psprintf(p, "not a Redis address: %s", err);
+        in->problem = problem;
         return in;
     }
-    in->name = apr_psprintf(p, "redis %s", a->display);
-    rs->c = a->is_unix ? redisConnectUnixWithTimeout(a->path, ctv)
-                       : redisConnectWithTimeout(a->host, a->port, ctv);
-    if (!rs->c || rs->c->err) {
-        in->failed = 1;
-        in->problem = apr_psprintf(p, "cannot connect: %s",
-                                   rs->c ? rs->c->errstr : "out of memory");
-        rs_close(in);
-        return in;
-    }
-    redisSetTimeout(rs->c, cmd);
     apr_snprintf(rs->start, sizeof(rs->start), "%" APR_INT64_T_FMT "-0",
                  since > 0 ? since / 1000 : 0);
-    if (!setup(in, rs, a)) {
-        in->failed = 1;
-        rs_close(in);
-        return in;
-    }
     range_end(in, rs, until);
     return in;
 }

@@ -79,6 +79,27 @@ static void rule(mt_buf_t *b, const char *title)
     mt_buf_putc(b, '\n');
 }
 
+/* The helpers above, for the sections of mt_report_sections. */
+void mt_report_tx_col(mt_buf_t *b, const char *s, apr_size_t w, int right)
+{
+    col(b, s, w, right);
+}
+
+const char *mt_report_tx_bytes(apr_pool_t *p, double v)
+{
+    return bytes(p, v, 0);
+}
+
+const char *mt_report_tx_count(apr_pool_t *p, apr_int64_t v)
+{
+    return count(p, v);
+}
+
+void mt_report_tx_rule(mt_buf_t *b, const char *title)
+{
+    rule(b, title);
+}
+
 static void joined(mt_buf_t *b, const apr_array_header_t *a)
 {
     int i;

@@ -9,6 +9,7 @@
 /* Results beyond the analysis (heap diffs, ...) are added here, one entry
  * each; the table ends with a NULL key. */
 const mt_report_section_t mt_report_sections[] = {
+    { "heap_diffs", mt_report_hd_text, mt_report_hd_json, mt_report_hd_html },
     { NULL, NULL, NULL, NULL }
 };
 

@@ -28,6 +28,7 @@
 #include "mt_version.h"
 
 #define PROGRESS_AFTER apr_time_from_sec(1)
+#define HEAP_PATHS_MAX 256               /* --heap-diff options */
 
 typedef struct cli_t {
     mt_report_opts_t opts;
@@ -39,6 +40,8 @@ typedef struct cli_t {
     int         progress;            /* stderr is a terminal */
     apr_time_t  started, shown;
     const char *since_text, *until_text;
+    const char *heap_paths[HEAP_PATHS_MAX];   /* --heap-diff */
+    unsigned int n_heap;
 } cli_t;
 
 static void usage(FILE *to)
@@ -59,6 +62,11 @@ static void usage(FILE *to)
           "schema per server)\n"
           "  --html FILE     also write the HTML report (one self-contained "
           "file) to FILE\n"
+          "  --heap-diff PATH  heap diff results: a memtrack-heapdiff-*.json "
+          "file, or a\n"
+          "                  directory of them (repeatable); with --redis, "
+          "also its\n"
+          "                  memtrack:heap:*:result keys\n"
           "  --endpoints N   endpoints kept per server, as MemTrackEndpoints "
           "(default 256)\n"
           "  --leak-min SIZE the leak floor, as MemTrackLeakMin (default 4K)\n"
@@ -100,7 +108,8 @@ static int count_arg(const char *opt, const char *v, long lo, long hi,
 }
 
 enum { O_REDIS = 256, O_SINCE, O_UNTIL, O_JSON, O_HTML, O_ENDPOINTS,
-       O_LEAKMIN, O_SERVERS, O_WINDOW, O_QUIET, O_STATS, O_VERSION, O_HELP };
+       O_LEAKMIN, O_SERVERS, O_WINDOW, O_QUIET, O_STATS, O_VERSION, O_HELP,
+       O_HEAPDIFF };
 
 static const struct option longopts[] = {
     { "redis", required_argument, NULL, O_REDIS },
@@ -108,6 +117,7 @@ static const struct option longopts[] = {
     { "until", required_argument, NULL, O_UNTIL },
     { "json", no_argument, NULL, O_JSON },
     { "html", required_argument, NULL, O_HTML },
+    { "heap-diff", required_argument, NULL, O_HEAPDIFF },
     { "endpoints", required_argument, NULL, O_ENDPOINTS },
     { "leak-min", required_argument, NULL, O_LEAKMIN },
     { "servers", required_argument, NULL, O_SERVERS },
@@ -140,6 +150,14 @@ static int one_option(cli_t *c, int o, const char *arg)
     case O_UNTIL: return when_arg("--until", arg, &c->opts.until) ? 1 : -1;
     case O_JSON: c->json = 1; return 1;
     case O_HTML: c->html = arg; return 1;
+    case O_HEAPDIFF:
+        if (c->n_heap >= HEAP_PATHS_MAX) {
+            say("--heap-diff: at most %d of them (give directories)",
+                HEAP_PATHS_MAX);
+            return -1;
+        }
+        c->heap_paths[c->n_heap++] = arg;
+        return 1;
     case O_QUIET: c->quiet = 1; return 1;
     case O_STATS: c->stats = 1; return 1;
     case O_ENDPOINTS:
@@ -309,6 +327,40 @@ static mt_report_source_t *open_sources(const cli_t *c, int argc, char **argv,
     return src;
 }
 
+/* A heap diff document that was skipped, or an input of them that could
+ * not be read: one line (a key's bytes that are not printable shown as ?). */
+static void heap_say(void *ctx, const char *name, const char *why)
+{
+    char shown[300];
+    apr_size_t i;
+
+    (void)ctx;
+    apr_cpystrn(shown, name, sizeof(shown));
+    for (i = 0; shown[i]; i++) {
+        if ((unsigned char)shown[i] < 0x20 || shown[i] == 0x7f) shown[i] = '?';
+    }
+    say("heap diff %s: skipped: %s", shown, why);
+}
+
+/* The heap diff results of --heap-diff and --redis; 0 when an input of
+ * them could not be read at all. */
+static int heap_diffs(const cli_t *c, mt_report_hds_t *hds, apr_pool_t *p)
+{
+    unsigned int i;
+
+    mt_report_hds_init(hds, heap_say, NULL, p);
+    for (i = 0; i < c->n_heap; i++) {
+        mt_report_hds_path(hds, c->heap_paths[i]);
+    }
+    if (c->redis) mt_report_hds_redis(hds, c->redis);
+    mt_report_hds_sort(hds);
+    if (hds->left_out && !c->quiet) {
+        say("%" APR_INT64_T_FMT " older heap diff results left out (the "
+            "newest %d are shown)", hds->left_out, MT_REPORT_HD_KEEP);
+    }
+    return !hds->failed;
+}
+
 /* Records per second (wall clock, from the first read to the analysis
  * done), CPU time and peak resident memory: what make bench reports. */
 static void stats(const cli_t *c, const mt_report_t *r, apr_time_t read_done)
@@ -330,6 +382,7 @@ static int run(cli_t *c, int argc, char **argv, apr_pool_t *p)
 {
     mt_report_source_t *src;
     mt_report_view_t view;
+    mt_report_hds_t hds;
     mt_report_t *r;
     unsigned int n = 0, i;
     int failed = 0;
@@ -351,6 +404,8 @@ static int run(cli_t *c, int argc, char **argv, apr_pool_t *p)
         return 1;
     }
     view.version = MEMTRACK_VERSION;
+    if (!heap_diffs(c, &hds, p)) failed = 1;
+    view.heap_diffs = &hds;
     if (c->html && !write_html(c->html, &view, p)) failed = 1;
     mt_buf_init(&out, 1 << 16, p);
     if (c->json) mt_report_json(&out, &view);
