@@ -119,11 +119,11 @@ fresh-check:
 #       build/fuzz/corpus_record
 fuzz: $(BUILD)/fuzz/fuzz_proto $(BUILD)/fuzz/fuzz_record
 
-$(BUILD)/fuzz/fuzz_proto: t/fuzz/fuzz_proto.c src/mt_proto.c $(HEADERS) Makefile | buildtools
+$(BUILD)/fuzz/fuzz_proto: t/fuzz/fuzz_proto.c src/mt_proto.c src/mt_util.c $(HEADERS) Makefile | buildtools
 	@mkdir -p $(@D)/corpus
 	clang $(CSTD) -O1 -g $(WARN) -Iinclude $(APR_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -o $@ t/fuzz/fuzz_proto.c src/mt_proto.c $(APR_LIBS)
+	    -o $@ t/fuzz/fuzz_proto.c src/mt_proto.c src/mt_util.c $(APR_LIBS)
 
 $(BUILD)/fuzz/fuzz_record: t/fuzz/fuzz_record.c t/unit/mt_record_check.h \
         src/mt_record.c src/mt_util.c src/mt_proto.c src/mt_sample.c \

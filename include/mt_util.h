@@ -8,6 +8,30 @@
 /* The marker that ends a string cut to fit a record. */
 #define MT_CUT_MARKER "...[cut]"
 
+/* Decimal numbers: the one parser of the module and its core (directives,
+ * the X-MemTrack header, /proc files, sizes, the status page's query).
+ * Digits only: no sign, no base prefix, no blanks inside; a value past the
+ * bound is refused, never wrapped or clamped. One division per call, none
+ * per digit: /proc numbers are parsed on every request. */
+
+/* The digits at s, after any spaces and tabs, as *v when at most max (max
+ * >= 0): returns the first byte after them. NULL (and *v untouched) when
+ * there is no digit there or the value would pass max. */
+const char *mt_dec_scan(apr_int64_t *v, const char *s, apr_int64_t max);
+
+/* s[0..len) is one decimal number from lo to hi (0 <= lo <= hi), nothing
+ * else: APR_SUCCESS and *v set; APR_EINVAL (and *v untouched) otherwise. */
+apr_status_t mt_dec_parse(apr_int64_t *v, const char *s, apr_size_t len,
+                          apr_int64_t lo, apr_int64_t hi);
+
+/* The longest decimal mt_dec_format writes, and the buffer it needs. */
+#define MT_DEC_MAX 20            /* -9223372036854775808 */
+#define MT_DEC_BUF (MT_DEC_MAX + 1)
+
+/* v in decimal (a '-' before a negative value) and a NUL into out
+ * (MT_DEC_BUF bytes): its length, the NUL not counted. */
+apr_size_t mt_dec_format(char *out, apr_int64_t v);
+
 /* Parse "20M", "512K", "1G", "4096" (case-insensitive suffix, optional "B")
  * into bytes. APR_EINVAL on anything else, negative values or overflow. */
 apr_status_t mt_size_parse(apr_int64_t *bytes, const char *text);

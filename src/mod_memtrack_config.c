@@ -311,10 +311,10 @@ static const char *cmd_target(cmd_parms *cmd, void *dc, const char *arg)
 static const char *cmd_sample_rate(cmd_parms *cmd, void *dc, const char *arg)
 {
     mt_dir_conf_t *d = dc;
-    char *end;
-    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+    apr_int64_t n;
 
-    if (!apr_isdigit(*arg) || *end || n < 1 || n > MT_MAX_SAMPLE_RATE) {
+    if (mt_dec_parse(&n, arg, strlen(arg), 1, MT_MAX_SAMPLE_RATE)
+        != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number from 1 "
                             "to %d (record 1 request in N)", cmd->cmd->name,
                             arg, MT_MAX_SAMPLE_RATE);
@@ -327,10 +327,9 @@ static const char *cmd_sample_rate(cmd_parms *cmd, void *dc, const char *arg)
 static const char *parse_count(cmd_parms *cmd, const char *arg, int lo, int hi,
                                const char *what, int *out)
 {
-    char *end;
-    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+    apr_int64_t n;
 
-    if (!apr_isdigit(*arg) || *end || n < lo || n > hi) {
+    if (mt_dec_parse(&n, arg, strlen(arg), lo, hi) != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number from "
                             "%d to %d (%s)", cmd->cmd->name, arg, lo, hi, what);
     }
@@ -494,11 +493,11 @@ static const char *cmd_log(cmd_parms *cmd, void *dc, const char *arg)
 
 static const char *cmd_drop_report(cmd_parms *cmd, void *dc, const char *arg)
 {
-    char *end;
-    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+    apr_int64_t n;
 
     (void)dc;
-    if (!apr_isdigit(*arg) || *end || n < 1 || n > MT_MAX_DROP_REPORT_SECS) {
+    if (mt_dec_parse(&n, arg, strlen(arg), 1, MT_MAX_DROP_REPORT_SECS)
+        != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds "
                             "from 1 to %d", cmd->cmd->name, arg,
                             MT_MAX_DROP_REPORT_SECS);

@@ -9,19 +9,89 @@
 
 #include "mt_util.h"
 
+/* The digits at s, up to the first other byte; v * 10 + d is checked
+ * against max before it is taken. */
+static const char *dec_digits(apr_int64_t *v, const char *s, apr_int64_t max)
+{
+    apr_int64_t x = 0, tens = max / 10;
+    int last = (int)(max % 10);
+    const char *c = s;
+
+    for (; *c >= '0' && *c <= '9'; c++) {
+        int d = *c - '0';
+
+        if (x > tens || (x == tens && d > last)) {
+            return NULL;
+        }
+        x = x * 10 + d;
+    }
+    if (c == s) {
+        return NULL;
+    }
+    *v = x;
+    return c;
+}
+
+const char *mt_dec_scan(apr_int64_t *v, const char *s, apr_int64_t max)
+{
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    return max < 0 ? NULL : dec_digits(v, s, max);
+}
+
+apr_status_t mt_dec_parse(apr_int64_t *v, const char *s, apr_size_t len,
+                          apr_int64_t lo, apr_int64_t hi)
+{
+    apr_int64_t x = 0, tens = hi / 10;
+    int last = (int)(hi % 10);
+    apr_size_t i;
+
+    if (!s || len == 0 || lo < 0 || hi < lo) {
+        return APR_EINVAL;
+    }
+    for (i = 0; i < len; i++) {
+        int d = s[i] - '0';
+
+        if (d < 0 || d > 9 || x > tens || (x == tens && d > last)) {
+            return APR_EINVAL;
+        }
+        x = x * 10 + d;
+    }
+    if (x < lo) {
+        return APR_EINVAL;
+    }
+    *v = x;
+    return APR_SUCCESS;
+}
+
+apr_size_t mt_dec_format(char *out, apr_int64_t v)
+{
+    char tmp[MT_DEC_MAX];
+    apr_uint64_t u = v < 0 ? 0 - (apr_uint64_t)v : (apr_uint64_t)v;
+    apr_size_t n = 0, len = 0;
+
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) {
+        out[len++] = '-';
+    }
+    while (n) {
+        out[len++] = tmp[--n];
+    }
+    out[len] = '\0';
+    return len;
+}
+
 apr_status_t mt_size_parse(apr_int64_t *bytes, const char *text)
 {
     apr_int64_t value = 0, unit = 1;
-    const char *c = text;
+    const char *c;
 
-    if (!text || !apr_isdigit(*c)) {
+    if (!text || (c = dec_digits(&value, text, APR_INT64_MAX)) == NULL) {
         return APR_EINVAL;
-    }
-    for (; apr_isdigit(*c); c++) {
-        if (value > (APR_INT64_MAX - 9) / 10) {
-            return APR_EINVAL;
-        }
-        value = value * 10 + (*c - '0');
     }
     switch (apr_tolower(*c)) {
     case 'k': unit = 1024; c++; break;

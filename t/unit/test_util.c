@@ -1,4 +1,6 @@
 /* Unit tests: sizes, clean strings, request ids, timestamps. */
+#include <stdio.h>
+#include <string.h>
 #include <apr_general.h>
 #include <apr_strings.h>
 #include "mt_tap.h"
@@ -22,6 +24,63 @@ static void test_sizes(void)
     ok(mt_size_parse(&b, "99999999999999999999") == APR_EINVAL, "overflow refused");
     ok(mt_size_parse(&b, "9999999999999G") == APR_EINVAL, "unit overflow refused");
     ok(mt_size_parse(&b, NULL) == APR_EINVAL, "NULL refused");
+}
+
+/* The one decimal parser: digits only, bounds checked before overflow. */
+static void test_decimal(void)
+{
+    apr_int64_t v = -7;
+    const char *end;
+    char buf[MT_DEC_BUF];
+    char num[32];
+
+    end = mt_dec_scan(&v, " \t123 456", 1000);
+    ok(end && v == 123 && *end == ' ', "scan: blanks skipped, stops at the next");
+    end = mt_dec_scan(&v, end, 1000);
+    ok(end && v == 456 && *end == '\0', "scan: the second number");
+    v = -7;
+    ok(!mt_dec_scan(&v, "-1", 1000) && v == -7, "scan: no sign, value untouched");
+    ok(!mt_dec_scan(&v, "", 1000) && !mt_dec_scan(&v, "x1", 1000), "scan: no digit");
+    ok(mt_dec_scan(&v, "1000", 1000) && v == 1000, "scan: the bound itself");
+    ok(!mt_dec_scan(&v, "1001", 1000), "scan: one past the bound");
+    ok(mt_dec_scan(&v, "9223372036854775807", APR_INT64_MAX)
+       && v == APR_INT64_MAX, "scan: INT64_MAX");
+    ok(!mt_dec_scan(&v, "9223372036854775808", APR_INT64_MAX), "scan: overflow refused");
+    ok(!mt_dec_scan(&v, "99999999999999999999999", APR_INT64_MAX), "scan: long overflow refused");
+    ok(mt_dec_scan(&v, "0007x", 10) && v == 7, "scan: leading zeros");
+
+    ok(mt_dec_parse(&v, "42", 2, 1, 100) == APR_SUCCESS && v == 42, "parse: in range");
+    ok(mt_dec_parse(&v, "420", 2, 1, 100) == APR_SUCCESS && v == 42, "parse: only len bytes");
+    ok(mt_dec_parse(&v, "0", 1, 1, 100) == APR_EINVAL, "parse: below lo");
+    ok(mt_dec_parse(&v, "101", 3, 1, 100) == APR_EINVAL, "parse: above hi");
+    ok(mt_dec_parse(&v, "100", 3, 1, 100) == APR_SUCCESS && v == 100, "parse: hi itself");
+    ok(mt_dec_parse(&v, "", 0, 0, 100) == APR_EINVAL, "parse: empty");
+    ok(mt_dec_parse(&v, " 1", 2, 0, 100) == APR_EINVAL, "parse: blank refused");
+    ok(mt_dec_parse(&v, "1 ", 2, 0, 100) == APR_EINVAL, "parse: trailing blank refused");
+    ok(mt_dec_parse(&v, "+1", 2, 0, 100) == APR_EINVAL, "parse: sign refused");
+    ok(mt_dec_parse(&v, "1\xB9", 2, 0, 100) == APR_EINVAL, "parse: a high byte refused");
+    ok(mt_dec_parse(&v, "18446744073709551617", 20, 0, APR_INT64_MAX) == APR_EINVAL,
+       "parse: overflow refused");
+    ok(mt_dec_parse(&v, NULL, 0, 0, 1) == APR_EINVAL, "parse: NULL");
+
+    is_int((long long)mt_dec_format(buf, 0), 1, "format: 0 is one digit");
+    is_str(buf, "0", "format: 0");
+    mt_dec_format(buf, -1234567);
+    is_str(buf, "-1234567", "format: negative");
+    is_int((long long)mt_dec_format(buf, APR_INT64_MIN), MT_DEC_MAX, "format: INT64_MIN fits");
+    is_str(buf, "-9223372036854775808", "format: INT64_MIN");
+    mt_dec_format(buf, APR_INT64_MAX);
+    is_str(buf, "9223372036854775807", "format: INT64_MAX");
+    for (int i = 0; i < 2000; i++) {
+        apr_int64_t x = (apr_int64_t)((apr_uint64_t)i * 0x9E3779B97F4A7C15ULL);
+        snprintf(num, sizeof(num), "%" APR_INT64_T_FMT, x);
+        mt_dec_format(buf, x);
+        if (strcmp(num, buf) != 0) {
+            ok(0, "format: %s as printf writes it (got %s)", num, buf);
+            return;
+        }
+    }
+    ok(1, "format: 2000 spread values as printf writes them");
 }
 
 /* True when s is valid UTF-8 (a strict re-check, independent of the code). */
@@ -121,6 +180,7 @@ int main(void)
     apr_initialize();
     apr_pool_create(&p, NULL);
     test_sizes();
+    test_decimal();
     test_clean(p);
     test_ids(p);
     test_time(p);
