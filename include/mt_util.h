@@ -51,8 +51,27 @@ const char *mt_str_clean(apr_pool_t *p, const char *text, apr_size_t max_bytes,
  * in a Redis key, a header and a log line. */
 int mt_reqid_is_safe(const char *id, apr_size_t max_len);
 
-/* A fresh random request id: 22 characters of URL-safe base64. */
+/* A fresh random request id: 16 bytes of the system's random source
+ * (getrandom), 22 characters of URL-safe base64 without padding. */
 const char *mt_reqid_make(apr_pool_t *p);
+
+/* The same ids with one getrandom() call per MT_REQID_BATCH ids instead of
+ * one per id: a per-child generator (create it after fork, in child_init:
+ * a generator copied into two processes would hand both the same ids).
+ * locked: the threads of a process share it (a threaded MPM), so a mutex
+ * guards it; 0 when one thread asks for ids (prefork). mt_reqid_next(NULL,
+ * p) is mt_reqid_make(p). */
+#define MT_REQID_RAW   16                      /* random bytes per id */
+#define MT_REQID_LEN   22                      /* characters per id */
+#define MT_REQID_BATCH 32                      /* ids per getrandom() */
+typedef struct mt_reqid_gen_t mt_reqid_gen_t;
+apr_status_t mt_reqid_gen_create(mt_reqid_gen_t **gen, int locked,
+                                 apr_pool_t *p);
+const char *mt_reqid_next(mt_reqid_gen_t *gen, apr_pool_t *p);
+
+/* raw as an id: URL-safe base64 ('-' and '_' for '+' and '/'), no padding;
+ * out holds MT_REQID_LEN + 1 bytes. Exposed for the tests. */
+void mt_reqid_encode(char *out, const unsigned char *raw);
 
 /* Microseconds on the system's monotonic clock (CLOCK_MONOTONIC: the same
  * in every process, never stepped by NTP or a restored VM). For durations,
