@@ -18,8 +18,8 @@ once = $(eval $1 := $(shell { $2; } 2>/dev/null))$($1)
 HTTPD_INC  = $(call once,HTTPD_INC,$(APXS) -q INCLUDEDIR)
 APR_CFLAGS = $(call once,APR_CFLAGS,apr-1-config --cppflags --includes; apu-1-config --includes)
 APR_LIBS   = $(call once,APR_LIBS,apr-1-config --link-ld; apu-1-config --link-ld)
-DEP_CFLAGS = $(call once,DEP_CFLAGS,pkg-config --cflags json-c hiredis)
-DEP_LIBS   = $(call once,DEP_LIBS,pkg-config --libs json-c hiredis; echo -lm)
+DEP_CFLAGS = $(call once,DEP_CFLAGS,pkg-config --cflags json-c hiredis zlib)
+DEP_LIBS   = $(call once,DEP_LIBS,pkg-config --libs json-c hiredis zlib; echo -lm)
 # What the build lacks, as Debian package names ('' when nothing).
 MISSING    = $(call once,MISSING,sh tools/install-deps.sh --missing-build '$(CC)' '$(APXS)')
 
@@ -30,6 +30,10 @@ CFLAGS_ALL = $(CSTD) $(OPT) $(WARN) -fPIC -Iinclude -I$(HTTPD_INC) \
              $(APR_CFLAGS) $(DEP_CFLAGS) $(EXTRA_CFLAGS)
 
 CORE_SRC  := $(sort $(wildcard src/mt_*.c))
+# memtrack-report's own core (records in, reports out): the tools and the
+# unit tests link it, the module does not.
+REPORT_SRC:= $(sort $(wildcard src/mt_report*.c))
+MOD_CORE  := $(filter-out $(REPORT_SRC),$(CORE_SRC))
 GLUE_SRC  := mod_memtrack.c $(sort $(wildcard src/mod_memtrack_*.c))
 UNIT_SRC  := $(sort $(wildcard t/unit/test_*.c))
 TOOL_SRC  := $(sort $(wildcard tools/*.c))
@@ -43,17 +47,17 @@ TOOLS     := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
 ASAN_FLAGS:= -fsanitize=address,undefined -fno-omit-frame-pointer
 
 .PHONY: all asan unit test test-unit test-integration test-asan demo bench hunt \
-        deps buildtools install clean lint fuzz fresh-check record-cost
+        deps buildtools install clean lint fuzz fresh-check record-cost report-bench
 
 all: $(MODULE) $(TEST_MODS) $(TOOLS)
 
-$(MODULE): $(CORE_SRC) $(GLUE_SRC) $(HEADERS) Makefile | buildtools
+$(MODULE): $(MOD_CORE) $(GLUE_SRC) $(HEADERS) Makefile | buildtools
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -shared -o $@ $(CORE_SRC) $(GLUE_SRC) $(DEP_LIBS)
+	$(CC) $(CFLAGS_ALL) -shared -o $@ $(MOD_CORE) $(GLUE_SRC) $(DEP_LIBS)
 
-$(ASAN_MOD): $(CORE_SRC) $(GLUE_SRC) $(HEADERS) Makefile | buildtools
+$(ASAN_MOD): $(MOD_CORE) $(GLUE_SRC) $(HEADERS) Makefile | buildtools
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -shared -o $@ $(CORE_SRC) $(GLUE_SRC) $(DEP_LIBS)
+	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -shared -o $@ $(MOD_CORE) $(GLUE_SRC) $(DEP_LIBS)
 
 # Modules that exist only for the tests (never installed).
 $(BUILD)/mod_mt_%.so: t/modules/mod_mt_%.c Makefile | buildtools
@@ -71,7 +75,13 @@ $(BUILD)/%: tools/%.c $(CORE_SRC) $(HEADERS) Makefile | buildtools
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(CORE_SRC) $(APR_LIBS) $(DEP_LIBS) -lpthread
 
-asan: $(ASAN_MOD)
+# memtrack-report under AddressSanitizer + UBSan (t/71-report-hostile.t
+# runs its hostile inputs against it with MT_ASAN=1).
+$(BUILD)/asan/memtrack-report: tools/memtrack-report.c $(CORE_SRC) $(HEADERS) Makefile | buildtools
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -o $@ $< $(CORE_SRC) $(APR_LIBS) $(DEP_LIBS) -lpthread
+
+asan: $(ASAN_MOD) $(BUILD)/asan/memtrack-report
 unit: $(UNIT_BINS)
 
 # Goals that install what is missing (tools/install-deps.sh) before anything
@@ -99,6 +109,12 @@ demo: deps all
 
 bench: deps all
 	@perl tools/bench.pl
+	@sh tools/report-bench.sh
+
+# memtrack-report's records per second on a generated 5-million-record log
+# (REPORT_BENCH_RECORDS, REPORT_BENCH_RUNS; the log is removed after).
+report-bench: all
+	@sh tools/report-bench.sh
 
 # The analysis on real processes at the default settings: how soon a
 # 50 KB/request leak is named, and 100,000 requests without a false leak.
@@ -145,8 +161,11 @@ lint: | buildtools
 	clang-tidy --quiet --warnings-as-errors='*' $(CORE_SRC) $(GLUE_SRC) -- \
 	    $(CSTD) -Iinclude -I$(HTTPD_INC) $(APR_CFLAGS) $(DEP_CFLAGS) 2>/dev/null
 
-install: $(MODULE)
+PREFIX  ?= /usr/local
+install: $(MODULE) $(BUILD)/memtrack-report
 	$(APXS) -i -n memtrack $(MODULE)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/memtrack-report $(DESTDIR)$(PREFIX)/bin/memtrack-report
 	@if [ -d /etc/apache2/mods-available ]; then \
 	    install -m 644 conf/memtrack.load conf/memtrack.conf /etc/apache2/mods-available/; \
 	    echo "enable with: a2enmod memtrack && systemctl reload apache2"; fi

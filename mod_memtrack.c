@@ -11,6 +11,7 @@
  *   mod_memtrack_request.c  post_read_request / log_transaction
  *   mod_memtrack_target.c   which process a request is attributed to
  *   mod_memtrack_analysis.c endpoints, probes, the shared state's updates
+ *   mod_memtrack_heapdiff.c heap snapshots of a leaking process, diffed
  *   mod_memtrack_shm.c      per-process state shared by all children
  *   mod_memtrack_sink.c     what every sink shares: counters, drop reports
  *   mod_memtrack_log.c      the JSON Lines sink (piped logger or file)
@@ -24,6 +25,7 @@
 
 #include "mod_memtrack_analysis.h"
 #include "mod_memtrack_config.h"
+#include "mod_memtrack_heapdiff.h"
 #include "mod_memtrack_log.h"
 #include "mod_memtrack_pipe.h"
 #include "mod_memtrack_redis.h"
@@ -39,6 +41,7 @@ static void register_hooks(apr_pool_t *p)
     mt_request_register_hooks(p);
     mt_target_register_hooks(p);
     mt_analysis_register_hooks(p);
+    mt_heapdiff_register_hooks(p);
     mt_shm_register_hooks(p);
     mt_log_register_hooks(p);
     mt_pipe_register_hooks(p);

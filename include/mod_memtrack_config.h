@@ -56,6 +56,8 @@ void       mt_config_set_redis_sink(mt_srv_conf_t *sc, mt_sink_t *sink);
 
 /* MemTrackDropReportInterval: seconds between drop reports (default 60). */
 int mt_config_drop_report_secs(void);
+/* MemTrackServerName, NULL when unset (then the host name is used). */
+const char *mt_config_server_name(void);
 
 /* True once any "MemTrack On" was read in the running config. */
 int mt_config_any_enabled(void);

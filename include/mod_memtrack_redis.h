@@ -34,6 +34,13 @@ struct mt_redis_conf_t *mt_redis_conf_merge(apr_pool_t *p,
                                             struct mt_redis_conf_t *base,
                                             struct mt_redis_conf_t *add);
 
+/* The Redis address of a server's config and its timeouts, NULL when it
+ * has none (or MemTrackRedis Off): for other clients than the sink (the
+ * heap diff's copy of its snapshots). */
+struct mt_redis_addr_t;
+const struct mt_redis_addr_t *mt_redis_conf_addr(
+    const struct mt_redis_conf_t *rc, int *connect_ms, int *command_ms);
+
 /* Register the Redis hooks (child_init starts the writer per server). */
 void mt_redis_register_hooks(apr_pool_t *p);
 

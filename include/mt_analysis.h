@@ -143,6 +143,19 @@ apr_status_t mt_analysis_report(mt_an_report_t **rep, mt_state_t *st,
 /* The name of endpoint index in a report, "?" when absent. */
 const char *mt_analysis_ep_name(const mt_an_report_t *rep, int index);
 
+/* How often probes go when every process is calm, and how often calm is
+ * judged again. */
+#define MT_AN_CALM_FACTOR 10
+#define MT_AN_CALM_SECS   10
+
+/* The probe rate to use now: rate, or MT_AN_CALM_FACTOR times rarer while
+ * every process seen in the last MT_AN_SERVING_SECS is judged flat or
+ * bloat (none leaking or unknown). Judged again at most every
+ * MT_AN_CALM_SECS, by the one caller that wins the turn (about 0.1 ms per
+ * live process); the others read the last answer. */
+unsigned int mt_analysis_probe_rate(mt_state_t *st, unsigned int rate,
+                                    apr_time_t now);
+
 /* mt_state_note, then, when a probe result was counted, the endpoint's
  * verdict refreshed: its probe weight and leak "since". */
 apr_status_t mt_analysis_note(mt_state_t *st, const mt_note_t *in,

@@ -34,6 +34,14 @@
  *                            the probed request left behind
  *   probe_objects            signed: live objects it left behind
  *   probe_us                 microseconds of full GC the probe cost in total
+ *   heap                     token 1..MT_PROTO_MAX_NUM of the heap-diff
+ *                            attempt (X-MemTrack-Want: heap=T) these
+ *                            heap_* items answer
+ *   heap_step                0 (stopped, snapshots removed) or the snapshot
+ *                            1..3 this request took at its start
+ *   heap_gc                  GC count after that snapshot's full GC
+ *   heap_bytes, heap_us      the snapshot file's size, the pause it cost
+ *   heap_error               a name: why the snapshot was not taken
  * The probe_bytes, probe_objects and probe_us values belong to probe_done:
  * use them only when probe_done is not 0 (each item is still judged alone).
  */
@@ -85,6 +93,12 @@ typedef struct mt_app_report_t {
     apr_int64_t probe_bytes;    /* signed, MT_PROTO_NO_SIGNED when absent */
     apr_int64_t probe_objects;  /* signed, MT_PROTO_NO_SIGNED when absent */
     apr_int64_t probe_us;       /* MT_UNKNOWN when absent */
+    apr_int64_t heap_token;     /* "heap": 1..MT_PROTO_MAX_NUM, 0 absent */
+    apr_int64_t heap_step;      /* MT_UNKNOWN when absent */
+    apr_int64_t heap_gc;
+    apr_int64_t heap_bytes;
+    apr_int64_t heap_us;
+    const char *heap_error;     /* NULL when absent */
     int         bad_items;      /* items ignored: unknown key, bad value,
                                  * malformed item, repeated key */
     const char *refused;        /* why mt_proto_parse refused the header
@@ -111,7 +125,7 @@ void mt_proto_clear(mt_app_report_t *rep);
  * (valid or not); every later one is bad. v must be 1, pid 2..4194304
  * (the kernel's PID_MAX_LIMIT). The value ends at the C string's NUL.
  * Runs in O(length) time, never reads beyond the NUL or MT_PROTO_MAX_LEN + 1
- * bytes, and allocates at most two names of MT_PROTO_MAX_NAME + 1 bytes. */
+ * bytes, and allocates at most three names of MT_PROTO_MAX_NAME + 1 bytes. */
 apr_status_t mt_proto_parse(mt_app_report_t *rep, const char *value,
                             apr_pool_t *p);
 

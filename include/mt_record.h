@@ -60,6 +60,8 @@ typedef struct mt_record_t {
     apr_int64_t probe_us;        /* its GC time, MT_UNKNOWN */
     const char *probe_endpoint;  /* the probed request's endpoint, NULL when
                                   * the result was not counted */
+    int         heap_snapshot;   /* the heap snapshot (1..3) the app took at
+                                  * this request's start, 0 none */
 } mt_record_t;
 
 /* "Unknown" for signed figures that may be -1 (probe results). */
@@ -144,7 +146,8 @@ typedef struct mt_record_t {
     X(probe_retained_objects, SINT, 0,       MT_IF_DONE(rec->probe_objects)) \
     X(probe_gc_us,        INT,  0,           rec->probe_done ? rec->probe_us \
                                                             : MT_UNKNOWN) \
-    X(probe_endpoint,     STR,  MT_NAME_MAX, rec->probe_endpoint)
+    X(probe_endpoint,     STR,  MT_NAME_MAX, rec->probe_endpoint) \
+    X(heap_snapshot,      INT,  0,           MT_POSITIVE(rec->heap_snapshot))
 
 #define MT_APP(member, none) (app ? app->member : (none))
 #define MT_APP_INT(member)   MT_APP(member, MT_UNKNOWN)

@@ -202,6 +202,9 @@ typedef struct mt_state_hdr_t {
     volatile apr_uint32_t probes_done;   /* results accepted */
     volatile apr_uint32_t probes_refused;/* results with a token we never
                                           * gave that process, or stale */
+    volatile apr_uint32_t calm;      /* every live process flat or bloat:
+                                      * probes at a tenth of the rate */
+    volatile apr_uint32_t calm_sec;  /* when calm was last judged (seconds) */
 } mt_state_hdr_t;
 
 typedef struct mt_state_t {
@@ -320,6 +323,11 @@ int mt_state_probe_pick(volatile apr_uint32_t *credit, unsigned int rate,
 int mt_state_probe_ready(volatile apr_uint32_t *credit, unsigned int rate);
 int mt_state_probe_take(volatile apr_uint32_t *credit, unsigned int rate,
                         unsigned int weight, apr_uint32_t rand);
+
+/* A copy of process slot i (under its lock): APR_SUCCESS, APR_NOTFOUND
+ * (empty) or APR_EAGAIN (busy). */
+apr_status_t mt_state_copy_proc(mt_state_t *st, unsigned int i,
+                                mt_proc_slot_t *out);
 
 /* A copy of one endpoint slot (under its lock): APR_SUCCESS, APR_NOTFOUND
  * or APR_EAGAIN (busy). */

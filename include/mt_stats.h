@@ -44,7 +44,7 @@ void mt_stats_trimmed_mean(mt_estimate_t *est, const double *x, size_t n,
 void mt_stats_theil_sen(mt_estimate_t *est, const double *x, const double *y,
                         size_t n, double *scratch);
 
-/* Sort x[0..n) ascending (insertion sort: n is small). */
+/* Sort x[0..n) ascending (insertion sort when small, else qsort). */
 void mt_stats_sort(double *x, size_t n);
 
 #endif

@@ -21,9 +21,11 @@
 
 #include <apr_pools.h>
 #include <apr_time.h>
+#include <apr_tables.h>
 
 #include "mt_analysis.h"
 #include "mt_buf.h"
+#include "mt_heapctl.h"
 
 #define MT_STATUS_SCHEMA      1     /* of ?json: +1 on any incompatible change */
 #define MT_STATUS_REFRESH_MAX 3600  /* ?refresh=N is clamped to 1..this */
@@ -52,6 +54,17 @@ typedef struct mt_status_info_t {
     unsigned int n_sinks;
     const char  *problem;        /* why there is no analysis (no shared
                                   * state), or NULL */
+    /* memtrack-report's (NULL on the status page): */
+    const char *const *proc_servers; /* the server of rep->procs[i]: a
+                                  * "server" in each ?json process, and on
+                                  * its HTML card */
+    const apr_array_header_t *const *ep_leak_on;  /* per rep->eps[i]: the
+                                  * servers whose own verdict is leak
+                                  * ("leak_servers"; "on ..." in HTML) */
+    const char  *anchor;         /* prefix of the HTML ids, so that several
+                                  * reports share one page; NULL: none */
+    const mt_heapctl_view_t *heapdiff;  /* heap diffs (mt_heapview), NULL
+                                  * when not configured */
 } mt_status_info_t;
 
 /* The form and refresh a query string asks for: "json", "prometheus"
@@ -69,6 +82,10 @@ void mt_status_html(mt_buf_t *out, const mt_an_report_t *rep,
                     const mt_status_info_t *info);
 void mt_status_json(mt_buf_t *out, const mt_an_report_t *rep,
                     const mt_status_info_t *info);
+/* The same JSON object without the final newline (for documents that hold
+ * several: memtrack-report). */
+void mt_status_json_object(mt_buf_t *out, const mt_an_report_t *rep,
+                           const mt_status_info_t *info);
 void mt_status_prometheus(mt_buf_t *out, const mt_an_report_t *rep,
                           const mt_status_info_t *info);
 void mt_status_render(mt_buf_t *out, mt_status_form_e form,

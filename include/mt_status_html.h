@@ -6,6 +6,7 @@
 
 #include "mt_analysis.h"
 #include "mt_buf.h"
+#include "mt_status.h"
 
 #define KIB 1024.0
 #define MIB (1024.0 * 1024.0)
@@ -35,5 +36,18 @@ void mt_svg_memory(mt_buf_t *b, const mt_an_report_t *rep,
 /* A leak's estimate and 95% interval against the leak floor. */
 void mt_svg_interval(mt_buf_t *b, const mt_an_endpoint_t *e,
                      double floor_bytes);
+
+/* The page's sections, for memtrack-report's page too (info may carry the
+ * report's anchor, servers and leak_on; NULL: the status page's). */
+extern const char *const mt_status_html_css;
+void mt_status_html_summary(mt_buf_t *b, const mt_an_report_t *rep);
+void mt_status_html_suspects(mt_buf_t *b, const mt_an_report_t *rep,
+                             const mt_status_info_t *info);
+void mt_status_html_endpoints(mt_buf_t *b, const mt_an_report_t *rep,
+                              const mt_status_info_t *info);
+/* One process's card; server: shown after its pid, or NULL. */
+void mt_status_html_process(mt_buf_t *b, const mt_an_report_t *rep,
+                            const mt_an_process_t *p, const char *server,
+                            const mt_status_info_t *info);
 
 #endif

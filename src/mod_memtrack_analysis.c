@@ -28,6 +28,7 @@
 
 #include "mod_memtrack_analysis.h"
 #include "mod_memtrack_config.h"
+#include "mod_memtrack_heapdiff.h"
 #include "mod_memtrack_shm.h"
 #include "mod_memtrack_target.h"
 #include "mt_analysis.h"
@@ -108,6 +109,7 @@ static int fixups(request_rec *r)
         || !mt_config_enabled(mt_config_dir(r))) {
         return DECLINED;
     }
+    rate = mt_analysis_probe_rate(state, rate, apr_time_now());
     if (!mt_state_probe_ready(&mt_credit, rate)
         || !mt_state_probe_take(&mt_credit, rate,
                mt_state_priority(state, hinted_endpoint(r, st, state)),
@@ -242,6 +244,7 @@ void mt_analysis_record(request_rec *r, mt_req_t *st, mt_record_t *rec,
     if (st->path_hashed && out->endpoint > 0) {
         mt_state_hint_set(state, st->path_hash, out->endpoint);
     }
+    mt_heapdiff_record(r, st, rec, out);
 }
 
 static void child_init(apr_pool_t *pchild, server_rec *s)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "mod_memtrack_config.h"
+#include "mod_memtrack_heapdiff.h"
 #include "mod_memtrack_redis.h"
 #include "mt_endpoint.h"
 #include "mt_state.h"
@@ -69,15 +70,26 @@ static int mt_any_enabled;
 /* MemTrackDropReportInterval: one setting for the whole server. */
 static int mt_drop_report_secs = MT_DEFAULT_DROP_REPORT_SECS;
 
+/* MemTrackServerName: the record's `server` instead of the host name
+ * (main server only: one name per web server); NULL when unset. Re-read
+ * with the config on every restart. */
+static const char *mt_server_name;
+
 void mt_config_reset(void)
 {
     mt_any_enabled = 0;
     mt_drop_report_secs = MT_DEFAULT_DROP_REPORT_SECS;
+    mt_server_name = NULL;
 }
 
 int mt_config_drop_report_secs(void)
 {
     return mt_drop_report_secs;
+}
+
+const char *mt_config_server_name(void)
+{
+    return mt_server_name;
 }
 
 int mt_config_any_enabled(void)
@@ -405,6 +417,31 @@ static const char *cmd_leak_min(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+#define MT_SERVER_NAME_MAX 64
+
+/* A server name: 1 to 64 characters of [A-Za-z0-9._:-], like a host name
+ * (it is shown, and a report keys a web server by it). */
+static const char *cmd_server_name(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_size_t n = strlen(arg), i;
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    for (i = 0; i < n; i++) {
+        if (!apr_isalnum(arg[i]) && !strchr("._:-", arg[i])) break;
+    }
+    if (n == 0 || n > MT_SERVER_NAME_MAX || i < n) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a server name: use 1 "
+                            "to %d characters of A-Z a-z 0-9 . _ : - (e.g. "
+                            "web-03)", cmd->cmd->name, arg, MT_SERVER_NAME_MAX);
+    }
+    mt_server_name = apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
 /* A name of 1 to 160 bytes of visible characters: it becomes a label and a
  * key, and the module shows it on the status page. */
 static const char *cmd_endpoint(cmd_parms *cmd, void *dc, const char *arg)
@@ -602,6 +639,10 @@ const command_rec mt_config_cmds[] = {
         "Probes per app process and second at most (default 2)"),
     AP_INIT_TAKE1("MemTrackLeakMin", cmd_leak_min, NULL, RSRC_CONF,
         "The smallest leak per request an endpoint is named for (default 4K)"),
+    AP_INIT_TAKE1("MemTrackServerName", cmd_server_name, NULL, RSRC_CONF,
+        "The record's server name instead of the host name (default: the "
+        "host name)"),
     MT_REDIS_CMDS,
+    MT_HEAPDIFF_CMDS,
     { NULL }
 };

@@ -219,6 +219,20 @@ static void opts_from_conf(mt_redis_opts_t *o, const struct mt_redis_conf_t *rc)
         o->command_timeout_ms = rc->command_ms;
 }
 
+const mt_redis_addr_t *mt_redis_conf_addr(const struct mt_redis_conf_t *rc,
+                                          int *connect_ms, int *command_ms)
+{
+    mt_redis_opts_t o;
+
+    if (!rc || rc->off || !rc->addr) {
+        return NULL;
+    }
+    opts_from_conf(&o, rc);
+    *connect_ms = o.connect_timeout_ms;
+    *command_ms = o.command_timeout_ms;
+    return rc->addr;
+}
+
 /* The key telling two servers' effective configs apart. It holds the
  * password (through the url): it is only compared, never shown. */
 static const char *conf_key(const mt_redis_opts_t *o, const char *url,

@@ -68,8 +68,11 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
                      "memtrack: cannot open /proc/self/statm; requests of "
                      "this child are not tracked");
     }
-    mt_hostname = apr_gethostname(host, sizeof(host), pchild) == APR_SUCCESS
-                  ? apr_pstrdup(pchild, host) : NULL;
+    mt_hostname = mt_config_server_name();
+    if (!mt_hostname) {
+        mt_hostname = apr_gethostname(host, sizeof(host), pchild) == APR_SUCCESS
+                      ? apr_pstrdup(pchild, host) : NULL;
+    }
     if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) != APR_SUCCESS) {
         threaded = AP_MPMQ_STATIC;      /* unknown: lock */
     }

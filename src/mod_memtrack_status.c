@@ -20,6 +20,7 @@
 #include "apr_strings.h"
 
 #include "mod_memtrack_config.h"
+#include "mod_memtrack_heapdiff.h"
 #include "mod_memtrack_shm.h"
 #include "mod_memtrack_sink.h"
 #include "mod_memtrack_status.h"
@@ -42,10 +43,14 @@ static void not_recorded(request_rec *r)
     }
 }
 
+/* The record's server: MemTrackServerName, else the host name. */
 static const char *host_name(request_rec *r)
 {
     char host[APRMAXHOSTLEN + 1];
 
+    if (mt_config_server_name()) {
+        return mt_config_server_name();
+    }
     return apr_gethostname(host, sizeof(host), r->pool) == APR_SUCCESS
            ? apr_pstrdup(r->pool, host) : r->server->server_hostname;
 }
@@ -118,6 +123,7 @@ static int status_handler(request_rec *r)
     info.generated = apr_time_now();
     info.sinks = sinks;
     info.n_sinks = mt_sink_list(sinks, MT_STATUS_SINKS_MAX, r->server);
+    info.heapdiff = mt_heapdiff_view(r->pool);
     rep = report_of(r, &info);
     mt_buf_init(&out, MT_STATUS_BUF, r->pool);
     mt_status_render(&out, form, rep, &info);

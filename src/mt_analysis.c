@@ -578,3 +578,39 @@ apr_status_t mt_analysis_note(mt_state_t *st, const mt_note_t *in,
     }
     return rv;
 }
+
+/* Is every process seen lately flat or bloat, and is there one at all? */
+static int all_calm(mt_state_t *st, apr_time_t now)
+{
+    mt_proc_slot_t copy;
+    mt_an_process_t o;
+    unsigned int i, n = 0;
+
+    for (i = 0; i < st->n; i++) {
+        if (st->slots[i].pid == 0
+            || now - st->slots[i].last_seen
+               > apr_time_from_sec(MT_AN_SERVING_SECS)
+            || mt_state_copy_proc(st, i, &copy) != APR_SUCCESS) {
+            continue;
+        }
+        mt_analysis_process(&o, &copy, i, &st->hdr->params);
+        if (o.verdict == MT_VERDICT_LEAK || o.verdict == MT_VERDICT_UNKNOWN) {
+            return 0;
+        }
+        n++;
+    }
+    return n > 0;
+}
+
+unsigned int mt_analysis_probe_rate(mt_state_t *st, unsigned int rate,
+                                    apr_time_t now)
+{
+    apr_uint32_t sec = (apr_uint32_t)apr_time_sec(now);
+    apr_uint32_t last = apr_atomic_read32(&st->hdr->calm_sec);
+
+    if (sec - last >= MT_AN_CALM_SECS
+        && apr_atomic_cas32(&st->hdr->calm_sec, sec, last) == last) {
+        apr_atomic_set32(&st->hdr->calm, (apr_uint32_t)all_calm(st, now));
+    }
+    return apr_atomic_read32(&st->hdr->calm) ? rate * MT_AN_CALM_FACTOR : rate;
+}

@@ -66,6 +66,12 @@ static const mt_key_t mt_keys[] = {
     KEY("probe_bytes",  MT_KEY_SIGNED,  probe_bytes),
     KEY("probe_objects", MT_KEY_SIGNED, probe_objects),
     KEY("probe_us",     MT_KEY_NUM,     probe_us),
+    KEY("heap",         MT_KEY_TOKEN,   heap_token),
+    KEY("heap_step",    MT_KEY_NUM,     heap_step),
+    KEY("heap_gc",      MT_KEY_NUM,     heap_gc),
+    KEY("heap_bytes",   MT_KEY_NUM,     heap_bytes),
+    KEY("heap_us",      MT_KEY_NUM,     heap_us),
+    KEY("heap_error",   MT_KEY_NAME,    heap_error),
 };
 
 #undef KEY
@@ -73,7 +79,7 @@ static const mt_key_t mt_keys[] = {
 #define MT_NKEYS (sizeof(mt_keys) / sizeof(mt_keys[0]))
 
 /* One bit per key in the "seen" set. */
-typedef char mt_keys_fit_in_mask[MT_NKEYS <= 32 ? 1 : -1];
+typedef char mt_keys_fit_in_mask[MT_NKEYS <= 64 ? 1 : -1];
 
 static void gc_clear(mt_gc_t *gc)
 {
@@ -105,6 +111,10 @@ void mt_proto_clear(mt_app_report_t *rep)
     rep->probe_bytes = MT_PROTO_NO_SIGNED;
     rep->probe_objects = MT_PROTO_NO_SIGNED;
     rep->probe_us = MT_UNKNOWN;
+    rep->heap_token = 0;
+    rep->heap_step = MT_UNKNOWN;
+    rep->heap_gc = rep->heap_bytes = rep->heap_us = MT_UNKNOWN;
+    rep->heap_error = NULL;
     rep->bad_items = 0;
     rep->refused = NULL;
 }
@@ -224,7 +234,7 @@ static int store_value(mt_app_report_t *rep, const mt_key_t *key,
 }
 
 /* Judge one item, [s, e) without its ';'. 1 when taken or empty. */
-static int parse_item(mt_app_report_t *rep, apr_uint32_t *seen,
+static int parse_item(mt_app_report_t *rep, apr_uint64_t *seen,
                       const char *s, const char *e, apr_pool_t *p)
 {
     const char *eq, *kend, *v;
@@ -247,9 +257,9 @@ static int parse_item(mt_app_report_t *rep, apr_uint32_t *seen,
     key = find_key(s, (apr_size_t)(kend - s), &index);
     if (key == NULL)
         return 0;
-    if (*seen & ((apr_uint32_t)1 << index))
+    if (*seen & ((apr_uint64_t)1 << index))
         return 0;                       /* repeated: the first one stands */
-    *seen |= (apr_uint32_t)1 << index;
+    *seen |= (apr_uint64_t)1 << index;
     return store_value(rep, key, v, (apr_size_t)(e - v), p);
 }
 
@@ -266,7 +276,7 @@ static apr_status_t refuse(mt_app_report_t *rep, const char *why)
 apr_status_t mt_proto_parse(mt_app_report_t *rep, const char *value,
                             apr_pool_t *p)
 {
-    apr_uint32_t seen = 0;
+    apr_uint64_t seen = 0;
     const char *s, *end;
 
     mt_proto_clear(rep);
@@ -286,7 +296,7 @@ apr_status_t mt_proto_parse(mt_app_report_t *rep, const char *value,
     if (rep->pid == 0)
         return refuse(rep, "no valid pid");
     /* A "v" other than ours may mean the keys mean something else now. */
-    if ((seen & ((apr_uint32_t)1 << version_index())) && rep->version == 0)
+    if ((seen & ((apr_uint64_t)1 << version_index())) && rep->version == 0)
         return refuse(rep, "unsupported version");
     return APR_SUCCESS;
 }

@@ -15,7 +15,7 @@
 #define MT_STATE_LOCK_YIELDS 4
 #define MT_STATE_LOCK_STALE 5     /* seconds */
 #define MT_STATE_MAGIC_BASE 0x6d74737400000000ULL   /* "mtst" */
-#define MT_STATE_LAYOUT     3
+#define MT_STATE_LAYOUT     4
 
 typedef char mt_ep_name_fits[MT_EP_NAME_MAX == MT_ENDPOINT_MAX ? 1 : -1];
 
@@ -799,4 +799,22 @@ void mt_state_cache_verdict(mt_state_t *st, int endpoint, unsigned int weight,
     if (!is_leak) e->leak_since = 0;
     else if (e->leak_since == 0) e->leak_since = now;
     lock_give(&e->lock);
+}
+
+apr_status_t mt_state_copy_proc(mt_state_t *st, unsigned int i,
+                                mt_proc_slot_t *out)
+{
+    mt_proc_slot_t *slot;
+
+    if (i >= st->n || st->slots[i].pid == 0) {
+        return APR_NOTFOUND;
+    }
+    slot = &st->slots[i];
+    if (!lock_take(&slot->lock)) {
+        return APR_EAGAIN;
+    }
+    *out = *slot;
+    out->lock = 0;
+    lock_give(&slot->lock);
+    return out->pid != 0 && out->requests > 0 ? APR_SUCCESS : APR_NOTFOUND;
 }

@@ -1,5 +1,6 @@
 /* mt_stats: robust estimators with intervals. httpd-free. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mt_stats.h"
@@ -28,10 +29,21 @@ double mt_stats_t975(size_t df)
            + (5 * pow(z, 5) + 16 * z * z * z + 3 * z) / (96 * d * d);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
 void mt_stats_sort(double *x, size_t n)
 {
     size_t i, j;
 
+    if (n > 32) {
+        qsort(x, n, sizeof(*x), cmp_double);   /* Theil-Sen's pair slopes */
+        return;
+    }
     for (i = 1; i < n; i++) {
         double v = x[i];
         for (j = i; j > 0 && x[j - 1] > v; j--) {

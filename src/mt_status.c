@@ -7,6 +7,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+#include "mt_heapview.h"
 #include "mt_status.h"
 #include "mt_util.h"
 
@@ -187,7 +188,22 @@ static void json_leak(mt_buf_t *b, const mt_an_endpoint_t *e)
     j_time(b, "since", leak ? e->since : 0);
 }
 
-static void json_endpoint(mt_buf_t *b, const mt_an_endpoint_t *e)
+/* The servers that call an endpoint a leak (memtrack-report's fleet). */
+static void json_leak_on(mt_buf_t *b, const apr_array_header_t *on)
+{
+    int i;
+
+    key(b, "leak_servers");
+    mt_buf_putc(b, '[');
+    for (i = 0; on && i < on->nelts; i++) {
+        sep(b);
+        mt_buf_json_str(b, APR_ARRAY_IDX(on, i, const char *));
+    }
+    mt_buf_putc(b, ']');
+}
+
+static void json_endpoint(mt_buf_t *b, const mt_an_endpoint_t *e,
+                          const mt_status_info_t *info, unsigned int i)
 {
     sep(b);
     mt_buf_putc(b, '{');
@@ -215,6 +231,8 @@ static void json_endpoint(mt_buf_t *b, const mt_an_endpoint_t *e)
     j_time(b, "last_seen", e->last_seen);
     j_str(b, "needs", e->needs);
     j_str(b, "evidence", e->evidence);
+    if (info->ep_leak_on) json_leak_on(b, info->ep_leak_on[i]);
+    mt_heapview_json_endpoint(b, info->heapdiff, e->name);
     mt_buf_putc(b, '}');
 }
 
@@ -257,10 +275,11 @@ static void json_blame(mt_buf_t *b, const mt_an_report_t *rep,
 }
 
 static void json_process(mt_buf_t *b, const mt_an_report_t *rep,
-                         const mt_an_process_t *p)
+                         const mt_an_process_t *p, const char *server)
 {
     sep(b);
     mt_buf_putc(b, '{');
+    if (server) j_str(b, "server", server);
     j_str(b, "kind", mt_status_kind(p->kind));
     j_str(b, "target", p->kind == MT_STATE_KIND_SELF ? "self" : "backend");
     j_int(b, "slot", p->slot);
@@ -335,6 +354,13 @@ static void json_head(mt_buf_t *b, const mt_an_report_t *rep,
 void mt_status_json(mt_buf_t *b, const mt_an_report_t *report,
                     const mt_status_info_t *info)
 {
+    mt_status_json_object(b, report, info);
+    mt_buf_putc(b, '\n');
+}
+
+void mt_status_json_object(mt_buf_t *b, const mt_an_report_t *report,
+                           const mt_status_info_t *info)
+{
     const mt_an_report_t *rep = mt_status_report_or_empty(report);
     unsigned int i;
 
@@ -342,16 +368,18 @@ void mt_status_json(mt_buf_t *b, const mt_an_report_t *report,
     json_head(b, rep, info);
     json_counters(b, rep);
     json_sinks(b, info);
+    mt_heapview_json(b, info->heapdiff);
     key(b, "endpoints");
     mt_buf_putc(b, '[');
     for (i = 0; i < rep->n_eps; i++) {
-        json_endpoint(b, &rep->eps[i]);
+        json_endpoint(b, &rep->eps[i], info, i);
     }
     mt_buf_putc(b, ']');
     key(b, "processes");
     mt_buf_putc(b, '[');
     for (i = 0; i < rep->n_procs; i++) {
-        json_process(b, rep, &rep->procs[i]);
+        json_process(b, rep, &rep->procs[i],
+                     info->proc_servers ? info->proc_servers[i] : NULL);
     }
-    mt_buf_add(b, "]}\n", 3);
+    mt_buf_add(b, "]}", 2);
 }

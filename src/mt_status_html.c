@@ -13,11 +13,12 @@
 #include <string.h>
 #include <apr_strings.h>
 
+#include "mt_heapview.h"
 #include "mt_status.h"
 #include "mt_status_html.h"
 
 
-static const char *const css =
+const char *const mt_status_html_css =
     ":root{--ink:#1c2230;--muted:#5d6678;--line:#e2e5eb;--bg:#f4f5f8;"
     "--leak:#c62828;--bloat:#d17d00;--churn:#6d4fb8;--flat:#2e7d32;"
     "--unknown:#76829a}"
@@ -75,7 +76,7 @@ static const char *const css =
     ".w1{width:70px}.w2{width:110px}"
     "svg{display:block}svg text{font:10px 'DejaVu Sans',sans-serif;"
     "fill:#5d6678}"
-    ".howto li{margin-bottom:4px}";
+    ".howto li{margin-bottom:4px}.on{color:var(--leak);font-weight:600}";
 
 /* ---- the page's frame ---- */
 
@@ -92,7 +93,7 @@ static void head(mt_buf_t *b, const mt_status_info_t *info)
     mt_buf_puts(b, "<title>memtrack: ");
     mt_buf_html(b, info->server);
     mt_buf_puts(b, "</title><style>");
-    mt_buf_puts(b, css);
+    mt_buf_puts(b, mt_status_html_css);
     mt_buf_puts(b, "</style></head>\n<body>\n");
 }
 
@@ -131,7 +132,7 @@ static void chip(mt_buf_t *b, unsigned int n, const char *what)
     mt_buf_printf(b, "<span class=\"chip\"><b>%u</b> %s</span>", n, what);
 }
 
-static void summary(mt_buf_t *b, const mt_an_report_t *rep)
+void mt_status_html_summary(mt_buf_t *b, const mt_an_report_t *rep)
 {
     unsigned int count[MT_VERDICT_LEAK + 1] = { 0 }, i, apps = 0, grow = 0;
 
@@ -158,14 +159,31 @@ static void summary(mt_buf_t *b, const mt_an_report_t *rep)
 
 /* ---- leak suspects ---- */
 
+/* "on web-1, web-2": the servers that call it a leak (the report's fleet). */
+static void leak_on(mt_buf_t *b, const apr_array_header_t *on)
+{
+    int i;
+
+    if (!on || on->nelts == 0) return;
+    mt_buf_puts(b, " <span class=\"on\">on ");
+    for (i = 0; i < on->nelts; i++) {
+        if (i) mt_buf_puts(b, ", ");
+        mt_buf_html(b, APR_ARRAY_IDX(on, i, const char *));
+    }
+    mt_buf_puts(b, "</span>");
+}
+
 static void suspect(mt_buf_t *b, const mt_an_report_t *rep,
-                    const mt_an_endpoint_t *e)
+                    const mt_an_endpoint_t *e, const apr_array_header_t *on,
+                    const mt_status_info_t *info)
 {
     mt_buf_puts(b, "<div class=\"card suspect\"><div>");
     mt_html_badge(b, e->verdict);
     mt_buf_puts(b, " <span class=\"name\"><b>");
     mt_buf_html(b, e->name);
-    mt_buf_printf(b, "</b></span> &middot; confidence <b>%s</b></div>"
+    mt_buf_puts(b, "</b></span>");
+    leak_on(b, on);
+    mt_buf_printf(b, " &middot; confidence <b>%s</b></div>"
                   "<div><span class=\"big\">",
                   e->confidence ? e->confidence : "low");
     mt_html_bytes(b, e->leak_bytes_per_request, 0);
@@ -190,13 +208,21 @@ static void suspect(mt_buf_t *b, const mt_an_report_t *rep,
                   "processes</div><div class=\"ev\">", e->probes,
                   e->probe_processes);
     mt_buf_html(b, e->evidence);
-    mt_buf_puts(b, "</div></div>\n");
+    mt_buf_puts(b, "</div>");
+    mt_heapview_html_brief(b, info ? info->heapdiff : NULL, e->name);
+    mt_buf_puts(b, "</div>\n");
 }
 
 #define MT_HTML_GROWING_MAX 8   /* growing processes listed at the top */
 
+static const char *anchor(const mt_status_info_t *info)
+{
+    return info && info->anchor ? info->anchor : "";
+}
+
 /* Processes whose own trend says leak: one line each, the first few. */
-static void growing(mt_buf_t *b, const mt_an_report_t *rep)
+static void growing(mt_buf_t *b, const mt_an_report_t *rep,
+                    const mt_status_info_t *info)
 {
     unsigned int i, n = 0;
 
@@ -210,10 +236,19 @@ static void growing(mt_buf_t *b, const mt_an_report_t *rep)
                         "<table class=\"blame\">");
         }
         if (n > MT_HTML_GROWING_MAX) continue;
-        mt_buf_printf(b, "<tr><td><a href=\"#p%s%u\">%s process, slot %u"
-                      "</a></td><td class=\"grey\">pid %d</td><td class=\"n\">",
-                      mt_status_kind(p->kind), p->slot,
-                      mt_status_kind(p->kind), p->slot, p->pid);
+        if (info && info->proc_servers) {   /* the report's fleet: no cards */
+            mt_buf_printf(b, "<tr><td>%s process on ", mt_status_kind(p->kind));
+            mt_buf_html(b, info->proc_servers[i]);
+            mt_buf_printf(b, "</td><td class=\"grey\">pid %d</td>"
+                          "<td class=\"n\">", p->pid);
+        }
+        else {
+            mt_buf_printf(b, "<tr><td><a href=\"#%sp%s%u\">%s process, slot %u"
+                          "</a></td><td class=\"grey\">pid %d</td>"
+                          "<td class=\"n\">", anchor(info),
+                          mt_status_kind(p->kind), p->slot,
+                          mt_status_kind(p->kind), p->slot, p->pid);
+        }
         mt_html_bytes(b, p->growth.value, 1);
         mt_buf_puts(b, " per request</td><td class=\"n\">now ");
         mt_html_bytes(b, (double)p->rss_bytes, 0);
@@ -228,15 +263,18 @@ static void growing(mt_buf_t *b, const mt_an_report_t *rep)
     }
 }
 
-static void suspects(mt_buf_t *b, const mt_an_report_t *rep)
+void mt_status_html_suspects(mt_buf_t *b, const mt_an_report_t *rep,
+                             const mt_status_info_t *info)
 {
     unsigned int i, n = 0, unknown = 0;
 
-    mt_buf_puts(b, "<h2 id=\"suspects\">Leak suspects</h2>\n");
+    mt_buf_printf(b, "<h2 id=\"%ssuspects\">Leak suspects</h2>\n",
+                  anchor(info));
     for (i = 0; i < rep->n_eps; i++) {
         if (rep->eps[i].verdict == MT_VERDICT_LEAK) {
             if (n++ == 0) mt_buf_puts(b, "<div class=\"grid\">");
-            suspect(b, rep, &rep->eps[i]);
+            suspect(b, rep, &rep->eps[i], info && info->ep_leak_on
+                                          ? info->ep_leak_on[i] : NULL, info);
         }
         unknown += rep->eps[i].verdict == MT_VERDICT_UNKNOWN;
     }
@@ -251,7 +289,7 @@ static void suspects(mt_buf_t *b, const mt_an_report_t *rep)
         }
         mt_buf_puts(b, "</div>\n");
     }
-    growing(b, rep);
+    growing(b, rep, info);
 }
 
 /* ---- endpoints ---- */
@@ -282,7 +320,7 @@ static void ep_kept(mt_buf_t *b, const mt_an_endpoint_t *e)
 }
 
 static void ep_row(mt_buf_t *b, const mt_an_report_t *rep,
-                   const mt_an_endpoint_t *e)
+                   const mt_an_endpoint_t *e, const mt_status_info_t *info)
 {
     int leak = e->verdict == MT_VERDICT_LEAK;
 
@@ -298,7 +336,9 @@ static void ep_row(mt_buf_t *b, const mt_an_report_t *rep,
     }
     mt_buf_puts(b, "<div class=\"ev\">");
     mt_buf_html(b, e->evidence);
-    mt_buf_puts(b, "</div></td><td class=\"n\">");
+    mt_buf_puts(b, "</div>");
+    mt_heapview_html_brief(b, info ? info->heapdiff : NULL, e->name);
+    mt_buf_puts(b, "</td><td class=\"n\">");
     ep_kept(b, e);
     mt_buf_printf(b, "</td><td>%s</td><td class=\"n\">",
                   leak && e->confidence ? e->confidence : "");
@@ -318,11 +358,13 @@ static void ep_row(mt_buf_t *b, const mt_an_report_t *rep,
     mt_buf_puts(b, "</td></tr>\n");
 }
 
-static void endpoints(mt_buf_t *b, const mt_an_report_t *rep)
+void mt_status_html_endpoints(mt_buf_t *b, const mt_an_report_t *rep,
+                              const mt_status_info_t *info)
 {
     unsigned int i;
 
-    mt_buf_printf(b, "<h2 id=\"endpoints\">Endpoints (%u)</h2>\n", rep->n_eps);
+    mt_buf_printf(b, "<h2 id=\"%sendpoints\">Endpoints (%u)</h2>\n",
+                  anchor(info), rep->n_eps);
     if (rep->n_eps == 0) {
         mt_buf_puts(b, "<div class=\"card\">No request recorded yet.</div>\n");
         return;
@@ -335,7 +377,7 @@ static void endpoints(mt_buf_t *b, const mt_an_report_t *rep)
                 "peak blames</th><th class=\"n\">probes</th></tr></thead>"
                 "<tbody>\n");
     for (i = 0; i < rep->n_eps; i++) {
-        ep_row(b, rep, &rep->eps[i]);
+        ep_row(b, rep, &rep->eps[i], info);
     }
     mt_buf_puts(b, "</tbody></table>\n");
 }
@@ -405,15 +447,22 @@ static void proc_blames(mt_buf_t *b, const mt_an_report_t *rep,
     mt_buf_puts(b, "</table>");
 }
 
-static void process(mt_buf_t *b, const mt_an_report_t *rep,
-                    const mt_an_process_t *p)
+void mt_status_html_process(mt_buf_t *b, const mt_an_report_t *rep,
+                            const mt_an_process_t *p, const char *server,
+                            const mt_status_info_t *info)
 {
     const char *kind = mt_status_kind(p->kind);
 
-    mt_buf_printf(b, "<div class=\"card\" id=\"p%s%u\"><h3>", kind, p->slot);
+    mt_buf_printf(b, "<div class=\"card\" id=\"%sp%s%u\"><h3>",
+                  anchor(info), kind, p->slot);
     mt_html_badge(b, p->verdict);
     mt_buf_printf(b, "<span>%s process, slot %u</span><span class=\"grey\">"
-                  "pid %d</span></h3>", kind, p->slot, p->pid);
+                  "pid %d", kind, p->slot, p->pid);
+    if (server) {
+        mt_buf_puts(b, " on ");
+        mt_buf_html(b, server);
+    }
+    mt_buf_puts(b, "</span></h3>");
     mt_svg_memory(b, rep, p);
     proc_figures(b, p);
     mt_buf_puts(b, "<div class=\"ev\">");
@@ -435,7 +484,7 @@ static void processes(mt_buf_t *b, const mt_an_report_t *rep)
     }
     mt_buf_puts(b, "<div class=\"procs\">\n");
     for (i = 0; i < rep->n_procs; i++) {
-        process(b, rep, &rep->procs[i]);
+        mt_status_html_process(b, rep, &rep->procs[i], NULL, NULL);
     }
     mt_buf_puts(b, "</div>\n");
 }
@@ -510,9 +559,10 @@ void mt_status_html(mt_buf_t *b, const mt_an_report_t *report,
 
     head(b, info);
     banner(b, rep, info);
-    summary(b, rep);
-    suspects(b, rep);
-    endpoints(b, rep);
+    mt_status_html_summary(b, rep);
+    mt_status_html_suspects(b, rep, info);
+    mt_status_html_endpoints(b, rep, info);
+    mt_heapview_html(b, info ? info->heapdiff : NULL);
     processes(b, rep);
     sinks(b, info);
     mt_buf_puts(b, howto);

@@ -35,6 +35,7 @@ like($files, qr{lib/memtrack/rack\.rb}, 'gem holds the middleware');
 like($files, qr{lib/memtrack/preload\.rb}, 'gem holds the preload');
 like($files, qr{lib/memtrack/probe\.rb}, 'gem holds the probes');
 like($files, qr{lib/memtrack/malloc_stats\.rb}, 'gem holds the malloc readers');
+like($files, qr{lib/memtrack/heap\.rb}, 'gem holds the heap snapshots');
 is(scalar(glob("$root/ruby/*.gem")), undef, 'no .gem left in ruby/');
 
 done_testing();

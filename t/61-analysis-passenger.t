@@ -13,6 +13,7 @@ use MTTest;
 use MTPassenger;
 use MTAnalysis;
 use MTBrowser;
+use MTProm;
 use File::Path ();
 use Test::More;
 
@@ -82,6 +83,28 @@ for my $e (sort keys %NOT_LEAK) {
 is($v->{'MTTestApp#garbage'}{verdict}, 'churn', 'garbage is churn');
 like($v->{'MTTestApp#bloat'}{verdict}, qr/^(bloat|flat)$/,
      'the one-time load is bloat (or flat once its first calls are behind)');
+
+# A real Prometheus scraping the metrics: the leak suspects are the two
+# leaking endpoints, and nothing else.
+SKIP: {
+    skip MTProm::why_not(), 3 if MTProm::why_not();
+    my ($ok, $out) = MTProm::check_metrics(
+        MTAnalysis::status($h, 'prometheus')->{content});
+    ok($ok, 'promtool check metrics') or diag($out);
+    my $p = MTProm->start(targets => ['127.0.0.1:' . $h->port],
+                          path => $MTAnalysis::STATUS_PATH,
+                          params => { prometheus => '1' });
+    my @s = $p->wait_query('memtrack_endpoint_leak_suspected == 1',
+                           sub { @_ >= 2 }, 60);
+    is_deeply([sort map { $_->{metric}{endpoint} } @s], [sort keys %KEEPS],
+              'Prometheus: memtrack_endpoint_leak_suspected names the two leaks');
+    my @b = $p->wait_query('memtrack_endpoint_leak_bytes_per_request > 0',
+                           sub { @_ >= 2 }, 30);
+    ok((grep { abs($_->{value}[1] - 50_000) <= 12_500 } @b) == 2,
+       'and their bytes per request: ' . join(', ', map {
+           "$_->{metric}{endpoint} $_->{value}[1]" } @b));
+    $p->stop;
+}
 
 # The page a person looks at, with the leaks on it: kept for a look.
 SKIP: {

@@ -18,9 +18,10 @@ if [ "${1:-}" = --missing-build ]; then
     if command -v pkg-config >/dev/null 2>&1; then
         pkg-config --exists json-c || out="$out libjson-c-dev"
         pkg-config --exists hiredis || out="$out libhiredis-dev"
+        pkg-config --exists zlib || out="$out zlib1g-dev"
     else
         out="$out pkg-config"
-        for p in libjson-c-dev libhiredis-dev; do
+        for p in libjson-c-dev libhiredis-dev zlib1g-dev; do
             dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
                 || out="$out $p"
         done
@@ -30,9 +31,9 @@ if [ "${1:-}" = --missing-build ]; then
 fi
 
 PKGS="gcc make pkg-config apache2 apache2-dev apache2-utils libapr1-dev
-libaprutil1-dev libjson-c-dev libhiredis-dev libapache2-mod-passenger
+libaprutil1-dev libjson-c-dev libhiredis-dev zlib1g-dev libapache2-mod-passenger
 ruby ruby-rack ruby-rails ruby-sqlite3 ruby-redis redis-server wrk jq curl cppcheck clang-tidy perl
-prometheus chromium fonts-dejavu-core"
+prometheus chromium fonts-dejavu-core gzip"
 
 missing=""
 for p in $PKGS; do

@@ -13,10 +13,11 @@ module MemTrackTestHelper
   NUM_KEYS = %w[v pid rss_before rss_after gc_before gc_after minor_before
                 minor_after major_before major_after live_before live_after
                 old_before old_after alloc_before alloc_after freed_before
-                freed_after uss pss qc_before qc_after probe_us].freeze
-  TOKEN_KEYS = %w[probe probe_done].freeze        # 1..2^50
+                freed_after uss pss qc_before qc_after probe_us
+                heap_step heap_gc heap_bytes heap_us].freeze
+  TOKEN_KEYS = %w[probe probe_done heap].freeze   # 1..2^50
   SIGNED_KEYS = %w[probe_bytes probe_objects].freeze # -2^50..2^50, no "-0"
-  NAME_KEYS = %w[controller action].freeze
+  NAME_KEYS = %w[controller action heap_error].freeze
   MAX_LEN = 2048
   MAX_NUM = 1 << 50
 

@@ -268,7 +268,9 @@ static void sim_step(sim_t *s)
     in.probeable = s->companion && s->exclusive && s->probe_rate > 0;
     if (in.probeable) {
         idx = mt_state_endpoint(&s->st, e->name, 0, in.now);
-        ask = mt_state_probe_pick(&s->credit, (unsigned int)s->probe_rate,
+        ask = mt_state_probe_pick(&s->credit,
+                  mt_analysis_probe_rate(&s->st, (unsigned int)s->probe_rate,
+                                         in.now),
                                   mt_state_priority(&s->st, idx),
                                   (apr_uint32_t)sim_rand(s));
     }

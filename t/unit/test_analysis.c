@@ -221,6 +221,48 @@ static void test_intermittent(apr_pool_t *p, apr_pool_t *keep)
     apr_pool_clear(keep);
 }
 
+/* Calm: while every process is flat or bloat, probes go ten times rarer;
+ * a leak that starts after that is still named, and calm ends. */
+static void test_calm(apr_pool_t *p, apr_pool_t *keep)
+{
+    sim_t s;
+    watch_t w;
+    sim_ep_t *l;
+    apr_uint32_t asked_calm = 0;
+    long start;
+    int was_calm;
+
+    sim_defaults(&s, 515);
+    l = sim_add(&s, "Leak#late", 0.10);
+    background(&s, 0.9);
+    memset(&w, 0, sizeof(w));
+    sim_start(&s);
+    while (s.done < 40000) {
+        sim_step(&s);
+        if (s.done % 250 == 0) checkpoint(&s, &w, p);
+        if (s.done == 30000) asked_calm = apr_atomic_read32(&s.st.hdr->probes_asked);
+    }
+    was_calm = (int)apr_atomic_read32(&s.st.hdr->calm);
+    asked_calm = apr_atomic_read32(&s.st.hdr->probes_asked) - asked_calm;
+    ok(was_calm, "no leak for 40,000 requests: calm");
+    ok(asked_calm <= 10000 / 100 / 5,
+       "and probes rarer: %u in the last 10,000 requests (100 without calm)",
+       asked_calm);
+    l->leak_bytes = 51200;
+    start = s.ep_requests[0];
+    while (s.done < 80000) {
+        sim_step(&s);
+        if (s.done % 250 == 0) checkpoint(&s, &w, p);
+    }
+    ok(!apr_atomic_read32(&s.st.hdr->calm), "a leak begins: calm ends");
+    ok(w.named_at[0] > 0 && w.named_at[0] - start <= 3000,
+       "the late leak named within 3000 of its requests (%ld)",
+       w.named_at[0] ? w.named_at[0] - start : -1);
+    is_int(w.false_leaks, 0, "calm: no false leak");
+    sim_free(&s);
+    apr_pool_clear(keep);
+}
+
 /* A mix that changes four times, and processes replaced now and then. */
 static void test_varying_and_restarts(apr_pool_t *p, apr_pool_t *keep)
 {
@@ -373,6 +415,7 @@ int main(void)
     test_no_leak(p, keep);
     test_no_leak_seeds(p, keep);
     test_intermittent(p, keep);
+    test_calm(p, keep);
     test_varying_and_restarts(p, keep);
     test_passive_only(p, keep, 1);
     test_passive_only(p, keep, 0);

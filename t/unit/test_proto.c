@@ -61,6 +61,11 @@ F(probe_done, probe_done)
 F(probe_bytes, probe_bytes)
 F(probe_objects, probe_objects)
 F(probe_us, probe_us)
+F(heap, heap_token)
+F(heap_step, heap_step)
+F(heap_gc, heap_gc)
+F(heap_bytes, heap_bytes)
+F(heap_us, heap_us)
 #undef F
 
 #define NK(name) { #name, f_##name, NUM }
@@ -73,7 +78,8 @@ static const num_key_t num_keys[] = {
     NK(alloc_before), NK(alloc_after), NK(freed_before), NK(freed_after),
     NK(uss), NK(pss), NK(qc_before), NK(qc_after),
     TK(probe), TK(probe_done), SK(probe_bytes), SK(probe_objects),
-    NK(probe_us),
+    NK(probe_us), TK(heap), NK(heap_step), NK(heap_gc), NK(heap_bytes),
+    NK(heap_us),
 };
 #undef NK
 #undef TK
@@ -333,6 +339,46 @@ static void test_probe_keys(void)
     ok(parse(&r, "probe=5; probe_done=5; probe_bytes=-1") == APR_EINVAL
        && r.probe_token == 0 && r.probe_done == 0
        && r.probe_bytes == MT_PROTO_NO_SIGNED, "no pid: probe values cleared");
+}
+
+/* The heap diff's acknowledgement (ruby/lib/memtrack/heap.rb). */
+static void test_heap_keys(void)
+{
+    mt_app_report_t r;
+    int i;
+
+    is_int(parse(&r, "v=1; pid=42; heap=77; heap_step=2; heap_gc=31; "
+                 "heap_bytes=123456789; heap_us=250000"), APR_SUCCESS,
+           "a companion's snapshot acknowledgement");
+    ok(r.bad_items == 0 && r.heap_token == 77 && r.heap_step == 2
+       && r.heap_gc == 31 && r.heap_bytes == 123456789 && r.heap_us == 250000
+       && r.heap_error == NULL, "every heap value in its field");
+    is_int(parse(&r, "v=1; pid=42; heap=77; heap_step=1; heap_error=nospace"),
+           APR_SUCCESS, "an error");
+    is_str(r.heap_error, "nospace", "its name");
+    is_int(parse(&r, "v=1; pid=42; heap=0; heap_error=a b; heap_step=-1"),
+           APR_SUCCESS, "bad heap items");
+    ok(r.bad_items == 3 && r.heap_token == 0 && r.heap_error == NULL
+       && r.heap_step == MT_UNKNOWN, "are ignored and counted");
+    /* every key at once, the probe's and the heap's: the seen set is wider
+     * than 32 bits now */
+    is_int(parse(&r, "v=1; pid=12345; rss_before=1; rss_after=2; gc_before=1; "
+                 "gc_after=2; minor_before=3; minor_after=4; major_before=5; "
+                 "major_after=6; live_before=7; live_after=8; old_before=9; "
+                 "old_after=10; alloc_before=11; alloc_after=12; "
+                 "freed_before=13; freed_after=14; uss=15; pss=16; "
+                 "qc_before=17; qc_after=18; controller=C; action=a; probe=1; "
+                 "probe_done=2; probe_bytes=-3; probe_objects=4; probe_us=5; "
+                 "heap=6; heap_step=3; heap_gc=7; heap_bytes=8; heap_us=9; "
+                 "heap_error=io; heap_us=10; heap=11"), APR_SUCCESS,
+           "all 35 keys");
+    ok(r.bad_items == 2 && r.heap_us == 9 && r.heap_token == 6,
+       "each once: the repeats of the last keys are refused too");
+    for (i = 0; i < 2; i++) {
+        ok(parse(&r, i ? "heap=5; heap_step=1" : "heap_error=io") == APR_EINVAL
+           && r.heap_token == 0 && r.heap_error == NULL,
+           "no pid: heap values cleared (%d)", i);
+    }
 }
 
 static void test_separators_and_space(void)
@@ -800,6 +846,7 @@ int main(int argc, char **argv)
     test_every_key();
     test_boundaries();
     test_probe_keys();
+    test_heap_keys();
     test_separators_and_space();
     test_hostile();
     test_mutations(iterations);

@@ -3,6 +3,7 @@
 require "etc"
 require_relative "version"
 require_relative "probe"
+require_relative "heap"
 
 module MemTrack
   # Rack middleware that tells mod_memtrack which process served a request
@@ -22,7 +23,8 @@ module MemTrack
   #
   # mod_memtrack's requests come in "X-MemTrack-Want", a ";"-separated list:
   # "smaps" (read smaps_rollup now), "probe=T; ps=N" (measure what this
-  # request leaves behind, see probe.rb).
+  # request leaves behind, see probe.rb), "heap=T; heap_pid=P; heap_step=S;
+  # heap_dir=D; heap_max=M" (a heap snapshot of this process, see heap.rb).
   #
   # Nothing here raises into the app: every failure is swallowed and counted
   # (#errors), and the request goes on without (part of) the header.
@@ -56,12 +58,15 @@ module MemTrack
     # One X-MemTrack-Want item with a number; the numbers' ranges are checked
     # after (a token is 1..MAX_NUM, ps 1..Probe::PS_MAX).
     WANT_ITEM   = /\A(probe|ps)[ \t]*=[ \t]*(\d{1,16})\z/
-    # What the module asked for: smaps now, a probe token, probes per second.
-    Want = Struct.new(:smaps, :token, :ps)
+    HEAP_ITEM   = /\A(heap|heap_pid|heap_step|heap_max)[ \t]*=[ \t]*(\d{1,16})\z/
+    HEAP_DIR    = /\Aheap_dir[ \t]*=[ \t]*(\S{1,200})\z/
+    # What the module asked for: smaps now, a probe token, probes per second,
+    # a heap snapshot (Heap::Ask, nil when not asked).
+    Want = Struct.new(:smaps, :token, :ps, :heap)
     SMAPS_FILE  = "/proc/self/smaps_rollup"
     STATM_FILE  = "/proc/self/statm"
 
-    attr_reader :errors, :last_error, :smaps_every, :probe
+    attr_reader :errors, :last_error, :smaps_every, :probe, :heap
 
     # smaps_every: read smaps_rollup every Nth request (0 = never, except when
     #   the module asks); default ENV["MEMTRACK_SMAPS_EVERY"] or 100.
@@ -72,8 +77,9 @@ module MemTrack
     #   is "0".
     # probe_budget: fraction of wall time the probes' full GCs may take, in
     #   (0, 1]; default ENV["MEMTRACK_PROBE_BUDGET"] or 0.02.
+    # heap: a Heap (tests); default Heap.from_env (MEMTRACK_HEAP*).
     def initialize(app, smaps_every: nil, smaps_want_per_sec: 20, probe: nil,
-                   probe_budget: nil)
+                   probe_budget: nil, heap: nil)
       @app = app
       every = smaps_every || ENV.fetch("MEMTRACK_SMAPS_EVERY", "100")
       @smaps_every = [Integer(every.to_s, 10), 0].max rescue 100
@@ -87,6 +93,7 @@ module MemTrack
       @header = header_name
       @probe = Probe.new(enabled: probe.nil? ? ENV["MEMTRACK_PROBE"] != "0" : probe,
                          budget: probe_budget || budget_from_env)
+      @heap = heap || Heap.from_env
     end
 
     def call(env)
@@ -97,6 +104,7 @@ module MemTrack
       # Before the "before" sample, so the request's own GC counters and
       # rss_before do not include the probe's full GC.
       probe = safely { @probe.at_start(want&.token, want&.ps) } if want || @probe.pending?
+      probe = heap_items(probe, want&.heap) if want&.heap || @heap.tracing?
       before = safely do
         env[ACTIVE_ENV] = true
         sample
@@ -122,19 +130,44 @@ module MemTrack
     # around them are ignored, unknown or malformed items too; of a key
     # given twice the first valid one counts.
     def parse_want(value)
-      want = Want.new(false, nil, nil)
+      want = Want.new(false, nil, nil, nil)
       value.to_s.split(";") do |item|
         item = item.strip
         if item == "smaps"
           want.smaps = true
         elsif (m = WANT_ITEM.match(item))
           want_number(want, m[1], m[2].to_i)
+        elsif item.start_with?("heap")
+          want_heap(want, item)
         end
       end
       want
     end
 
     private
+
+    # The heap snapshot's items after the probe's (both may be nil).
+    def heap_items(probe, ask)
+      heap = safely { @heap.at_start(ask) }
+      return probe unless heap
+
+      probe ? probe + heap : heap
+    end
+
+    def want_heap(want, item)
+      if (m = HEAP_ITEM.match(item))
+        ask = (want.heap ||= Heap::Ask.new)
+        n = m[2].to_i
+        case m[1]
+        when "heap" then ask.token ||= n if n >= 1 && n <= MAX_NUM
+        when "heap_pid" then ask.pid ||= n
+        when "heap_step" then ask.step ||= n if n <= 3
+        else ask.max ||= n
+        end
+      elsif (m = HEAP_DIR.match(item))
+        (want.heap ||= Heap::Ask.new).dir ||= m[1]
+      end
+    end
 
     def want_number(want, key, n)
       if key == "probe"

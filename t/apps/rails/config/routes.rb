@@ -5,4 +5,7 @@ Rails.application.routes.draw do
   get "pid" => "items#pid"
   get "retain" => "items#retain"
   get "leak" => "items#leak"
+  get "hoard" => "heap#hoard"
+  get "bloat" => "heap#bloat"
+  get "churn" => "heap#churn"
 end
