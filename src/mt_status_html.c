@@ -562,7 +562,7 @@ void mt_status_html(mt_buf_t *b, const mt_an_report_t *report,
     mt_status_html_summary(b, rep);
     mt_status_html_suspects(b, rep, info);
     mt_status_html_endpoints(b, rep, info);
-    mt_heapview_html(b, info ? info->heapdiff : NULL);
+    mt_heapview_html(b, info->heapdiff);
     processes(b, rep);
     sinks(b, info);
     mt_buf_puts(b, howto);
