@@ -58,7 +58,7 @@
 
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_heapdiff.h"
-#include "mod_memtrack_redis.h"
+#include "mod_memtrack_redis_conf.h"
 #include "mod_memtrack_shm.h"
 #include "mod_memtrack_status.h"
 #include "mod_memtrack_target.h"

@@ -21,6 +21,7 @@
 
 #include "mod_memtrack_analysis.h"
 #include "mod_memtrack_config.h"
+#include "mod_memtrack_req.h"
 #include "mod_memtrack_request.h"
 #include "mod_memtrack_shm.h"
 #include "mod_memtrack_sink.h"
@@ -47,11 +48,6 @@ static const char *mt_hostname;         /* this machine, for the record */
 static volatile apr_uint32_t mt_seq;    /* requests seen, for the sample rate */
 static mt_ratelimit_t *mt_warn_limit;   /* threshold warnings, per child */
 static mt_reqid_gen_t *mt_ids;          /* request ids, per child */
-
-mt_req_t *mt_request_get(request_rec *r)
-{
-    return ap_get_module_config(r->request_config, &memtrack_module);
-}
 
 static void child_init(apr_pool_t *pchild, server_rec *s)
 {
