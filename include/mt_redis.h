@@ -67,9 +67,6 @@ apr_status_t mt_redis_addr_parse(mt_redis_addr_t **paddr, const char **err,
 /* text with any password replaced by "***": safe to show whatever it is. */
 const char *mt_redis_redact(const char *text, apr_pool_t *p);
 
-/* True when id is 1..MT_REDIS_ID_MAX characters of [A-Za-z0-9@_.:+/=-]. */
-int mt_redis_id_is_safe(const char *id);
-
 /* What one sink is told to do. */
 typedef struct mt_redis_opts_t {
     const mt_redis_addr_t *addr;

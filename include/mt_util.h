@@ -50,6 +50,8 @@ const char *mt_str_clean(apr_pool_t *p, const char *text, apr_size_t max_bytes,
 /* True when id is 1..max_len characters of [A-Za-z0-9@_.:+/=-]: safe to use
  * in a Redis key, a header and a log line. */
 int mt_reqid_is_safe(const char *id, apr_size_t max_len);
+/* (The one validator for ids: Redis keys and user names use it with
+ * MT_REDIS_ID_MAX.) */
 
 /* A fresh random request id: 16 bytes of the system's random source
  * (getrandom), 22 characters of URL-safe base64 without padding. */

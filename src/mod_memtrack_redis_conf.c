@@ -10,9 +10,8 @@
 #include "http_config.h"
 #include "apr_strings.h"
 
-#include <errno.h>
-
 #include "mod_memtrack_redis_conf.h"
+#include "mt_util.h"
 
 #define RC_UNSET             (-1)                /* = MT_UNSET */
 #define MT_REDIS_TTL_MAX     (10 * 365 * 86400)  /* ten years, in seconds */
@@ -59,12 +58,9 @@ static mt_redis_conf_t *conf_get(mt_redis_conf_t **ref, cmd_parms *cmd)
 static const char *parse_int(cmd_parms *cmd, const char *arg, apr_int64_t lo,
                              apr_int64_t hi, const char *unit, apr_int64_t *out)
 {
-    char *end;
     apr_int64_t v = 0;
 
-    errno = 0;
-    v = apr_strtoi64(arg, &end, 10);
-    if (!*arg || *end || errno || v < lo || v > hi) {
+    if (mt_dec_parse(&v, arg, strlen(arg), lo, hi) != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a number of %s "
                             "from %" APR_INT64_T_FMT " to %" APR_INT64_T_FMT,
                             cmd->cmd->name, arg, unit, lo, hi);

@@ -84,21 +84,6 @@ struct mt_redis_t {
 /* ---------------------------------------------------------------------- */
 /* Addresses                                                              */
 
-int mt_redis_id_is_safe(const char *id)
-{
-    apr_size_t i;
-
-    if (!id || !*id)
-        return 0;
-    for (i = 0; id[i]; i++) {
-        if (i >= MT_REDIS_ID_MAX)
-            return 0;
-        if (!apr_isalnum(id[i]) && !strchr("@_.:+/=-", id[i]))
-            return 0;
-    }
-    return 1;
-}
-
 /* Decode %XX escapes; NULL when an escape is malformed or decodes to NUL. */
 static char *pct_decode(apr_pool_t *p, const char *s, apr_size_t len)
 {
@@ -125,20 +110,12 @@ static char *pct_decode(apr_pool_t *p, const char *s, apr_size_t len)
     return out;
 }
 
-/* Parse a decimal in [lo, hi] spanning exactly s[0..len). */
+/* A decimal in [lo, hi] spanning exactly s[0..len), at most 10 digits. */
 static int parse_num(int *out, const char *s, apr_size_t len, long lo, long hi)
 {
-    long v = 0;
-    apr_size_t i;
+    apr_int64_t v = 0;
 
-    if (len == 0 || len > 10)
-        return 0;
-    for (i = 0; i < len; i++) {
-        if (!apr_isdigit(s[i]))
-            return 0;
-        v = v * 10 + (s[i] - '0');
-    }
-    if (v < lo || v > hi)
+    if (len > 10 || mt_dec_parse(&v, s, len, lo, hi) != APR_SUCCESS)
         return 0;
     *out = (int)v;
     return 1;
@@ -181,7 +158,7 @@ static const char *parse_userinfo(mt_redis_addr_t *a, const char *s,
         return "the part before '@' must be [user]:password";
     if (colon > s) {
         a->username = pct_decode(p, s, (apr_size_t)(colon - s));
-        if (!a->username || !mt_redis_id_is_safe(a->username))
+        if (!a->username || !mt_reqid_is_safe(a->username, MT_REDIS_ID_MAX))
             return "bad user name before '@'";
     }
     a->password = pct_decode(p, colon + 1, len - (apr_size_t)(colon - s) - 1);
@@ -261,7 +238,7 @@ static const char *parse_unix_param(mt_redis_addr_t *a, const char *s,
     }
     if (klen == 4 && !strncmp(s, "user", 4)) {
         a->username = eq ? pct_decode(p, eq + 1, vlen) : NULL;
-        return (a->username && mt_redis_id_is_safe(a->username))
+        return (a->username && mt_reqid_is_safe(a->username, MT_REDIS_ID_MAX))
             ? NULL : "bad user name";
     }
     return apr_psprintf(p, "unknown parameter '%.*s' (db, user, password)",
@@ -902,7 +879,7 @@ apr_status_t mt_redis_push(mt_redis_t *r, const char *request_id,
     if (line && len && line[len - 1] == '\n')
         len--;
     if (!line || !len || len > MT_REDIS_LINE_MAX
-        || !mt_redis_id_is_safe(request_id)) {
+        || !mt_reqid_is_safe(request_id, MT_REDIS_ID_MAX)) {
         apr_atomic_inc32(&r->dropped_bad);
         return APR_EINVAL;
     }
