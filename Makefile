@@ -127,19 +127,28 @@ hunt: deps all
 fresh-check:
 	@bash tools/fresh-check.sh
 
-# Coverage-guided fuzzing of the X-MemTrack parser and the record writer
+# Coverage-guided fuzzing of the X-MemTrack parser, the record writer and
+# the Redis address parser
 # (needs clang and libclang-rt-14-dev; not part of make test):
 #   make fuzz && build/fuzz/fuzz_proto -dict=t/fuzz/proto.dict \
 #       -max_total_time=300 build/fuzz/corpus t/fuzz/corpus_proto
 #   build/fuzz/fuzz_record -dict=t/fuzz/record.dict -max_total_time=300 \
 #       build/fuzz/corpus_record
-fuzz: $(BUILD)/fuzz/fuzz_proto $(BUILD)/fuzz/fuzz_record
+#   build/fuzz/fuzz_redis_addr -dict=t/fuzz/redis_addr.dict \
+#       -max_total_time=300 build/fuzz/corpus_redis_addr
+fuzz: $(BUILD)/fuzz/fuzz_proto $(BUILD)/fuzz/fuzz_record $(BUILD)/fuzz/fuzz_redis_addr
 
 $(BUILD)/fuzz/fuzz_proto: t/fuzz/fuzz_proto.c src/mt_proto.c src/mt_util.c $(HEADERS) Makefile | buildtools
 	@mkdir -p $(@D)/corpus
 	clang $(CSTD) -O1 -g $(WARN) -Iinclude $(APR_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	    -o $@ t/fuzz/fuzz_proto.c src/mt_proto.c src/mt_util.c $(APR_LIBS)
+
+$(BUILD)/fuzz/fuzz_redis_addr: t/fuzz/fuzz_redis_addr.c src/mt_redis_addr.c src/mt_util.c $(HEADERS) Makefile | buildtools
+	@mkdir -p $(@D)/corpus_redis_addr
+	clang $(CSTD) -O1 -g $(WARN) -Iinclude $(APR_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -o $@ t/fuzz/fuzz_redis_addr.c src/mt_redis_addr.c src/mt_util.c $(APR_LIBS)
 
 $(BUILD)/fuzz/fuzz_record: t/fuzz/fuzz_record.c t/unit/mt_record_check.h \
         src/mt_record.c src/mt_util.c src/mt_proto.c src/mt_sample.c \
