@@ -28,6 +28,11 @@ CSTD      := -std=c11 -D_GNU_SOURCE
 OPT       ?= -O2 -g
 CFLAGS_ALL = $(CSTD) $(OPT) $(WARN) -fPIC -Iinclude -I$(HTTPD_INC) \
              $(APR_CFLAGS) $(DEP_CFLAGS) $(EXTRA_CFLAGS)
+# The core (src/mt_*.c), its unit tests and the tools: without httpd's
+# include path, so a core file that includes an httpd header does not build
+# (the module, which links the same core, keeps CFLAGS_ALL).
+CFLAGS_CORE= $(CSTD) $(OPT) $(WARN) -fPIC -Iinclude \
+             $(APR_CFLAGS) $(DEP_CFLAGS) $(EXTRA_CFLAGS)
 
 CORE_SRC  := $(sort $(wildcard src/mt_*.c))
 # memtrack-report's own core (records in, reports out): the tools and the
@@ -67,19 +72,19 @@ $(BUILD)/mod_mt_%.so: t/modules/mod_mt_%.c Makefile | buildtools
 # Unit tests of the httpd-free core: linked without httpd, with sanitizers.
 $(BUILD)/unit/%: t/unit/%.c $(CORE_SRC) $(HEADERS) $(wildcard t/unit/*.h) Makefile | buildtools
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -It/unit -o $@ $< $(CORE_SRC) \
+	$(CC) $(CFLAGS_CORE) $(ASAN_FLAGS) -It/unit -o $@ $< $(CORE_SRC) \
 	    $(APR_LIBS) $(DEP_LIBS) -lpthread
 
 # Command-line tools built from the same core.
 $(BUILD)/%: tools/%.c $(CORE_SRC) $(HEADERS) Makefile | buildtools
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(CORE_SRC) $(APR_LIBS) $(DEP_LIBS) -lpthread
+	$(CC) $(CFLAGS_CORE) -o $@ $< $(CORE_SRC) $(APR_LIBS) $(DEP_LIBS) -lpthread
 
 # memtrack-report under AddressSanitizer + UBSan (t/71-report-hostile.t
 # runs its hostile inputs against it with MT_ASAN=1).
 $(BUILD)/asan/memtrack-report: tools/memtrack-report.c $(CORE_SRC) $(HEADERS) Makefile | buildtools
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -o $@ $< $(CORE_SRC) $(APR_LIBS) $(DEP_LIBS) -lpthread
+	$(CC) $(CFLAGS_CORE) $(ASAN_FLAGS) -o $@ $< $(CORE_SRC) $(APR_LIBS) $(DEP_LIBS) -lpthread
 
 asan: $(ASAN_MOD) $(BUILD)/asan/memtrack-report
 unit: $(UNIT_BINS)
@@ -127,19 +132,28 @@ hunt: deps all
 fresh-check:
 	@bash tools/fresh-check.sh
 
-# Coverage-guided fuzzing of the X-MemTrack parser and the record writer
+# Coverage-guided fuzzing of the X-MemTrack parser, the record writer and
+# the Redis address parser
 # (needs clang and libclang-rt-14-dev; not part of make test):
 #   make fuzz && build/fuzz/fuzz_proto -dict=t/fuzz/proto.dict \
 #       -max_total_time=300 build/fuzz/corpus t/fuzz/corpus_proto
 #   build/fuzz/fuzz_record -dict=t/fuzz/record.dict -max_total_time=300 \
 #       build/fuzz/corpus_record
-fuzz: $(BUILD)/fuzz/fuzz_proto $(BUILD)/fuzz/fuzz_record
+#   build/fuzz/fuzz_redis_addr -dict=t/fuzz/redis_addr.dict \
+#       -max_total_time=300 build/fuzz/corpus_redis_addr
+fuzz: $(BUILD)/fuzz/fuzz_proto $(BUILD)/fuzz/fuzz_record $(BUILD)/fuzz/fuzz_redis_addr
 
-$(BUILD)/fuzz/fuzz_proto: t/fuzz/fuzz_proto.c src/mt_proto.c $(HEADERS) Makefile | buildtools
+$(BUILD)/fuzz/fuzz_proto: t/fuzz/fuzz_proto.c src/mt_proto.c src/mt_util.c $(HEADERS) Makefile | buildtools
 	@mkdir -p $(@D)/corpus
 	clang $(CSTD) -O1 -g $(WARN) -Iinclude $(APR_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -o $@ t/fuzz/fuzz_proto.c src/mt_proto.c $(APR_LIBS)
+	    -o $@ t/fuzz/fuzz_proto.c src/mt_proto.c src/mt_util.c $(APR_LIBS)
+
+$(BUILD)/fuzz/fuzz_redis_addr: t/fuzz/fuzz_redis_addr.c src/mt_redis_addr.c src/mt_util.c $(HEADERS) Makefile | buildtools
+	@mkdir -p $(@D)/corpus_redis_addr
+	clang $(CSTD) -O1 -g $(WARN) -Iinclude $(APR_CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	    -o $@ t/fuzz/fuzz_redis_addr.c src/mt_redis_addr.c src/mt_util.c $(APR_LIBS)
 
 $(BUILD)/fuzz/fuzz_record: t/fuzz/fuzz_record.c t/unit/mt_record_check.h \
         src/mt_record.c src/mt_util.c src/mt_proto.c src/mt_sample.c \

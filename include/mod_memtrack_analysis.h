@@ -5,7 +5,7 @@
 
 #include "httpd.h"
 #include "mod_memtrack_config.h"
-#include "mod_memtrack_request.h"
+#include "mod_memtrack_req.h"
 #include "mt_record.h"
 
 /* At the start of a request (post_read_request): finish this child's own

@@ -21,7 +21,7 @@ typedef enum {
  * read them through the functions below. */
 typedef struct mt_dir_conf_t mt_dir_conf_t;
 typedef struct mt_srv_conf_t mt_srv_conf_t;
-struct mt_redis_conf_t;   /* owned by mod_memtrack_redis.c */
+typedef struct mt_redis_conf_t mt_redis_conf_t;  /* mod_memtrack_redis_conf.c */
 
 mt_srv_conf_t *mt_config_srv(server_rec *s);
 mt_dir_conf_t *mt_config_dir(request_rec *r);
@@ -46,7 +46,7 @@ const char *mt_config_log_spec(const mt_srv_conf_t *sc);  /* NULL: none */
 /* The header to take a client's request id from, NULL when not trusted. */
 const char *mt_config_trusted_id_header(const mt_srv_conf_t *sc);
 /* The Redis config of a server, created on first use by its directives. */
-struct mt_redis_conf_t **mt_config_redis_ref(mt_srv_conf_t *sc);
+mt_redis_conf_t **mt_config_redis_ref(mt_srv_conf_t *sc);
 
 /* The sinks of a server: set once per child (log: in the parent). */
 mt_sink_t *mt_config_log_sink(const mt_srv_conf_t *sc);

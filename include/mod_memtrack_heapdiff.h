@@ -8,7 +8,7 @@
 #include "httpd.h"
 #include "http_config.h"
 
-#include "mod_memtrack_request.h"
+#include "mod_memtrack_req.h"
 #include "mt_heapctl.h"
 #include "mt_record.h"
 #include "mt_state.h"

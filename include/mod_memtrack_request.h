@@ -1,39 +1,9 @@
-/* mod_memtrack_request: per-request state and the request hooks. */
+/* mod_memtrack_request: the request hooks (the state they keep is
+ * mt_req_t, in mod_memtrack_req.h). */
 #ifndef MOD_MEMTRACK_REQUEST_H
 #define MOD_MEMTRACK_REQUEST_H
 
-#include "httpd.h"
-#include "mt_sample.h"
-#include "mt_proto.h"
-
-/* What the module knows about one request, from post_read_request to
- * log_transaction. Lives in r->pool, reached through r->request_config (never
- * thread-local: log_transaction may run on another thread). An internal
- * redirect shares its original's state, so the first sample survives. */
-typedef struct mt_req_t {
-    apr_time_t       start;        /* r->request_time of the original */
-    apr_time_t       mono_start;   /* the same instant on mt_mono_now():
-                                    * durations never see a clock step */
-    mt_sample_t      before;       /* the httpd child, post_read_request */
-    const char      *request_id;
-    const char      *id_source;    /* "client", "unique_id", "module" */
-    apr_int64_t      overhead_us;  /* time spent in the module's hooks */
-    mt_app_report_t *app;          /* what the app said, NULL when nothing */
-    const char      *app_refused;  /* why an X-MemTrack header was refused */
-    /* Probes (mod_memtrack_analysis.c). */
-    int              probe_decided;/* the fixups hook has looked */
-    apr_uint64_t     probe_token;  /* asked of the app and the child, 0 none */
-    unsigned int     path_hash;    /* of the path form, when path_hashed */
-    int              path_hashed;
-    int              self_probe;   /* the child's heap was read at fixups */
-    apr_int64_t      self_before;  /* its bytes in use then */
-    apr_uint64_t     self_done;    /* the child's previous probe, finished at
-                                    * this request's start: its token */
-    apr_int64_t      self_done_bytes;
-} mt_req_t;
-
-/* The state of r (or of the request it was redirected from), or NULL. */
-mt_req_t *mt_request_get(request_rec *r);
+#include "apr_pools.h"
 
 void mt_request_register_hooks(apr_pool_t *p);
 

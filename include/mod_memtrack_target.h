@@ -6,7 +6,7 @@
 
 #include "httpd.h"
 #include "mod_memtrack_config.h"
-#include "mod_memtrack_request.h"
+#include "mod_memtrack_req.h"
 #include "mt_record.h"
 
 /* Remove protocol headers a client sent, so the backend never sees them. */

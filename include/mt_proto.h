@@ -51,7 +51,8 @@
 #include <apr_pools.h>
 #include "mt_sample.h"
 
-#define MT_PROTO_HEADER   "X-MemTrack"
+#define MT_PROTO_HEADER   "X-MemTrack"        /* app -> module */
+#define MT_PROTO_WANT     "X-MemTrack-Want"   /* module -> app (probes) */
 #define MT_PROTO_MAX_LEN  2048
 #define MT_PROTO_MAX_NAME 128
 #define MT_PROTO_MAX_NUM  ((apr_int64_t)1 << 50)  /* 1 PiB or 10^15 objects */

@@ -17,10 +17,9 @@
  * AUTH, the writer frees the context, counts what it lost and reconnects with
  * exponential backoff; records keep queueing up to the bound meanwhile.
  *
- * Passwords: the parsed address keeps the password for AUTH only. Every
- * message this file writes uses mt_redis_addr_t.display, the address with the
- * password replaced by "***", and mt_redis_redact() does the same for text
- * that failed to parse.
+ * Passwords: the parsed address (mt_redis_addr.h) keeps the password for
+ * AUTH only. Every message this file writes uses mt_redis_addr_t.display,
+ * the address with the password replaced by "***".
  *
  * Thread safety: mt_redis_push() and mt_redis_stats() may be called from any
  * thread; create/start/stop from one thread (the child's main thread).
@@ -31,12 +30,11 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 #include "mt_log.h"
+#include "mt_redis_addr.h"
 
 #define MT_REDIS_KEY_PREFIX   "memtrack:req:"
 #define MT_REDIS_STREAM       "memtrack:stream"
-#define MT_REDIS_ID_MAX       128        /* longest request id used in a key */
 #define MT_REDIS_LINE_MAX     65536      /* longest record accepted */
-#define MT_REDIS_DEFAULT_PORT 6379
 
 /* Defaults of the tunables (see mod_memtrack_redis.c for the directives). */
 #define MT_REDIS_DEFAULT_TTL_SEC        86400
@@ -45,30 +43,6 @@
 #define MT_REDIS_DEFAULT_BATCH_MAX      256
 #define MT_REDIS_DEFAULT_CONNECT_MS     500
 #define MT_REDIS_DEFAULT_COMMAND_MS     1000
-
-/* A parsed MemTrackRedis address. */
-typedef struct mt_redis_addr_t {
-    int         is_unix;    /* 1: unix socket at path; 0: TCP host:port */
-    const char *host;       /* TCP host name or address (no brackets) */
-    int         port;       /* TCP port, 1..65535 */
-    const char *path;       /* unix socket path */
-    const char *username;   /* ACL user for AUTH, NULL for plain AUTH */
-    const char *password;   /* NULL when none; used for AUTH, never shown */
-    int         db;         /* SELECT db, 0 when not given */
-    const char *display;    /* the address for messages, password "***" */
-} mt_redis_addr_t;
-
-/* Parse "redis://[[user]:password@]host[:port][/db]" or
- * "unix:/path/to/socket[?db=N][&password=P]". On APR_EINVAL *err says what
- * is wrong in words that never include the password. */
-apr_status_t mt_redis_addr_parse(mt_redis_addr_t **paddr, const char **err,
-                                 const char *text, apr_pool_t *p);
-
-/* text with any password replaced by "***": safe to show whatever it is. */
-const char *mt_redis_redact(const char *text, apr_pool_t *p);
-
-/* True when id is 1..MT_REDIS_ID_MAX characters of [A-Za-z0-9@_.:+/=-]. */
-int mt_redis_id_is_safe(const char *id);
 
 /* What one sink is told to do. */
 typedef struct mt_redis_opts_t {

@@ -17,7 +17,6 @@
 
 /* One sample of one process. Every field is MT_UNKNOWN until read. */
 typedef struct mt_sample_t {
-    apr_time_t  taken_at;        /* when it was read (apr time, microseconds) */
     apr_int64_t rss_bytes;       /* resident set (statm field 2) */
     apr_int64_t vsize_bytes;     /* virtual size (statm field 1) */
     apr_int64_t shared_bytes;    /* resident file-backed and shmem (statm 3) */
@@ -42,7 +41,7 @@ apr_uint64_t mt_proc_started(const mt_proc_t *proc);
 /* Reset every field to MT_UNKNOWN. */
 void mt_sample_clear(mt_sample_t *s);
 
-/* Fast path: fill rss, vsize, shared, rss_anon and taken_at from statm. */
+/* Fast path: fill rss, vsize, shared and rss_anon from statm. */
 apr_status_t mt_sample_statm(mt_sample_t *s, mt_proc_t *proc);
 
 /* Slower path: fill swap and peak (and the exact RssAnon) from status. */

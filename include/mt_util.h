@@ -8,6 +8,30 @@
 /* The marker that ends a string cut to fit a record. */
 #define MT_CUT_MARKER "...[cut]"
 
+/* Decimal numbers: the one parser of the module and its core (directives,
+ * the X-MemTrack header, /proc files, sizes, the status page's query).
+ * Digits only: no sign, no base prefix, no blanks inside; a value past the
+ * bound is refused, never wrapped or clamped. One division per call, none
+ * per digit: /proc numbers are parsed on every request. */
+
+/* The digits at s, after any spaces and tabs, as *v when at most max (max
+ * >= 0): returns the first byte after them. NULL (and *v untouched) when
+ * there is no digit there or the value would pass max. */
+const char *mt_dec_scan(apr_int64_t *v, const char *s, apr_int64_t max);
+
+/* s[0..len) is one decimal number from lo to hi (0 <= lo <= hi), nothing
+ * else: APR_SUCCESS and *v set; APR_EINVAL (and *v untouched) otherwise. */
+apr_status_t mt_dec_parse(apr_int64_t *v, const char *s, apr_size_t len,
+                          apr_int64_t lo, apr_int64_t hi);
+
+/* The longest decimal mt_dec_format writes, and the buffer it needs. */
+#define MT_DEC_MAX 20            /* -9223372036854775808 */
+#define MT_DEC_BUF (MT_DEC_MAX + 1)
+
+/* v in decimal (a '-' before a negative value) and a NUL into out
+ * (MT_DEC_BUF bytes): its length, the NUL not counted. */
+apr_size_t mt_dec_format(char *out, apr_int64_t v);
+
 /* Parse "20M", "512K", "1G", "4096" (case-insensitive suffix, optional "B")
  * into bytes. APR_EINVAL on anything else, negative values or overflow. */
 apr_status_t mt_size_parse(apr_int64_t *bytes, const char *text);
@@ -26,9 +50,30 @@ const char *mt_str_clean(apr_pool_t *p, const char *text, apr_size_t max_bytes,
 /* True when id is 1..max_len characters of [A-Za-z0-9@_.:+/=-]: safe to use
  * in a Redis key, a header and a log line. */
 int mt_reqid_is_safe(const char *id, apr_size_t max_len);
+/* (The one validator for ids: Redis keys and user names use it with
+ * MT_REDIS_ID_MAX.) */
 
-/* A fresh random request id: 22 characters of URL-safe base64. */
+/* A fresh random request id: 16 bytes of the system's random source
+ * (getrandom), 22 characters of URL-safe base64 without padding. */
 const char *mt_reqid_make(apr_pool_t *p);
+
+/* The same ids with one getrandom() call per MT_REQID_BATCH ids instead of
+ * one per id: a per-child generator (create it after fork, in child_init:
+ * a generator copied into two processes would hand both the same ids).
+ * locked: the threads of a process share it (a threaded MPM), so a mutex
+ * guards it; 0 when one thread asks for ids (prefork). mt_reqid_next(NULL,
+ * p) is mt_reqid_make(p). */
+#define MT_REQID_RAW   16                      /* random bytes per id */
+#define MT_REQID_LEN   22                      /* characters per id */
+#define MT_REQID_BATCH 32                      /* ids per getrandom() */
+typedef struct mt_reqid_gen_t mt_reqid_gen_t;
+apr_status_t mt_reqid_gen_create(mt_reqid_gen_t **gen, int locked,
+                                 apr_pool_t *p);
+const char *mt_reqid_next(mt_reqid_gen_t *gen, apr_pool_t *p);
+
+/* raw as an id: URL-safe base64 ('-' and '_' for '+' and '/'), no padding;
+ * out holds MT_REQID_LEN + 1 bytes. Exposed for the tests. */
+void mt_reqid_encode(char *out, const unsigned char *raw);
 
 /* Microseconds on the system's monotonic clock (CLOCK_MONOTONIC: the same
  * in every process, never stepped by NTP or a restored VM). For durations,

@@ -37,8 +37,6 @@
 
 APLOG_USE_MODULE(memtrack);
 
-#define MT_WANT_HEADER "X-MemTrack-Want"
-
 static int mt_exclusive;                  /* this child serves one request
                                            * at a time (prefork) */
 static volatile apr_uint32_t mt_credit;   /* probe credit of this child */
@@ -119,7 +117,7 @@ static int fixups(request_rec *r)
         return DECLINED;
     }
     st->probe_token = next_token();
-    apr_table_setn(r->headers_in, MT_WANT_HEADER, apr_psprintf(r->pool,
+    apr_table_setn(r->headers_in, MT_PROTO_WANT, apr_psprintf(r->pool,
                    "probe=%" APR_UINT64_T_FMT "; ps=%d", st->probe_token,
                    mt_config_probe_max(sc)));
     apr_atomic_inc32(&state->hdr->probes_asked);

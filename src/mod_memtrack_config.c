@@ -17,7 +17,7 @@
 
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_heapdiff.h"
-#include "mod_memtrack_redis.h"
+#include "mod_memtrack_redis_conf.h"
 #include "mt_endpoint.h"
 #include "mt_state.h"
 #include "mt_util.h"
@@ -40,7 +40,7 @@ struct mt_dir_conf_t {
 struct mt_srv_conf_t {
     const char *log_spec;         /* MemTrackLog argument, NULL when unset */
     mt_sink_t  *log_sink;         /* opened in open_logs */
-    struct mt_redis_conf_t *redis;/* MemTrackRedis*, NULL when unset */
+    mt_redis_conf_t *redis;       /* MemTrackRedis*, NULL when unset */
     mt_sink_t  *redis_sink;       /* started in child_init */
     int         trust_request_id; /* MemTrackTrustRequestId On|Off */
     const char *request_id_header;/* header trusted when trust_request_id */
@@ -176,7 +176,7 @@ const char *mt_config_trusted_id_header(const mt_srv_conf_t *sc)
     return sc->request_id_header ? sc->request_id_header : "X-Request-Id";
 }
 
-struct mt_redis_conf_t **mt_config_redis_ref(mt_srv_conf_t *sc)
+mt_redis_conf_t **mt_config_redis_ref(mt_srv_conf_t *sc)
 {
     return &sc->redis;
 }
@@ -323,10 +323,10 @@ static const char *cmd_target(cmd_parms *cmd, void *dc, const char *arg)
 static const char *cmd_sample_rate(cmd_parms *cmd, void *dc, const char *arg)
 {
     mt_dir_conf_t *d = dc;
-    char *end;
-    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+    apr_int64_t n;
 
-    if (!apr_isdigit(*arg) || *end || n < 1 || n > MT_MAX_SAMPLE_RATE) {
+    if (mt_dec_parse(&n, arg, strlen(arg), 1, MT_MAX_SAMPLE_RATE)
+        != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number from 1 "
                             "to %d (record 1 request in N)", cmd->cmd->name,
                             arg, MT_MAX_SAMPLE_RATE);
@@ -339,10 +339,9 @@ static const char *cmd_sample_rate(cmd_parms *cmd, void *dc, const char *arg)
 static const char *parse_count(cmd_parms *cmd, const char *arg, int lo, int hi,
                                const char *what, int *out)
 {
-    char *end;
-    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+    apr_int64_t n;
 
-    if (!apr_isdigit(*arg) || *end || n < lo || n > hi) {
+    if (mt_dec_parse(&n, arg, strlen(arg), lo, hi) != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number from "
                             "%d to %d (%s)", cmd->cmd->name, arg, lo, hi, what);
     }
@@ -531,11 +530,11 @@ static const char *cmd_log(cmd_parms *cmd, void *dc, const char *arg)
 
 static const char *cmd_drop_report(cmd_parms *cmd, void *dc, const char *arg)
 {
-    char *end;
-    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+    apr_int64_t n;
 
     (void)dc;
-    if (!apr_isdigit(*arg) || *end || n < 1 || n > MT_MAX_DROP_REPORT_SECS) {
+    if (mt_dec_parse(&n, arg, strlen(arg), 1, MT_MAX_DROP_REPORT_SECS)
+        != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds "
                             "from 1 to %d", cmd->cmd->name, arg,
                             MT_MAX_DROP_REPORT_SECS);
@@ -587,6 +586,39 @@ static const char *cmd_id_header(cmd_parms *cmd, void *dc, const char *arg)
     }
     sc->request_id_header = arg;
     return NULL;
+}
+
+/* The Redis directives: their values are kept in mod_memtrack_redis_conf.c;
+ * the config layer only hands it the server's struct. */
+static const char *cmd_redis_url(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    return mt_redis_conf_url(&srv_of(cmd)->redis, cmd, arg);
+}
+
+static const char *cmd_redis_ttl(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    return mt_redis_conf_ttl(&srv_of(cmd)->redis, cmd, arg);
+}
+
+static const char *cmd_redis_maxlen(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    return mt_redis_conf_maxlen(&srv_of(cmd)->redis, cmd, arg);
+}
+
+static const char *cmd_redis_queue(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    return mt_redis_conf_queue(&srv_of(cmd)->redis, cmd, arg);
+}
+
+static const char *cmd_redis_timeout(cmd_parms *cmd, void *dc,
+                                     const char *conn, const char *command)
+{
+    (void)dc;
+    return mt_redis_conf_timeout(&srv_of(cmd)->redis, cmd, conn, command);
 }
 
 static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
@@ -643,7 +675,20 @@ const command_rec mt_config_cmds[] = {
     AP_INIT_TAKE1("MemTrackServerName", cmd_server_name, NULL, RSRC_CONF,
         "The record's server name instead of the host name (default: the "
         "host name)"),
-    MT_REDIS_CMDS,
+    AP_INIT_TAKE1("MemTrackRedis", cmd_redis_url, NULL, RSRC_CONF,
+        "Redis sink: redis://[:password@]host:port[/db], unix:/path[?db=N] "
+        "or Off"),
+    AP_INIT_TAKE1("MemTrackRedisTTL", cmd_redis_ttl, NULL, RSRC_CONF,
+        "Expiry of memtrack:req:<id> keys in seconds (default 86400)"),
+    AP_INIT_TAKE1("MemTrackRedisStreamMaxLen", cmd_redis_maxlen, NULL,
+        RSRC_CONF, "Approximate cap of memtrack:stream entries; 0 = no "
+        "stream (default 100000)"),
+    AP_INIT_TAKE1("MemTrackRedisQueue", cmd_redis_queue, NULL, RSRC_CONF,
+        "Records waiting for Redis per child before new ones are dropped "
+        "(default 10000)"),
+    AP_INIT_TAKE12("MemTrackRedisTimeout", cmd_redis_timeout, NULL,
+        RSRC_CONF, "Connect and command timeouts in milliseconds "
+        "(default 500 1000)"),
     MT_HEAPDIFF_CMDS,
     { NULL }
 };

@@ -58,7 +58,7 @@
 
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_heapdiff.h"
-#include "mod_memtrack_redis.h"
+#include "mod_memtrack_redis_conf.h"
 #include "mod_memtrack_shm.h"
 #include "mod_memtrack_status.h"
 #include "mod_memtrack_target.h"
@@ -151,13 +151,11 @@ const char *mt_heapdiff_cmd_num(cmd_parms *cmd, void *dc, const char *arg)
     int requests = !strcmp(what, "requests");
     apr_int64_t lo = requests ? 1 : 0;
     apr_int64_t hi = requests ? MT_HD_MAX_REQUESTS : MT_HD_MAX_SECONDS;
-    char *end;
-    apr_int64_t v;
+    apr_int64_t v = 0;
 
     (void)dc;
     if (err) return err;
-    v = apr_strtoi64(arg, &end, 10);
-    if (!apr_isdigit(*arg) || *end || v < lo || v > hi) {
+    if (mt_dec_parse(&v, arg, strlen(arg), lo, hi) != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number from %"
                             APR_INT64_T_FMT " to %" APR_INT64_T_FMT " (%s)",
                             cmd->cmd->name, arg, lo, hi,
@@ -756,13 +754,12 @@ static int named_process(request_rec *r, const char *text, mt_heapctl_begin_t *b
                          char *root, const char **why)
 {
     mt_procfind_policy_t pol;
-    char *end;
-    apr_int64_t pid = apr_strtoi64(text, &end, 10);
+    apr_int64_t pid = 0;
 
     memset(&pol, 0, sizeof(pol));
     pol.httpd_parent_pid = (int)getppid();
     pol.require_title = MT_PROCFIND_TITLE_RUBY;
-    if (!apr_isdigit(*text) || *end || pid < 2 || pid > 4194304
+    if (mt_dec_parse(&pid, text, strlen(text), 2, 4194304) != APR_SUCCESS
         || mt_procfind_check((int)pid, &pol, why, r->pool) != APR_SUCCESS) {
         if (!*why) *why = "not a number";
         return 0;

@@ -14,12 +14,14 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "ap_mpm.h"
 #include "apr_atomic.h"
 #include "apr_strings.h"
 #include "apr_network_io.h"
 
 #include "mod_memtrack_analysis.h"
 #include "mod_memtrack_config.h"
+#include "mod_memtrack_req.h"
 #include "mod_memtrack_request.h"
 #include "mod_memtrack_shm.h"
 #include "mod_memtrack_sink.h"
@@ -45,16 +47,13 @@ static mt_proc_t *mt_self;              /* this child's /proc/self, kept open */
 static const char *mt_hostname;         /* this machine, for the record */
 static volatile apr_uint32_t mt_seq;    /* requests seen, for the sample rate */
 static mt_ratelimit_t *mt_warn_limit;   /* threshold warnings, per child */
-
-mt_req_t *mt_request_get(request_rec *r)
-{
-    return ap_get_module_config(r->request_config, &memtrack_module);
-}
+static mt_reqid_gen_t *mt_ids;          /* request ids, per child */
 
 static void child_init(apr_pool_t *pchild, server_rec *s)
 {
     char host[APRMAXHOSTLEN + 1];
     apr_status_t rv;
+    int threaded = 0;
 
     if (!mt_config_any_enabled()) {
         return;
@@ -69,6 +68,13 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
     if (!mt_hostname) {
         mt_hostname = apr_gethostname(host, sizeof(host), pchild) == APR_SUCCESS
                       ? apr_pstrdup(pchild, host) : NULL;
+    }
+    if (ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) != APR_SUCCESS) {
+        threaded = AP_MPMQ_STATIC;      /* unknown: lock */
+    }
+    if (mt_reqid_gen_create(&mt_ids, threaded != AP_MPMQ_NOT_SUPPORTED,
+                            pchild) != APR_SUCCESS) {
+        mt_ids = NULL;            /* one getrandom() per id then */
     }
     if (mt_ratelimit_create(&mt_warn_limit, MT_WARN_PER_KEY, MT_WARN_TOTAL,
                             MT_WARN_WINDOW, pchild) != APR_SUCCESS) {
@@ -93,12 +99,13 @@ static void settle_request_id(request_rec *r, mt_req_t *st)
         st->id_source = "unique_id";
     }
     else {
-        st->request_id = mt_reqid_make(r->pool);
+        st->request_id = mt_reqid_next(mt_ids, r->pool);
         st->id_source = "module";
     }
     /* The backend logs the same id; an untrusted client value is replaced
-     * so that it can never name (and overwrite) another request's record. */
-    apr_table_set(r->headers_in, "X-Request-Id", st->request_id);
+     * so that it can never name (and overwrite) another request's record.
+     * Not copied: the id lives in r->pool, as the table does. */
+    apr_table_setn(r->headers_in, "X-Request-Id", st->request_id);
     apr_table_setn(r->notes, "memtrack_request_id", st->request_id);
 }
 
@@ -226,8 +233,10 @@ static int log_transaction(request_rec *r)
     mt_analysis_record(r, st, &rec, dc);
     growth = mt_record_growth(&rec, &known);
     if (known) {   /* unknown stays unset: LogFormat prints "-" */
-        apr_table_setn(r->notes, "memtrack_growth", apr_psprintf(r->pool,
-                       "%" APR_INT64_T_FMT, growth));
+        char *note = apr_palloc(r->pool, MT_DEC_BUF);
+
+        mt_dec_format(note, growth);
+        apr_table_setn(r->notes, "memtrack_growth", note);
     }
     rec.overhead_us = st->overhead_us + (mt_mono_now() - t0);
     rv = mt_record_to_json(&line, &len, &rec, PIPE_BUF, r->pool);

@@ -8,6 +8,12 @@
  * from headers_out alone (or with "Header unset") would let them through.
  * The filter is also inserted for error responses, so 304s, errors and HEAD
  * are covered; log_transaction looks again in case no brigade ever passed.
+ * It is inserted only where a backend can answer: a request Passenger
+ * handles, or any request with a handler of its own (a proxy, CGI, asis,
+ * any module's). A static file (no handler until the core's own) gets
+ * none: that saves a filter name lookup and a pass of the brigade on the
+ * commonest request. (Headers another module adds to a static file, say
+ * mod_headers, come after this filter and were never stripped either.)
  *
  * A reported pid is only read when mt_procfind_check allows it: not root's,
  * not the httpd parent, not another httpd child (nor anything else the
@@ -50,11 +56,25 @@ APLOG_USE_MODULE(memtrack);
 static mt_procfind_cache_t *mt_single_cache;   /* per child */
 static int mt_httpd_parent;                    /* getppid() in the child */
 static mt_pidcache_t *mt_verified;             /* pids that passed the check */
+static ap_filter_rec_t *mt_strip_filter;       /* registered once */
 
+/* One look over the request's headers (a handful): both protocol headers
+ * start with X-MemTrack, and almost no request has either. */
 void mt_target_strip_request(request_rec *r)
 {
-    apr_table_unset(r->headers_in, MT_PROTO_HEADER);
-    apr_table_unset(r->headers_in, "X-MemTrack-Want");
+    const apr_array_header_t *h = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)h->elts;
+    int i;
+
+    for (i = 0; i < h->nelts; i++) {
+        if ((e[i].key[0] == 'X' || e[i].key[0] == 'x')
+            && !strncasecmp(e[i].key, MT_PROTO_HEADER,
+                            sizeof(MT_PROTO_HEADER) - 1)) {
+            apr_table_unset(r->headers_in, MT_PROTO_HEADER);
+            apr_table_unset(r->headers_in, MT_PROTO_WANT);
+            return;
+        }
+    }
 }
 
 /* Take X-MemTrack out of the response tables; parse the first one seen. */
@@ -102,10 +122,18 @@ static apr_status_t strip_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* Can a backend answer r (and so set X-MemTrack)? Asked when filters are
+ * inserted, before the core turns a missing handler into the content
+ * type's name. */
+static int backend_can_answer(request_rec *r)
+{
+    return r->handler != NULL || mt_target_is_passenger(r);
+}
+
 static void insert_filter(request_rec *r)
 {
-    if (mt_request_get(r)) {
-        ap_add_output_filter(MT_FILTER_NAME, NULL, r, r->connection);
+    if (mt_request_get(r) && backend_can_answer(r)) {
+        ap_add_output_filter_handle(mt_strip_filter, NULL, r, r->connection);
     }
 }
 
@@ -399,8 +427,8 @@ void mt_target_register_hooks(apr_pool_t *p)
     (void)p;
     /* CONTENT_SET runs before every protocol filter, the header filter
      * among them, so the header is gone before it could be sent. */
-    ap_register_output_filter(MT_FILTER_NAME, strip_filter, NULL,
-                              AP_FTYPE_CONTENT_SET);
+    mt_strip_filter = ap_register_output_filter(MT_FILTER_NAME, strip_filter,
+                                                NULL, AP_FTYPE_CONTENT_SET);
     ap_hook_insert_filter(insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_error_filter(insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);

@@ -17,17 +17,35 @@ typedef struct {
 } out_t;
 
 /* Append len bytes as clean text: controls become '?', invalid UTF-8 U+FFFD.
- * A sequence that does not fit ends the name with "...". */
-static void put(out_t *o, const char *text, size_t len)
+ * A sequence that does not fit ends the name with "...". Runs of plain
+ * printable ASCII (every byte of most names) are copied whole. */
+static
+void put(out_t *o, const char *text, size_t len)
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t i = 0;
 
     while (i < len && !o->full) {
-        size_t n = mt_utf8_seq_len(s + i, len - i);
-        const char *w = n ? text + i : "\xEF\xBF\xBD";
-        size_t wl = n ? n : 3;
+        size_t lim = len - i < MT_ENDPOINT_MAX - 3 - o->len
+                     ? len : i + (MT_ENDPOINT_MAX - 3 - o->len);
+        size_t n, wl;
+        const char *w;
 
+        /* copied while scanned: a name is short, a memcpy call is not
+         * (locals: stores through o->buf could alias o->len) */
+        size_t start = i;
+        char *dst = o->buf + o->len;
+
+        while (i < lim && (unsigned char)(s[i] - 0x20) < 0x5F) {
+            *dst++ = (char)s[i++];
+        }
+        o->len += i - start;
+        if (i == len) {
+            break;
+        }
+        n = mt_utf8_seq_len(s + i, len - i);
+        w = n ? text + i : "\xEF\xBF\xBD";
+        wl = n ? n : 3;
         if (n == 1 && (s[i] < 0x20 || s[i] == 0x7F)) {
             w = "?";
         }
@@ -38,7 +56,7 @@ static void put(out_t *o, const char *text, size_t len)
             o->full = 1;
             break;
         }
-        memcpy(o->buf + o->len, w, wl);
+        memcpy(o->buf + o->len, w, wl);     /* the rare path */
         o->len += wl;
         i += n ? n : 1;
     }

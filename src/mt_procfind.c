@@ -67,18 +67,15 @@ static int parse_status(const char *text, proc_status_t *ps)
     const char *uid = strstr(text, "\nUid:");
     const char *state = strstr(text, "\nState:");
     const char *ppid = strstr(text, "\nPPid:");
-    long ids[4];
+    apr_int64_t ids[4], v;
     int i;
-    char *end;
 
     if (uid == NULL)
         return 0;
     uid += 5;
     for (i = 0; i < 4; i++) {
-        ids[i] = strtol(uid, &end, 10);
-        if (end == uid || ids[i] < 0)
+        if ((uid = mt_dec_scan(&ids[i], uid, APR_INT64_MAX)) == NULL)
             return 0;
-        uid = end;
     }
     ps->any_root = ids[0] == 0 || ids[1] == 0 || ids[2] == 0 || ids[3] == 0;
     ps->zombie = 0;
@@ -89,10 +86,8 @@ static int parse_status(const char *text, proc_status_t *ps)
         ps->zombie = *state == 'Z' || *state == 'X';
     }
     ps->ppid = -1;
-    if (ppid) {
-        long v = strtol(ppid + 6, &end, 10);
-        if (end != ppid + 6 && v >= 0 && v <= MT_PID_LIMIT)
-            ps->ppid = (int)v;
+    if (ppid && mt_dec_scan(&v, ppid + 6, MT_PID_LIMIT)) {
+        ps->ppid = (int)v;
     }
     return 1;
 }

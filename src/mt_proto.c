@@ -16,6 +16,7 @@
 #include <apr_strings.h>
 
 #include "mt_proto.h"
+#include "mt_util.h"
 
 typedef enum {
     MT_KEY_VERSION,     /* int, must be MT_PROTO_VERSION */
@@ -136,22 +137,7 @@ static int is_name_char(unsigned char c)
 static int parse_num(apr_int64_t *out, const char *s, apr_size_t len,
                      apr_int64_t max)
 {
-    apr_int64_t v = 0;
-    apr_size_t i;
-
-    if (len == 0)
-        return 0;
-    for (i = 0; i < len; i++) {
-        int d;
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        d = s[i] - '0';
-        if (v > (max - d) / 10)     /* v * 10 + d would exceed max */
-            return 0;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 1;
+    return mt_dec_parse(out, s, len, 0, max) == APR_SUCCESS;
 }
 
 /* An optional '-' before a magnitude that parse_num takes; "-0" is bad, so

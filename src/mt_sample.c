@@ -17,6 +17,7 @@
 #include <apr_strings.h>
 
 #include "mt_sample.h"
+#include "mt_util.h"
 
 struct mt_proc_t {
     int pid;
@@ -88,7 +89,6 @@ apr_uint64_t mt_proc_started(const mt_proc_t *proc)
 
 void mt_sample_clear(mt_sample_t *s)
 {
-    s->taken_at = 0;
     s->rss_bytes = s->vsize_bytes = s->shared_bytes = MT_UNKNOWN;
     s->rss_anon_bytes = s->swap_bytes = s->peak_rss_bytes = MT_UNKNOWN;
 }
@@ -109,31 +109,18 @@ static apr_status_t read_fd(int fd, char *buf, apr_size_t size)
     return APR_SUCCESS;
 }
 
-/* One decimal number, as sscanf's %lld takes it (leading blanks, a sign);
- * 0 when there is none or it overflows. */
-static int next_lld(const char **text, long long *v)
-{
-    char *end;
-
-    errno = 0;
-    *v = strtoll(*text, &end, 10);
-    if (end == *text || errno != 0) {
-        return 0;
-    }
-    *text = end;
-    return 1;
-}
-
 apr_status_t mt_sample_parse_statm(mt_sample_t *s, const char *text,
                                    apr_int64_t page_bytes)
 {
-    long long size, resident, shared;
+    /* Pages; a count whose bytes would not fit is refused. */
+    apr_int64_t max = APR_INT64_MAX / (page_bytes > 0 ? page_bytes : 1);
+    apr_int64_t size, resident, shared;
 
-    /* strtoll rather than sscanf: this runs twice per request, and
-     * sscanf's setup costs more than the parsing. */
-    if (!next_lld(&text, &size) || !next_lld(&text, &resident)
-        || !next_lld(&text, &shared)
-        || size < 0 || resident < 0 || shared < 0) {
+    /* By hand rather than sscanf or strtoll: this runs twice per request,
+     * and their setup (locale, errno) cost more than the digits. */
+    if ((text = mt_dec_scan(&size, text, max)) == NULL
+        || (text = mt_dec_scan(&resident, text, max)) == NULL
+        || mt_dec_scan(&shared, text, max) == NULL) {
         return APR_EINVAL;
     }
     if (size == 0) {
@@ -155,7 +142,6 @@ apr_status_t mt_sample_statm(mt_sample_t *s, mt_proc_t *proc)
     char buf[128];
     apr_status_t rv;
 
-    s->taken_at = apr_time_now();
     if (APR_SUCCESS != (rv = read_fd(proc->statm_fd, buf, sizeof(buf)))) {
         return rv;
     }
@@ -216,9 +202,9 @@ static apr_int64_t status_kb(const char *text, const char *key)
 
     while (line && *line) {
         if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-            char *end;
-            long long kb = strtoll(line + klen + 1, &end, 10);
-            return (end != line + klen + 1 && kb >= 0) ? kb * 1024 : MT_UNKNOWN;
+            apr_int64_t kb;
+            return mt_dec_scan(&kb, line + klen + 1, APR_INT64_MAX / 1024)
+                   ? kb * 1024 : MT_UNKNOWN;
         }
         line = strchr(line, '\n');
         if (line) line++;
@@ -255,8 +241,8 @@ apr_status_t mt_sample_status(mt_sample_t *s, mt_proc_t *proc)
 static apr_status_t parse_stat_field(const char *text, int n, apr_uint64_t *v)
 {
     const char *p = strrchr(text, ')');
-    unsigned long long x;
-    char *end;
+    const char *end;
+    apr_int64_t x;
     int field;
 
     if (p == NULL || n < 3) {
@@ -269,12 +255,8 @@ static apr_status_t parse_stat_field(const char *text, int n, apr_uint64_t *v)
         while (*p != ' ' && *p != '\0') p++;
     }
     while (*p == ' ') p++;
-    if (*p < '0' || *p > '9') {
-        return APR_EINVAL;
-    }
-    errno = 0;
-    x = strtoull(p, &end, 10);
-    if (errno != 0 || (*end != ' ' && *end != '\0' && *end != '\n')) {
+    if ((end = mt_dec_scan(&x, p, APR_INT64_MAX)) == NULL
+        || (*end != ' ' && *end != '\0' && *end != '\n')) {
         return APR_EINVAL;
     }
     *v = (apr_uint64_t)x;

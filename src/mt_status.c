@@ -9,6 +9,7 @@
 
 #include "mt_heapview.h"
 #include "mt_status.h"
+#include "mt_util.h"
 
 /* ---- query and content types ---- */
 
@@ -20,15 +21,10 @@ static int word_is(const char *s, apr_size_t n, const char *w)
 
 static int refresh_of(const char *v, apr_size_t n)
 {
-    long long secs = 0;
-    apr_size_t i;
+    apr_int64_t secs = 0;
 
-    if (n == 0 || n > 12) {
+    if (n > 12 || mt_dec_parse(&secs, v, n, 0, APR_INT64_MAX) != APR_SUCCESS) {
         return 0;
-    }
-    for (i = 0; i < n; i++) {
-        if (!apr_isdigit(v[i])) return 0;
-        secs = secs * 10 + (v[i] - '0');
     }
     if (secs < 1) return 1;
     return secs > MT_STATUS_REFRESH_MAX ? MT_STATUS_REFRESH_MAX : (int)secs;

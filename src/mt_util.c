@@ -5,23 +5,106 @@
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <apr_general.h>
-#include <apr_base64.h>
+#include <apr_thread_mutex.h>
 
 #include "mt_util.h"
+
+/* The digits at s, up to the first other byte, when at most max. Up to 18
+ * digits cannot pass APR_INT64_MAX, so those go unchecked; only a longer
+ * run checks each step against max before it is taken. */
+static const char *dec_digits(apr_int64_t *v, const char *s, apr_int64_t max)
+{
+    const char *c = s, *unchecked = s + 18;
+    apr_int64_t x = 0;
+    unsigned int d;
+
+    while (c < unchecked && (d = (unsigned char)*c - (unsigned int)'0') <= 9) {
+        x = x * 10 + d;
+        c++;
+    }
+    if (c == s) {
+        return NULL;
+    }
+    if (*c >= '0' && *c <= '9') {
+        apr_int64_t tens = max / 10;
+        int last = (int)(max % 10);
+
+        for (; *c >= '0' && *c <= '9'; c++) {
+            int dd = *c - '0';
+
+            if (x > tens || (x == tens && dd > last)) {
+                return NULL;
+            }
+            x = x * 10 + dd;
+        }
+    }
+    if (x > max) {
+        return NULL;
+    }
+    *v = x;
+    return c;
+}
+
+const char *mt_dec_scan(apr_int64_t *v, const char *s, apr_int64_t max)
+{
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    return max < 0 ? NULL : dec_digits(v, s, max);
+}
+
+apr_status_t mt_dec_parse(apr_int64_t *v, const char *s, apr_size_t len,
+                          apr_int64_t lo, apr_int64_t hi)
+{
+    apr_int64_t x = 0, tens = hi / 10;
+    int last = (int)(hi % 10);
+    apr_size_t i;
+
+    if (!s || len == 0 || lo < 0 || hi < lo) {
+        return APR_EINVAL;
+    }
+    for (i = 0; i < len; i++) {
+        int d = s[i] - '0';
+
+        if (d < 0 || d > 9 || x > tens || (x == tens && d > last)) {
+            return APR_EINVAL;
+        }
+        x = x * 10 + d;
+    }
+    if (x < lo) {
+        return APR_EINVAL;
+    }
+    *v = x;
+    return APR_SUCCESS;
+}
+
+apr_size_t mt_dec_format(char *out, apr_int64_t v)
+{
+    char tmp[MT_DEC_MAX];
+    apr_uint64_t u = v < 0 ? 0 - (apr_uint64_t)v : (apr_uint64_t)v;
+    apr_size_t n = 0, len = 0;
+
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) {
+        out[len++] = '-';
+    }
+    while (n) {
+        out[len++] = tmp[--n];
+    }
+    out[len] = '\0';
+    return len;
+}
 
 apr_status_t mt_size_parse(apr_int64_t *bytes, const char *text)
 {
     apr_int64_t value = 0, unit = 1;
-    const char *c = text;
+    const char *c;
 
-    if (!text || !apr_isdigit(*c)) {
+    if (!text || (c = dec_digits(&value, text, APR_INT64_MAX)) == NULL) {
         return APR_EINVAL;
-    }
-    for (; apr_isdigit(*c); c++) {
-        if (value > (APR_INT64_MAX - 9) / 10) {
-            return APR_EINVAL;
-        }
-        value = value * 10 + (*c - '0');
     }
     switch (apr_tolower(*c)) {
     case 'k': unit = 1024; c++; break;
@@ -111,25 +194,95 @@ int mt_reqid_is_safe(const char *id, apr_size_t max_len)
     return 1;
 }
 
+void mt_reqid_encode(char *out, const unsigned char *raw)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                              "0123456789-_";
+    int i, o = 0;
+
+    for (i = 0; i + 3 <= MT_REQID_RAW; i += 3) {
+        unsigned int v = (unsigned int)raw[i] << 16
+                         | (unsigned int)raw[i + 1] << 8 | raw[i + 2];
+
+        out[o++] = b64[v >> 18];
+        out[o++] = b64[(v >> 12) & 63];
+        out[o++] = b64[(v >> 6) & 63];
+        out[o++] = b64[v & 63];
+    }
+    /* 16 = 5 * 3 + 1: the last byte in two characters. */
+    out[o++] = b64[raw[i] >> 2];
+    out[o++] = b64[(raw[i] & 3) << 4];
+    out[o] = '\0';
+}
+
+/* Random bytes; never fail a request for want of entropy: time and an
+ * address then. */
+static void random_bytes(unsigned char *raw, apr_size_t n, const void *addr)
+{
+    if (apr_generate_random_bytes(raw, n) != APR_SUCCESS) {
+        apr_time_t now = apr_time_now();
+        apr_size_t i;
+
+        for (i = 0; i < n; i++) {
+            raw[i] = (unsigned char)(((const unsigned char *)&now)[i % 8]
+                     ^ ((apr_uintptr_t)addr >> (8 * (i % 8))) ^ i);
+        }
+    }
+}
+
 const char *mt_reqid_make(apr_pool_t *p)
 {
-    unsigned char raw[16];
-    char *id = apr_palloc(p, apr_base64_encode_len(sizeof(raw)));
-    apr_size_t i;
+    unsigned char raw[MT_REQID_RAW];
+    char *id = apr_palloc(p, MT_REQID_LEN + 1);
 
-    if (apr_generate_random_bytes(raw, sizeof(raw)) != APR_SUCCESS) {
-        /* Never fail a request for want of entropy: time and address. */
-        apr_time_t now = apr_time_now();
-        memcpy(raw, &now, sizeof(now));
-        memcpy(raw + 8, &id, sizeof(id) < 8 ? sizeof(id) : 8);
+    random_bytes(raw, sizeof(raw), id);
+    mt_reqid_encode(id, raw);
+    return id;
+}
+
+struct mt_reqid_gen_t {
+    apr_thread_mutex_t *mu;          /* NULL: one thread only */
+    apr_size_t          used;        /* bytes of buf handed out */
+    unsigned char       buf[MT_REQID_RAW * MT_REQID_BATCH];
+};
+
+apr_status_t mt_reqid_gen_create(mt_reqid_gen_t **gen, int locked,
+                                 apr_pool_t *p)
+{
+    mt_reqid_gen_t *g = apr_palloc(p, sizeof(*g));
+    apr_status_t rv;
+
+    g->mu = NULL;
+    if (locked && (rv = apr_thread_mutex_create(&g->mu,
+                        APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS) {
+        return rv;
     }
-    apr_base64_encode(id, (const char *)raw, sizeof(raw));
-    /* URL-safe alphabet and no padding: the id travels in headers and keys. */
-    for (i = 0; id[i]; i++) {
-        if (id[i] == '+') id[i] = '-';
-        else if (id[i] == '/') id[i] = '_';
-        else if (id[i] == '=') { id[i] = '\0'; break; }
+    g->used = sizeof(g->buf);       /* empty: filled at the first id */
+    *gen = g;
+    return APR_SUCCESS;
+}
+
+const char *mt_reqid_next(mt_reqid_gen_t *gen, apr_pool_t *p)
+{
+    unsigned char raw[MT_REQID_RAW];
+    char *id;
+
+    if (!gen || (gen->mu && apr_thread_mutex_lock(gen->mu) != APR_SUCCESS)) {
+        return mt_reqid_make(p);
     }
+    if (gen->used == sizeof(gen->buf)) {
+        random_bytes(gen->buf, sizeof(gen->buf), gen);
+        gen->used = 0;
+    }
+    memcpy(raw, gen->buf + gen->used, sizeof(raw));
+    /* Handed out once: the copy in buf goes. */
+    memset(gen->buf + gen->used, 0, sizeof(raw));
+    gen->used += sizeof(raw);
+    if (gen->mu) {
+        apr_thread_mutex_unlock(gen->mu);
+    }
+    id = apr_palloc(p, MT_REQID_LEN + 1);
+    mt_reqid_encode(id, raw);
     return id;
 }
 

@@ -2,6 +2,9 @@
 #include <apr_general.h>
 #include "mt_tap.h"
 #include "mt_endpoint.h"
+#include "mt_util.h"
+#include <stdlib.h>
+#include <string.h>
 
 static const char *from(const char *method, const char *path)
 {
@@ -76,11 +79,69 @@ static void test_names(void)
     ok(mt_endpoint_hash("a") != mt_endpoint_hash("b"), "hash");
 }
 
+/* The cleaning rules byte by byte, as written before the ASCII runs were
+ * copied whole: the reference the writer is held to. */
+static void ref_clean(char *out, const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0, o = 0;
+
+    while (i < len) {
+        size_t n = mt_utf8_seq_len(s + i, len - i);
+        const char *w = n ? text + i : "\xEF\xBF\xBD";
+        size_t wl = n ? n : 3;
+
+        if (n == 1 && (s[i] < 0x20 || s[i] == 0x7F)) w = "?";
+        if (o + wl > MT_ENDPOINT_MAX - 3) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        memcpy(out + o, w, wl);
+        o += wl;
+        i += n ? n : 1;
+    }
+    out[o] = '\0';
+}
+
+/* Random names (printable runs, controls, DEL, valid and broken UTF-8, at
+ * and around the length limit) come out as the reference says. */
+static void test_clean_random(void)
+{
+    static const char *const bits[] = { "a", "Z9", "/x_y", " ", "\x01", "\x7F",
+        "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xFF", "\xC3", "\xED\xA0\x80",
+        "\xE2\x82", "~", "abcdefghijklmnopqrstuvwxyz0123456789" };
+    char in[600], got[MT_ENDPOINT_MAX + 1], want[MT_ENDPOINT_MAX + 1];
+    int bad = 0, i;
+
+    srand(11);
+    for (i = 0; i < 20000 && !bad; i++) {
+        size_t len = 0, target = (size_t)(rand() % 400) + 1;
+
+        while (len < target) {
+            const char *b = bits[rand() % (int)(sizeof(bits) / sizeof(bits[0]))];
+            size_t bl = strlen(b);
+            if (len + bl >= sizeof(in)) break;
+            memcpy(in + len, b, bl);
+            len += bl;
+        }
+        in[len] = '\0';
+        mt_endpoint_name(got, in, NULL, NULL, "GET", "/");
+        ref_clean(want, in, len);
+        if (strcmp(got, want) != 0) {
+            bad = 1;
+            printf("# name %d differs: got '%s' want '%s'\n", i, got, want);
+        }
+    }
+    ok(!bad, "20000 random names cleaned and cut as byte by byte");
+}
+
 int main(void)
 {
     apr_initialize();
     test_paths();
     test_clean();
+    test_clean_random();
     test_names();
     apr_terminate();
     return done_testing();

@@ -22,6 +22,7 @@
 
 #include "mt_tap.h"
 #include "mt_redis.h"
+#include "mt_util.h"
 
 static apr_pool_t *pool;
 static char tmpdir[256];
@@ -150,20 +151,20 @@ static void test_ids(void)
 {
     char id[200];
 
-    ok(mt_redis_id_is_safe("YxK3-9_a@b.c:d+e/f=g"), "safe charset");
-    ok(!mt_redis_id_is_safe(""), "empty refused");
-    ok(!mt_redis_id_is_safe(NULL), "NULL refused");
-    ok(!mt_redis_id_is_safe("a b"), "space refused");
-    ok(!mt_redis_id_is_safe("a\r\nSET x"), "CRLF refused");
-    ok(!mt_redis_id_is_safe("*"), "glob refused");
-    ok(!mt_redis_id_is_safe("a{b}"), "hash tag refused");
-    ok(!mt_redis_id_is_safe("caf\xc3\xa9"), "non-ASCII refused");
+    ok(mt_reqid_is_safe("YxK3-9_a@b.c:d+e/f=g", MT_REDIS_ID_MAX), "safe charset");
+    ok(!mt_reqid_is_safe("", MT_REDIS_ID_MAX), "empty refused");
+    ok(!mt_reqid_is_safe(NULL, MT_REDIS_ID_MAX), "NULL refused");
+    ok(!mt_reqid_is_safe("a b", MT_REDIS_ID_MAX), "space refused");
+    ok(!mt_reqid_is_safe("a\r\nSET x", MT_REDIS_ID_MAX), "CRLF refused");
+    ok(!mt_reqid_is_safe("*", MT_REDIS_ID_MAX), "glob refused");
+    ok(!mt_reqid_is_safe("a{b}", MT_REDIS_ID_MAX), "hash tag refused");
+    ok(!mt_reqid_is_safe("caf\xc3\xa9", MT_REDIS_ID_MAX), "non-ASCII refused");
     memset(id, 'a', 128);
     id[128] = 0;
-    ok(mt_redis_id_is_safe(id), "128 characters fine");
+    ok(mt_reqid_is_safe(id, MT_REDIS_ID_MAX), "128 characters fine");
     id[128] = 'a';
     id[129] = 0;
-    ok(!mt_redis_id_is_safe(id), "129 characters refused");
+    ok(!mt_reqid_is_safe(id, MT_REDIS_ID_MAX), "129 characters refused");
 }
 
 /* ---- the queue, no server ---------------------------------------------- */
