@@ -6,7 +6,7 @@
 #
 # Loads the Rails test app (t/apps/rails, production, its sqlite database in
 # a temporary directory), grows the process with the ballast of
-# companion-probe-cost.rb (records of a hash, three strings, an array and a
+# tools/rails-cost-app.rb (records of a hash, three strings, an array and a
 # time) until its RSS reaches each size, and then runs one attempt through
 # MemTrack::Rack the way mod_memtrack asks for it: snapshot 1, 200 requests
 # of GET /items and GET /hoard (one 20,000-byte string kept each), snapshot
@@ -17,57 +17,18 @@
 # allocation tracing costs: the median GET /items with tracing off and on,
 # and the time of one allocation (a million short strings) off and on
 # (measured after the attempt: it grows the heap). Not a throughput run.
-require "tmpdir"
-require "fileutils"
+require_relative "rails-cost-app"
 require "open3"
+require "objspace"
 
-SIZES = (ARGV.empty? ? %w[100 300] : ARGV).map { |s| Integer(s, 10) }
 REQUESTS = 200
 ROOT = File.expand_path("..", __dir__)
 DIFF = File.join(ROOT, "build", "memtrack-heapdiff")
-ENV["MT_NO_MIDDLEWARE"] = "1"
-ENV["RAILS_ENV"] = "production"
-ENV["MT_APP_DATA"] = Dir.mktmpdir("mt-heap-cost-")
 SNAPS = File.join(ENV["MT_APP_DATA"], "heap")
-at_exit { FileUtils.remove_entry(ENV["MT_APP_DATA"]) }
-
-require_relative "../t/apps/rails/config/environment"
-require "memtrack/rack"
-require "rack/mock"
-require "objspace"
-
-def rss_mb
-  File.read("/proc/self/statm").split[1].to_i * Etc.sysconf(Etc::SC_PAGESIZE) / 1e6
-end
-
-def now_us
-  Process.clock_gettime(Process::CLOCK_MONOTONIC, :float_microsecond)
-end
 
 def median(a)
   s = a.sort
   s[s.size / 2]
-end
-
-BALLAST = []
-def grow_to(mb)
-  i = BALLAST.size
-  while rss_mb < mb
-    10_000.times do
-      BALLAST << { id: i, name: "record #{i} #{'x' * 40}", email: "user#{i}@example.org",
-                   tags: [i.to_s, "t#{i % 97}"], at: Time.at(i) }
-      i += 1
-    end
-  end
-end
-
-def request(mw, path, want = nil)
-  env = Rack::MockRequest.env_for(path)
-  env["HTTP_X_MEMTRACK_WANT"] = want if want
-  _status, headers, body = mw.call(env)
-  body.each { |_| nil }
-  body.close if body.respond_to?(:close)
-  headers[MemTrack::Rack::HEADER]
 end
 
 def snapshot(mw, token, step)

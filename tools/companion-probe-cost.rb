@@ -14,27 +14,10 @@
 # probe_us (both full GCs and snapshots), of one full GC alone, and of one
 # malloc statistics read (mallinfo2 and malloc_info). Not a throughput run:
 # a few dozen requests, one at a time.
-require "tmpdir"
-
-SIZES = (ARGV.empty? ? %w[100 300] : ARGV).map { |s| Integer(s, 10) }
-PROBES = 15
-ENV["MT_NO_MIDDLEWARE"] = "1"
-ENV["RAILS_ENV"] = "production"
-ENV["MT_APP_DATA"] = Dir.mktmpdir("mt-probe-cost-")
-at_exit { FileUtils.remove_entry(ENV["MT_APP_DATA"]) }
-
-require_relative "../t/apps/rails/config/environment"
-require "memtrack/rack"
-require "rack/mock"
+require_relative "rails-cost-app"
 require "fiddle"
 
-def rss_mb
-  File.read("/proc/self/statm").split[1].to_i * Etc.sysconf(Etc::SC_PAGESIZE) / 1e6
-end
-
-def now_us
-  Process.clock_gettime(Process::CLOCK_MONOTONIC, :float_microsecond)
-end
+PROBES = 15
 
 def timed(n)
   Array.new(n) do
@@ -52,27 +35,6 @@ def fmt(sorted)
   format("%8.0f / %8.0f", pct(sorted, 0.5), pct(sorted, 0.9))
 end
 
-BALLAST = []
-def grow_to(mb)
-  i = BALLAST.size
-  while rss_mb < mb
-    10_000.times do
-      BALLAST << { id: i, name: "record #{i} #{'x' * 40}", email: "user#{i}@example.org",
-                   tags: [i.to_s, "t#{i % 97}"], at: Time.at(i) }
-      i += 1
-    end
-  end
-end
-
-def request(mw, want)
-  env = Rack::MockRequest.env_for("/items")
-  env["HTTP_X_MEMTRACK_WANT"] = want if want
-  _status, headers, body = mw.call(env)
-  body.each { |_| nil }
-  body.close if body.respond_to?(:close)
-  headers[MemTrack::Rack::HEADER]
-end
-
 mw = MemTrack::Rack.new(Rails.application, smaps_every: 0, probe_budget: 1.0)
 readers = {}
 { "mallinfo2" => MemTrack::MallocStats::Mallinfo2,
@@ -86,11 +48,11 @@ puts "Rails #{Rails.version}, ruby #{RUBY_VERSION}, GET /items, #{PROBES} probes
 token = 0
 SIZES.each do |mb|
   grow_to(mb)
-  5.times { request(mw, nil) }
+  5.times { request(mw, "/items") }
   probe_us = Array.new(PROBES) do
     token += 1
-    request(mw, "probe=#{token}; ps=1000")
-    request(mw, nil)[/probe_us=(\d+)/, 1].to_i
+    request(mw, "/items", "probe=#{token}; ps=1000")
+    request(mw, "/items")[/probe_us=(\d+)/, 1].to_i
   end.sort
   gc = timed(5) { GC.start(full_mark: true, immediate_sweep: true) }
   reads = readers.map { |name, r| "#{name} #{fmt(timed(200) { r.in_use })}" }
