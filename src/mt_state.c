@@ -712,6 +712,24 @@ int mt_state_probe_pick(volatile apr_uint32_t *credit, unsigned int rate,
 
 /* ---- copies ---- */
 
+apr_status_t mt_state_copy_proc(mt_state_t *st, unsigned int i,
+                                mt_proc_slot_t *out)
+{
+    mt_proc_slot_t *slot;
+
+    if (i >= st->n || st->slots[i].pid == 0) {
+        return APR_NOTFOUND;
+    }
+    slot = &st->slots[i];
+    if (!lock_take(&slot->lock)) {
+        return APR_EAGAIN;
+    }
+    *out = *slot;
+    out->lock = 0;
+    lock_give(&slot->lock);
+    return out->pid != 0 && out->requests > 0 ? APR_SUCCESS : APR_NOTFOUND;
+}
+
 unsigned int mt_state_copy_procs(mt_state_t *st, mt_proc_slot_t *out,
                                  unsigned int *index_out, unsigned int max,
                                  unsigned int *busy)
@@ -720,21 +738,14 @@ unsigned int mt_state_copy_procs(mt_state_t *st, mt_proc_slot_t *out,
 
     if (busy) *busy = 0;
     for (i = 0; i < st->n && n < max; i++) {
-        mt_proc_slot_t *slot = &st->slots[i];
-        if (slot->pid == 0) {
-            continue;
-        }
-        if (!lock_take(&slot->lock)) {
+        apr_status_t rv = mt_state_copy_proc(st, i, &out[n]);
+        if (rv == APR_EAGAIN) {
             if (busy) (*busy)++;
-            continue;
         }
-        if (slot->pid != 0 && slot->requests > 0) {
-            out[n] = *slot;
-            out[n].lock = 0;
+        else if (rv == APR_SUCCESS) {
             if (index_out) index_out[n] = i;
             n++;
         }
-        lock_give(&slot->lock);
     }
     return n;
 }
@@ -799,22 +810,4 @@ void mt_state_cache_verdict(mt_state_t *st, int endpoint, unsigned int weight,
     if (!is_leak) e->leak_since = 0;
     else if (e->leak_since == 0) e->leak_since = now;
     lock_give(&e->lock);
-}
-
-apr_status_t mt_state_copy_proc(mt_state_t *st, unsigned int i,
-                                mt_proc_slot_t *out)
-{
-    mt_proc_slot_t *slot;
-
-    if (i >= st->n || st->slots[i].pid == 0) {
-        return APR_NOTFOUND;
-    }
-    slot = &st->slots[i];
-    if (!lock_take(&slot->lock)) {
-        return APR_EAGAIN;
-    }
-    *out = *slot;
-    out->lock = 0;
-    lock_give(&slot->lock);
-    return out->pid != 0 && out->requests > 0 ? APR_SUCCESS : APR_NOTFOUND;
 }
