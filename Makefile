@@ -69,22 +69,39 @@ $(BUILD)/mod_mt_%.so: t/modules/mod_mt_%.c Makefile | buildtools
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -shared -o $@ $<
 
-# Unit tests of the httpd-free core: linked without httpd, with sanitizers.
-$(BUILD)/unit/%: t/unit/%.c $(CORE_SRC) $(HEADERS) $(wildcard t/unit/*.h) Makefile | buildtools
+# The core compiled once into an archive, plain for the tools and with
+# sanitizers for the unit tests and the ASan report tool: a test or a tool
+# links only the objects it uses, and a change to one core file recompiles
+# that file, not the whole core once per binary.
+CORE_LIB  := $(BUILD)/core/libmtcore.a
+CORE_ALIB := $(BUILD)/core-asan/libmtcore.a
+$(BUILD)/core/%.o: src/%.c $(HEADERS) Makefile | buildtools
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_CORE) $(ASAN_FLAGS) -It/unit -o $@ $< $(CORE_SRC) \
+	$(CC) $(CFLAGS_CORE) -c -o $@ $<
+$(BUILD)/core-asan/%.o: src/%.c $(HEADERS) Makefile | buildtools
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) $(ASAN_FLAGS) -c -o $@ $<
+$(CORE_LIB): $(CORE_SRC:src/%.c=$(BUILD)/core/%.o)
+	rm -f $@ && ar rcs $@ $^
+$(CORE_ALIB): $(CORE_SRC:src/%.c=$(BUILD)/core-asan/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+# Unit tests of the httpd-free core: linked without httpd, with sanitizers.
+$(BUILD)/unit/%: t/unit/%.c $(CORE_ALIB) $(HEADERS) $(wildcard t/unit/*.h) Makefile | buildtools
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_CORE) $(ASAN_FLAGS) -It/unit -o $@ $< $(CORE_ALIB) \
 	    $(APR_LIBS) $(DEP_LIBS) -lpthread
 
 # Command-line tools built from the same core.
-$(BUILD)/%: tools/%.c $(CORE_SRC) $(HEADERS) Makefile | buildtools
+$(BUILD)/%: tools/%.c $(CORE_LIB) $(HEADERS) Makefile | buildtools
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_CORE) -o $@ $< $(CORE_SRC) $(APR_LIBS) $(DEP_LIBS) -lpthread
+	$(CC) $(CFLAGS_CORE) -o $@ $< $(CORE_LIB) $(APR_LIBS) $(DEP_LIBS) -lpthread
 
 # memtrack-report under AddressSanitizer + UBSan (t/71-report-hostile.t
 # runs its hostile inputs against it with MT_ASAN=1).
-$(BUILD)/asan/memtrack-report: tools/memtrack-report.c $(CORE_SRC) $(HEADERS) Makefile | buildtools
+$(BUILD)/asan/memtrack-report: tools/memtrack-report.c $(CORE_ALIB) $(HEADERS) Makefile | buildtools
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_CORE) $(ASAN_FLAGS) -o $@ $< $(CORE_SRC) $(APR_LIBS) $(DEP_LIBS) -lpthread
+	$(CC) $(CFLAGS_CORE) $(ASAN_FLAGS) -o $@ $< $(CORE_ALIB) $(APR_LIBS) $(DEP_LIBS) -lpthread
 
 asan: $(ASAN_MOD) $(BUILD)/asan/memtrack-report
 unit: $(UNIT_BINS)
