@@ -3,6 +3,7 @@
  * The thread alone touches buf; the spool is shared with request threads.
  */
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -25,6 +26,8 @@ struct mt_linewriter_t {
                                        * more on a file */
     char                 *buf;        /* writer only: one write's lines */
     apr_thread_t         *thread;     /* NULL until started */
+    int                   full;       /* writer only: the last write found
+                                       * the pipe full */
 };
 
 void mt_linewriter_opts_default(mt_linewriter_opts_t *o)
@@ -50,6 +53,15 @@ static void told_lost(mt_linewriter_t *w, apr_uint32_t n, apr_status_t rv)
     }
 }
 
+/* Has the pipe room for a write of PIPE_BUF bytes? (Linux tells POLLOUT
+ * when a whole page of the pipe is free.) */
+static int writable(int fd)
+{
+    struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+    return poll(&pfd, 1, 0) > 0;
+}
+
 static apr_uint32_t lines_in(const char *buf, apr_size_t len)
 {
     apr_uint32_t n = 0;
@@ -67,7 +79,10 @@ static apr_uint32_t lines_in(const char *buf, apr_size_t len)
  * full pipe (EAGAIN: a write of at most PIPE_BUF bytes goes whole or not
  * at all) loses them, as a record written on the request thread was lost
  * before: the writer never waits for the logger, so records never pile up
- * behind a stopped one. */
+ * behind a stopped one. Once full, the pipe is written again only when it
+ * has room for a whole write: a short batch squeezed into the last bytes
+ * of a full pipe between two refused ones would make a stopped logger
+ * look like a sink writing again (mod_memtrack_sink.h). */
 static void flush_lines(mt_linewriter_t *w, const char *buf, apr_size_t len,
                         apr_uint32_t n)
 {
@@ -75,7 +90,13 @@ static void flush_lines(mt_linewriter_t *w, const char *buf, apr_size_t len,
     apr_status_t rv;
     apr_uint32_t ok;
 
-    rv = mt_linefile_write(w->o.lf, buf, len, &kept);
+    if (w->full && !writable(w->o.fd)) {
+        rv = APR_EAGAIN;
+    }
+    else {
+        rv = mt_linefile_write(w->o.lf, buf, len, &kept);
+        w->full = APR_STATUS_IS_EAGAIN(rv);
+    }
     ok = rv == APR_SUCCESS ? n : lines_in(buf, kept);
     told_written(w, ok);
     told_lost(w, n - ok, rv);
