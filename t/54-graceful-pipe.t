@@ -88,7 +88,7 @@ EOC
         # The records went through each child's writer thread, in batches
         # (mod_memtrack_log.c): children of many generations started one.
         my %writers;
-        $writers{$1}++ while $el =~ /\[pid (\d+)[^\]]*\] memtrack: MemTrackLog \|[^\n]*: writer thread started \(records written in batches\)/g;
+        $writers{$1}++ while $el =~ /\[pid (\d+)[^\]]*\][^\n]* memtrack: MemTrackLog \|[^\n]*: writer thread started \(records written in batches\)/g;
         cmp_ok(scalar keys %writers, '>', $RESTARTS / 2,
                scalar(keys %writers) . ' children of the generations wrote through a batching writer');
         is($h->sanitizer_log, '', 'no sanitizer reports');
