@@ -18,7 +18,7 @@
  * before: nothing piles up behind a stopped logger. A slow disk makes the
  * writer wait in write(), never a request thread: records then wait in the
  * spool, up to MT_LINEWRITER_MAX_BYTES, and beyond that put() refuses them
- * (APR_EAGAIN) for the caller to count as dropped. At stop the writer
+ * (APR_EAGAIN): the caller writes them itself or counts them dropped. At stop the writer
  * writes what waits, then ends; a crash loses what waits (at most
  * max_bytes, and what MT_LINEWRITER_DELAY collects).
  *
@@ -36,7 +36,7 @@
 
 #define MT_LINEWRITER_DELAY       apr_time_from_msec(50)
 #define MT_LINEWRITER_WAKE_BYTES  (32 * 1024)   /* a batch wakes the writer */
-#define MT_LINEWRITER_MAX_BYTES   (128 * 1024)  /* waiting at most, bytes */
+#define MT_LINEWRITER_MAX_BYTES   (1024 * 1024) /* waiting at most, bytes */
 #define MT_LINEWRITER_FILE_BATCH  (64 * 1024)   /* one write() to a file */
 
 typedef struct mt_linewriter_t mt_linewriter_t;

@@ -18,9 +18,10 @@
  * Bounds: at most max_records records are waiting or being written, and
  * at most max_bytes bytes wait in the active half (so at most twice that
  * in memory, with the half being written). A record beyond them is refused
- * (APR_EAGAIN): the caller counts it as dropped. Memory comes in chunks of
- * 64 KiB taken as records need them (a few are kept for reuse), so a
- * quiet spool holds little whatever its bounds.
+ * (APR_EAGAIN): the caller counts it as dropped. Memory comes in mapped
+ * chunks of 64 KiB taken as records need them (two per half are kept for
+ * reuse, the others unmapped when their batch is done), so a quiet spool
+ * holds little whatever its bounds, and a burst leaves nothing behind.
  *
  * Records are opaque bytes with an optional tag (the Redis sink's request
  * id); a record is at most 4 GiB.

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 
 #include <apr_atomic.h>
 
@@ -65,11 +66,33 @@ struct mt_spool_t {
     volatile apr_uint32_t pending;/* put and not done */
 };
 
+/* Chunks are mapped, not malloc'ed: one given back after a burst returns
+ * its pages to the system at once, where a freed malloc chunk of this size
+ * would stay in the heap and keep the child's resident size up. */
+static mt_chunk_t *chunk_new(apr_size_t cap)
+{
+    mt_chunk_t *c = mmap(NULL, sizeof(*c) + cap, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (c == MAP_FAILED) {
+        return NULL;
+    }
+    c->cap = cap;
+    c->used = 0;
+    c->next = NULL;
+    return c;
+}
+
+static void chunk_free(mt_chunk_t *c)
+{
+    munmap(c, sizeof(*c) + c->cap);
+}
+
 static void chunks_free(mt_chunk_t *c)
 {
     while (c) {
         mt_chunk_t *next = c->next;
-        free(c);
+        chunk_free(c);
         c = next;
     }
 }
@@ -89,7 +112,7 @@ static void half_reset(mt_spool_batch_t *h)
             kept++;
         }
         else {
-            free(c);
+            chunk_free(c);
         }
     }
     *link = NULL;
@@ -186,11 +209,9 @@ static mt_chunk_t *room(mt_spool_batch_t *h, apr_size_t need)
     if (c && c->next && c->next->cap >= need) {
         return h->cur = c->next;
     }
-    if ((n = malloc(sizeof(*n) + cap)) == NULL) {
+    if ((n = chunk_new(cap)) == NULL) {
         return NULL;
     }
-    n->cap = cap;
-    n->used = 0;
     n->next = c ? c->next : NULL;
     if (c) {
         c->next = n;
