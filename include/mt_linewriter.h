@@ -36,7 +36,7 @@
 
 #define MT_LINEWRITER_DELAY       apr_time_from_msec(50)
 #define MT_LINEWRITER_WAKE_BYTES  (32 * 1024)   /* a batch wakes the writer */
-#define MT_LINEWRITER_MAX_BYTES   (1024 * 1024) /* waiting at most, bytes */
+#define MT_LINEWRITER_MAX_BYTES   (256 * 1024)  /* waiting at most, bytes */
 #define MT_LINEWRITER_FILE_BATCH  (64 * 1024)   /* one write() to a file */
 
 typedef struct mt_linewriter_t mt_linewriter_t;

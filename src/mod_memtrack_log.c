@@ -73,7 +73,7 @@ static apr_status_t log_emit(void *ctx, const char *request_id,
         if (!APR_STATUS_IS_EAGAIN(rv)) {
             return rv;
         }
-        /* The writer is behind (1 MiB waits): this record goes the way
+        /* The writer is behind (256 KiB wait): this record goes the way
          * every record went before the writer, so batching loses none that
          * the old way kept. Counted here: the sink is a queued one now. */
         if ((rv = mt_linefile_write(ls->lf, line, len, NULL)) == APR_SUCCESS) {
