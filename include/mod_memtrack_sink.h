@@ -22,7 +22,8 @@
  * A sink whose work happens on a thread of its own (Redis: emit only
  * queues) says so at creation (MT_SINK_QUEUED) and reports from that
  * thread what it wrote and what it lost later (mt_sink_written,
- * mt_sink_lost). A future writer thread for the log sink does the same.
+ * mt_sink_lost). The log sink does the same once its writer thread runs
+ * in the child (mt_sink_set_queued).
  */
 #ifndef MOD_MEMTRACK_SINK_H
 #define MOD_MEMTRACK_SINK_H
@@ -48,6 +49,10 @@ mt_sink_t *mt_sink_create(apr_pool_t *p, const char *name,
                           mt_sink_emit_fn *emit, void *ctx, int mode);
 
 const char *mt_sink_name(const mt_sink_t *sink);
+
+/* From now on (in this child), emit's APR_SUCCESS means queued: a sink
+ * created MT_SINK_DIRECT whose writer thread started in child_init. */
+void mt_sink_set_queued(mt_sink_t *sink);
 
 /* Hand one record to the sink, from a request thread; counts the result.
  * s is the server for messages. sink NULL: nothing. */

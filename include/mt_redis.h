@@ -8,7 +8,8 @@
  *
  * One writer thread per mt_redis_t (one per child process and distinct
  * config) owns the only hiredis context: a context is never shared between
- * threads. It drains the queue in pipelined batches of
+ * threads. It drains the queue in pipelined batches (at most batch_max
+ * records and batch_bytes bytes) of
  *
  *   SET  memtrack:req:<id> <record> EX <ttl> NX
  *   XADD memtrack:stream MAXLEN ~ <n> * record <record>
@@ -41,6 +42,7 @@
 #define MT_REDIS_DEFAULT_STREAM_MAXLEN  100000
 #define MT_REDIS_DEFAULT_QUEUE_MAX      10000
 #define MT_REDIS_DEFAULT_BATCH_MAX      256
+#define MT_REDIS_DEFAULT_BATCH_BYTES    (64 * 1024)  /* records' bytes */
 #define MT_REDIS_DEFAULT_CONNECT_MS     500
 #define MT_REDIS_DEFAULT_COMMAND_MS     1000
 
@@ -51,6 +53,12 @@ typedef struct mt_redis_opts_t {
     apr_int64_t  stream_maxlen;     /* MAXLEN ~ n; 0: no XADD at all */
     apr_size_t   queue_max;         /* records waiting at most */
     apr_size_t   batch_max;         /* records per pipelined batch */
+    apr_size_t   batch_bytes;       /* ... and their bytes (keys and
+                                     * records), at most; a batch holds one
+                                     * record whatever its size. hiredis
+                                     * formats a whole pipeline in one
+                                     * buffer: this bounds it, and so what
+                                     * a busy child's writer holds */
     int          connect_timeout_ms;
     int          command_timeout_ms;
     apr_interval_time_t backoff_min;/* first reconnect delay */
@@ -82,6 +90,7 @@ typedef struct mt_redis_stats_t {
                                  * a record (the stream still got it) */
     apr_uint32_t errors;        /* failed connects, AUTH, I/O, error replies */
     apr_uint32_t connects;      /* successful connects (AUTH and SELECT done) */
+    apr_uint32_t batches;       /* pipelines sent */
     apr_uint32_t pending;       /* records in the queue now */
     int          connected;     /* the writer has a working context now */
 } mt_redis_stats_t;

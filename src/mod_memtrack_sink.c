@@ -74,6 +74,11 @@ mt_sink_t *mt_sink_create(apr_pool_t *p, const char *name,
     return sink;
 }
 
+void mt_sink_set_queued(mt_sink_t *sink)
+{
+    sink->mode = MT_SINK_QUEUED;
+}
+
 const char *mt_sink_name(const mt_sink_t *sink)
 {
     return sink ? sink->name : "(none)";

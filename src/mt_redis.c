@@ -76,6 +76,7 @@ struct mt_redis_t {
     volatile apr_uint32_t dropped_dup;
     volatile apr_uint32_t errors;
     volatile apr_uint32_t connects;
+    volatile apr_uint32_t batches;
     volatile apr_uint32_t connected;
 };
 
@@ -387,6 +388,7 @@ static void batch_write(mt_redis_t *r, mt_redis_item_t *batch, apr_uint32_t n)
     apr_uint32_t done = 0, ok = 0, lost = 0;
     int rc = 1;
 
+    apr_atomic_inc32(&r->batches);
     for (it = batch; it && rc > 0; it = it->next)
         rc = batch_append(r, it) ? 1 : -1;
     for (it = batch; it && rc >= 0; it = it->next, done++) {
@@ -418,12 +420,14 @@ static void batch_write(mt_redis_t *r, mt_redis_item_t *batch, apr_uint32_t n)
 /* ---------------------------------------------------------------------- */
 /* The queue and the writer thread                                        */
 
-/* Take up to batch_max items; waits while the queue is empty and the sink
- * runs. NULL when there is nothing (stopping, or an idle wake-up). */
+/* Take up to batch_max items of at most batch_bytes (one item at least);
+ * waits while the queue is empty and the sink runs. NULL when there is
+ * nothing (stopping, or an idle wake-up). */
 static mt_redis_item_t *queue_take(mt_redis_t *r, apr_uint32_t *n)
 {
     mt_redis_item_t *first, *last;
     apr_uint32_t k = 0;
+    apr_size_t bytes = 0;
 
     apr_thread_mutex_lock(r->mu);
     if (!r->head && !r->stopping) {
@@ -432,8 +436,14 @@ static mt_redis_item_t *queue_take(mt_redis_t *r, apr_uint32_t *n)
         r->idle = 0;
     }
     first = last = r->head;
-    while (last && ++k < r->o.batch_max && last->next)
+    if (last)
+        bytes = last->key_len + last->val_len;
+    while (last && ++k < r->o.batch_max && last->next
+           && bytes + last->next->key_len + last->next->val_len
+              <= r->o.batch_bytes) {
         last = last->next;
+        bytes += last->key_len + last->val_len;
+    }
     if (first) {
         r->head = last->next;
         if (!r->head)
@@ -531,6 +541,7 @@ void mt_redis_opts_default(mt_redis_opts_t *o)
     o->stream_maxlen = MT_REDIS_DEFAULT_STREAM_MAXLEN;
     o->queue_max = MT_REDIS_DEFAULT_QUEUE_MAX;
     o->batch_max = MT_REDIS_DEFAULT_BATCH_MAX;
+    o->batch_bytes = MT_REDIS_DEFAULT_BATCH_BYTES;
     o->connect_timeout_ms = MT_REDIS_DEFAULT_CONNECT_MS;
     o->command_timeout_ms = MT_REDIS_DEFAULT_COMMAND_MS;
     o->backoff_min = apr_time_from_msec(50);
@@ -551,7 +562,8 @@ apr_status_t mt_redis_create(mt_redis_t **pr, const mt_redis_opts_t *o,
 
     *pr = NULL;
     if (!o || !o->addr || o->ttl_sec < 1 || o->queue_max < 1
-        || o->batch_max < 1 || o->connect_timeout_ms < 1
+        || o->batch_max < 1 || o->batch_bytes < 1
+        || o->connect_timeout_ms < 1
         || o->command_timeout_ms < 1 || o->stream_maxlen < 0
         || o->backoff_min < 1 || o->backoff_max < o->backoff_min)
         return APR_EINVAL;
@@ -682,6 +694,7 @@ void mt_redis_stats(const mt_redis_t *r, mt_redis_stats_t *st)
     st->dropped_dup = apr_atomic_read32(&m->dropped_dup);
     st->errors = apr_atomic_read32(&m->errors);
     st->connects = apr_atomic_read32(&m->connects);
+    st->batches = apr_atomic_read32(&m->batches);
     st->pending = apr_atomic_read32(&m->pending);
     st->connected = (int)apr_atomic_read32(&m->connected);
 }

@@ -23,8 +23,16 @@ use MTClock qw(time);
 
 my $RESTARTS = $ENV{MT_RESTARTS} || 60;
 
+# Busy: four clients without pauses, so each child's writer thread has
+# records waiting in its buffer whenever a restart comes; they are written
+# when the old child exits.
+my @LOADS = ([light => 1, 0.005, $RESTARTS],
+             [busy => 4, 0, $ENV{MT_RESTARTS} || 10]);
+
 for my $mpm (qw(event prefork)) {
-    subtest "$mpm: $RESTARTS graceful restarts under light load" => sub {
+  for my $load (@LOADS) {
+    my ($what, $clients, $pause, $restarts) = @$load;
+    subtest "$mpm: $restarts graceful restarts under $what load" => sub {
         my $h = MTTest->start(mpm => $mpm, log => 'pipe',
                               conf => <<'EOC');
 LogFormat "%U%q" mtseq
@@ -33,32 +41,37 @@ EOC
         ok(MTTest::wait_for(sub { $h->logger_pid }, 10), 'piped logger started');
         my $logger = $h->logger_pid;
 
-        # The client: GET /static.txt?seq=N back to back; prints each N served.
+        # The clients: GET /static.txt?seq=N back to back; each prints every
+        # N it was served (client c serves c, c + clients, ...).
         pipe(my $rd, my $wr) or die "pipe: $!";
-        my $client = fork // die "fork: $!";
-        if (!$client) {
-            close $rd;
-            my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
-            my $stop = 0;
-            local $SIG{TERM} = sub { $stop = 1 };
-            for (my $i = 1; !$stop; $i++) {
-                my $res = $http->get($h->url("/static.txt?seq=$i"));
-                syswrite($wr, "$i\n") if $res->{status} == 200;
-                sleep 0.005;
+        my @client;
+        for my $c (1 .. $clients) {
+            my $pid = fork // die "fork: $!";
+            if (!$pid) {
+                close $rd;
+                my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
+                my $stop = 0;
+                local $SIG{TERM} = sub { $stop = 1 };
+                for (my $i = $c; !$stop; $i += $clients) {
+                    my $res = $http->get($h->url("/static.txt?seq=$i"));
+                    syswrite($wr, "$i\n") if $res->{status} == 200;
+                    sleep $pause if $pause;
+                }
+                close $wr;
+                POSIX::_exit(0);
             }
-            close $wr;
-            POSIX::_exit(0);
+            push @client, $pid;
         }
         close $wr;
         sleep 0.5;
-        for my $i (1 .. $RESTARTS) {
+        for my $i (1 .. $restarts) {
             $h->graceful;
             sleep 0.3;
         }
         sleep 0.5;
-        kill 'TERM', $client;
+        kill 'TERM', @client;
         my @served = map { /^(\d+)$/ ? $1 : () } <$rd>;
-        waitpid($client, 0);
+        waitpid($_, 0) for @client;
         close $rd;
         cmp_ok(scalar @served, '>', 100, scalar(@served) . ' requests served');
         my $same_logger = ($h->logger_pid // 0) == $logger;
@@ -76,17 +89,24 @@ EOC
         my ($told, $el) = (0, $h->error_log);
         $told += $1 while $el =~ /memtrack: MemTrackLog \|\S+ \S+ \S+: dropped (\d+) records since the last report/g;
         my $access = () = MTTest::_slurp($h->dir . '/access.log') =~ /seq=\d+/g;
-        diag(sprintf "%s: %d restarts, %d served, %d received, %d lost, %d told "
+        diag(sprintf "%s, %s load: %d restarts, %d served, %d received, %d lost, %d told "
              . "as dropped; httpd's own piped CustomLog: %d lines, %d lost",
-             $mpm, $RESTARTS, scalar @served, scalar keys %got, scalar @lost,
+             $mpm, $what, $restarts, scalar @served, scalar keys %got, scalar @lost,
              $told, $access, @served - $access);
         is(scalar(keys %got) + $told, scalar @served,
            'served = received + told as dropped: nothing vanished uncounted');
         is(scalar @lost, 0, 'nothing lost across graceful restarts')
             or diag("lost: @lost[0 .. ($#lost < 20 ? $#lost : 20)]");
         ok($same_logger, "one logger ($logger) for every generation");
+        # The records went through each child's writer thread, in batches
+        # (mod_memtrack_log.c): children of many generations started one.
+        my %writers;
+        $writers{$1}++ while $el =~ /\[pid (\d+)[^\]]*\][^\n]* memtrack: MemTrackLog \|[^\n]*: writer thread started \(records written in batches\)/g;
+        cmp_ok(scalar keys %writers, '>', $restarts / 2,
+               scalar(keys %writers) . ' children of the generations wrote through a batching writer');
         is($h->sanitizer_log, '', 'no sanitizer reports');
     };
+  }
 }
 
 subtest 'a changed MemTrackLog: the old logger reads to the end, then exits' => sub {

@@ -8,11 +8,18 @@
 #
 #   perl tools/callgrind.pl [setup ...]      (default: every setup)
 #   CG_N1=200 CG_N2=1200 CG_WARM=100
+#
+# Every thread of the httpd process is counted (the sinks' writer threads
+# too), and the request thread (httpd -X's main thread) also alone; the
+# piped logger and redis-server are other processes and are not:
+# `pipe` and `redis` print the CPU time redis-server spent per request as
+# well (its /proc/PID/stat, user + system).
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MTTest ':noskip';
+use POSIX ();
 
 my ($N1, $N2, $WARM) = ($ENV{CG_N1} // 200, $ENV{CG_N2} // 1200,
                         $ENV{CG_WARM} // 100);
@@ -23,8 +30,26 @@ my %SETUPS = (
     'records'    => [{ conf => "MemTrackAnalysis Off\n" }, '/static.txt'],
     'analysis'   => [{ conf => "MemTrackProbeRate 0\n" }, '/static.txt'],
     'probes'     => [{}, '/static.txt'],
+    # the sinks, records only: a piped logger; a file and Redis
+    'pipe'       => [{ conf => "MemTrackAnalysis Off\n", log => 'pipe' }, '/static.txt'],
+    'redis'      => [{ conf => "MemTrackAnalysis Off\nMemTrackRedis \@REDIS\@\n" },
+                     '/static.txt'],
 );
-my @ORDER = qw(off records analysis probes);
+my @ORDER = qw(off records analysis probes pipe redis);
+
+my $REDIS;          # an MTRedis, started for the first setup that needs one
+sub redis_url {
+    require MTRedis;
+    $REDIS //= MTRedis->start;
+    return $REDIS->url;
+}
+
+# CPU seconds (user + system) a process has used so far.
+sub cpu_secs {
+    my ($pid) = @_;
+    my @f = MTTest::stat_fields($pid) or return 0;
+    return ($f[12] + $f[13]) / POSIX::sysconf(POSIX::_SC_CLK_TCK());
+}
 
 sub total_ir {
     my ($file) = @_;
@@ -37,37 +62,56 @@ sub total_ir {
 
 sub run_one {
     my ($name, $n) = @_;
-    my ($opts, $path) = @{ $SETUPS{$name} };
+    my ($o, $path) = @{ $SETUPS{$name} };
+    my $opts = { log => 'file', %$o };
+    $opts->{conf} =~ s/\@REDIS\@/redis_url()/e if defined $opts->{conf};
     my $out = "/tmp/mt-callgrind-$$-$name-$n.out";
-    # httpd -X becomes www-data (User) before callgrind writes at exit
-    open my $touch, '>', $out or die "$out: $!";
-    close $touch;
-    if ($> == 0) {
-        my (undef, undef, $uid, $gid) = getpwnam('www-data');
-        chown $uid, $gid, $out;
+    # httpd -X becomes www-data (User) before callgrind writes at exit;
+    # one file per thread ($out-01 the main thread, which serves requests)
+    my @files = map { sprintf "%s-%02d", $out, $_ } 1 .. 16;
+    for my $f (@files) {
+        open my $touch, '>', $f or die "$f: $!";
+        close $touch;
+        if ($> == 0) {
+            my (undef, undef, $uid, $gid) = getpwnam('www-data');
+            chown $uid, $gid, $f;
+        }
     }
-    my $h = MTTest->start(%$opts, mpm => 'prefork', single => 1, log => 'file',
+    my $h = MTTest->start(%$opts, mpm => 'prefork', single => 1,
         name => "callgrind-$name", up_secs => 120,
         wrap => ['valgrind', '--tool=callgrind', '--quiet',
-                 "--callgrind-out-file=$out"]);
+                 '--separate-threads=yes', "--callgrind-out-file=$out"]);
+    my $rcpu0 = $REDIS ? cpu_secs($REDIS->pid) : 0;
     system("ab -q -n " . ($WARM + $n) . " -c 1 '" . $h->url($path) . "' >/dev/null") == 0
         or die "ab failed";
     $h->stop;
-    my $ir = total_ir($out);
-    unlink $out unless $ENV{CG_KEEP};
-    return $ir;
+    my $rcpu = $REDIS ? cpu_secs($REDIS->pid) - $rcpu0 : 0;
+    my ($ir, $main) = (0, 0);
+    for my $f (grep { -s $_ } @files) {
+        my $t = total_ir($f);
+        $ir += $t;
+        $main = $t if $f eq $files[0];
+    }
+    unlink @files unless $ENV{CG_KEEP};
+    return ($ir, $rcpu, $main);
 }
 
 my @want = @ARGV ? @ARGV : @ORDER;
 my %per;
 for my $name (@want) {
     die "no setup $name (have: @ORDER)\n" unless $SETUPS{$name};
-    my $a = run_one($name, $N1);
-    my $b = run_one($name, $N2);
+    my ($a, $ca, $ma) = run_one($name, $N1);
+    my ($b, $cb, $mb) = run_one($name, $N2);
     $per{$name} = ($b - $a) / ($N2 - $N1);
-    printf "  %-10s %8.0f instructions per request\n", $name, $per{$name};
+    printf "  %-10s %8.0f instructions per request (request thread %.0f, "
+        . "others %.0f)%s\n", $name, $per{$name}, ($mb - $ma) / ($N2 - $N1),
+        $per{$name} - ($mb - $ma) / ($N2 - $N1),
+        $name eq 'redis' ? sprintf(" (redis-server: %.1f us CPU per request)",
+                                   ($cb - $ca) / ($N2 - $N1) * 1e6) : '';
 }
 printf "  analysis over records only: %+.0f instructions per request\n",
     $per{analysis} - $per{records} if defined $per{analysis} && defined $per{records};
 printf "  module over module off:     %+.0f instructions per request\n",
     $per{probes} - $per{off} if defined $per{probes} && defined $per{off};
+printf "  Redis over the file log:     %+.0f instructions per request\n",
+    $per{redis} - $per{records} if defined $per{redis} && defined $per{records};

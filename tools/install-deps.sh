@@ -33,7 +33,7 @@ fi
 PKGS="gcc make pkg-config apache2 apache2-dev apache2-utils libapr1-dev
 libaprutil1-dev libjson-c-dev libhiredis-dev zlib1g-dev libapache2-mod-passenger
 ruby ruby-rack ruby-rails ruby-sqlite3 ruby-redis redis-server wrk jq curl cppcheck clang-tidy perl
-prometheus chromium fonts-dejavu-core gzip valgrind"
+prometheus chromium fonts-dejavu-core gzip valgrind linux-perf"
 
 missing=""
 for p in $PKGS; do

@@ -393,6 +393,34 @@ static void test_write(server_t *s)
     mt_redis_stop(r);
 }
 
+/* Batches are cut by bytes as well as by count: 40 records of 8 KiB
+ * queued before the writer starts are 320 KiB, so at least five batches
+ * of at most 64 KiB, though 40 records fit one batch by count. */
+static void test_batch_bytes(server_t *s)
+{
+    static char line[8192];
+    char url[64], id[32];
+    mt_redis_stats_t st;
+    mt_redis_t *r;
+    int i;
+
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", s->port);
+    r = make_sink(url, 1000, 100);
+    memset(line, 'x', sizeof(line) - 1);
+    line[sizeof(line) - 1] = '\n';
+    for (i = 0; r && i < 40; i++) {
+        snprintf(id, sizeof(id), "bb-%d", i);
+        mt_redis_push(r, id, line, sizeof(line));
+    }
+    ok(r && mt_redis_start(r) == APR_SUCCESS, "writer started");
+    ok(wait_written(r, 40, 5000) >= 0, "40 records of 8 KiB written");
+    mt_redis_stats(r, &st);
+    ok(st.batches >= 40 * sizeof(line) / MT_REDIS_DEFAULT_BATCH_BYTES
+       && st.batches <= 40, "in %u batches of at most %d bytes",
+       st.batches, MT_REDIS_DEFAULT_BATCH_BYTES);
+    mt_redis_stop(r);
+}
+
 static void test_outage(server_t *s)
 {
     char url[64];
@@ -628,6 +656,7 @@ int main(void)
     if (ok(server_start(&s, NULL), "redis-server started on port %d", s.port)) {
         test_write(&s);
         test_nx(&s);
+        test_batch_bytes(&s);
         test_unix_db(&s);
         test_outage(&s);
     }
