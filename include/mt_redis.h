@@ -45,6 +45,12 @@
 #define MT_REDIS_DEFAULT_BATCH_BYTES    (64 * 1024)  /* records' bytes */
 #define MT_REDIS_DEFAULT_CONNECT_MS     500
 #define MT_REDIS_DEFAULT_COMMAND_MS     1000
+/* How long the writer, woken by a first record, waits for more before it
+ * sends a batch (unless batch_max records are there sooner). Without it a
+ * lightly loaded child sent one record per round trip: the writer thread
+ * woken and redis-server reading, parsing and replying once per request,
+ * some 60 us of CPU per request between them on this machine. */
+#define MT_REDIS_DEFAULT_LINGER_MS      10
 
 /* What one sink is told to do. */
 typedef struct mt_redis_opts_t {
@@ -61,6 +67,8 @@ typedef struct mt_redis_opts_t {
                                      * a busy child's writer holds */
     int          connect_timeout_ms;
     int          command_timeout_ms;
+    int          linger_ms;         /* a batch waits this long for more
+                                     * records, 0: sent at once */
     apr_interval_time_t backoff_min;/* first reconnect delay */
     apr_interval_time_t backoff_max;/* longest reconnect delay */
     mt_log_fn   *log;               /* may be NULL */

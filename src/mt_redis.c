@@ -58,6 +58,8 @@ struct mt_redis_t {
     mt_redis_item_t   *head;             /* guarded by mu */
     mt_redis_item_t   *tail;             /* guarded by mu */
     int                idle;             /* guarded by mu: writer waits for items */
+    int                lingering;        /* guarded by mu: writer waits for a
+                                          * batch to fill */
     int                stopping;         /* guarded by mu */
     apr_time_t         stop_deadline;    /* guarded by mu */
 
@@ -66,6 +68,8 @@ struct mt_redis_t {
     apr_time_t         last_log;         /* writer only: rate limit */
     apr_uint32_t       quiet;            /* writer only: messages held back */
     char               errbuf[256];      /* writer only: last setup error */
+    char              *resp;             /* writer only: a batch's commands */
+    apr_size_t         resp_size;        /* writer only: resp's bytes */
 
     volatile apr_uint32_t pending;       /* set with mu held */
     volatile apr_uint32_t queued;
@@ -331,31 +335,82 @@ static void count_lost(mt_redis_t *r, apr_uint32_t n, apr_status_t rv)
         r->o.on_drop(r->o.drop_baton, n, rv);
 }
 
-static int batch_append(mt_redis_t *r, const mt_redis_item_t *it)
+/* RESP, written by hand: hiredis's redisAppendCommandArgv formats every
+ * argument with sdscatfmt and grows its buffer per command, which was most
+ * of the writer's 14,000 instructions per record. A batch's commands are
+ * known in advance, so they go into one buffer of the writer's own with
+ * their constant parts as literals, and into hiredis's output buffer in one
+ * redisAppendFormattedCommand (synchronous hiredis only sends what it is
+ * given, and the replies are read one per command as before). */
+static char *resp_bulk(char *p, const char *s, apr_size_t len)
+{
+    *p++ = '$';
+    p += mt_dec_format(p, (apr_int64_t)len);
+    *p++ = '\r';
+    *p++ = '\n';
+    memcpy(p, s, len);
+    p += len;
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
+#define RESP_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), \
+                          (p) + sizeof(lit) - 1)
+
+/* What one record's commands take at most: the bulk headers' digits and
+ * the literals, beside its key and its record twice. */
+#define RESP_OVERHEAD 320
+
+static apr_size_t resp_need(const mt_redis_t *r, const mt_redis_item_t *it)
+{
+    return RESP_OVERHEAD + it->key_len + 2 * it->val_len
+           + strlen(r->ttl_arg) + strlen(r->maxlen_arg);
+}
+
+static char *resp_record(const mt_redis_t *r, char *p,
+                         const mt_redis_item_t *it)
 {
     /* NX: a record never replaces another request's (an id a client may
      * name, MemTrackTrustRequestId, cannot overwrite any record). */
-    const char *set[6] = { "SET", it->data, it->data + it->key_len, "EX",
-                           r->ttl_arg, "NX" };
-    size_t set_len[6] = { 3, it->key_len, it->val_len, 2,
-                          strlen(r->ttl_arg), 2 };
-    const char *xadd[7] = { "XADD", MT_REDIS_STREAM, "MAXLEN", "~",
-                            r->maxlen_arg, "*", "record" };
-    const char *xv[8];
-    size_t xl[8];
-    int i;
-
-    if (redisAppendCommandArgv(r->ctx, 6, set, set_len) != REDIS_OK)
-        return 0;
+    p = RESP_LIT(p, "*6\r\n$3\r\nSET\r\n");
+    p = resp_bulk(p, it->data, it->key_len);
+    p = resp_bulk(p, it->data + it->key_len, it->val_len);
+    p = RESP_LIT(p, "$2\r\nEX\r\n");
+    p = resp_bulk(p, r->ttl_arg, strlen(r->ttl_arg));
+    p = RESP_LIT(p, "$2\r\nNX\r\n");
     if (r->o.stream_maxlen <= 0)
-        return 1;
-    for (i = 0; i < 7; i++) {
-        xv[i] = xadd[i];
-        xl[i] = strlen(xadd[i]);
+        return p;
+    p = RESP_LIT(p, "*8\r\n$4\r\nXADD\r\n");
+    p = resp_bulk(p, MT_REDIS_STREAM, sizeof(MT_REDIS_STREAM) - 1);
+    p = RESP_LIT(p, "$6\r\nMAXLEN\r\n$1\r\n~\r\n");
+    p = resp_bulk(p, r->maxlen_arg, strlen(r->maxlen_arg));
+    p = RESP_LIT(p, "$1\r\n*\r\n$6\r\nrecord\r\n");
+    return resp_bulk(p, it->data + it->key_len, it->val_len);
+}
+
+/* Every command of the batch into hiredis's output buffer; 0 when memory
+ * for it cannot be had. */
+static int batch_append(mt_redis_t *r, const mt_redis_item_t *batch)
+{
+    const mt_redis_item_t *it;
+    apr_size_t need = 0;
+    char *p;
+
+    for (it = batch; it; it = it->next)
+        need += resp_need(r, it);
+    if (need > r->resp_size) {
+        free(r->resp);
+        r->resp_size = 0;
+        if ((r->resp = malloc(need)) == NULL)
+            return 0;
+        r->resp_size = need;
     }
-    xv[7] = it->data + it->key_len;
-    xl[7] = it->val_len;
-    return redisAppendCommandArgv(r->ctx, 8, xv, xl) == REDIS_OK;
+    p = r->resp;
+    for (it = batch; it; it = it->next)
+        p = resp_record(r, p, it);
+    return redisAppendFormattedCommand(r->ctx, r->resp,
+                                       (size_t)(p - r->resp)) == REDIS_OK;
 }
 
 /* Read one reply: 1 fine, 0 error reply (counted) or, for SET, nil (the
@@ -389,8 +444,7 @@ static void batch_write(mt_redis_t *r, mt_redis_item_t *batch, apr_uint32_t n)
     int rc = 1;
 
     apr_atomic_inc32(&r->batches);
-    for (it = batch; it && rc > 0; it = it->next)
-        rc = batch_append(r, it) ? 1 : -1;
+    rc = batch_append(r, batch) ? 1 : -1;
     for (it = batch; it && rc >= 0; it = it->next, done++) {
         rc = batch_reply(r, "SET refused");
         if (rc < 0)
@@ -434,6 +488,19 @@ static mt_redis_item_t *queue_take(mt_redis_t *r, apr_uint32_t *n)
         r->idle = 1;
         apr_thread_cond_timedwait(r->cv, r->mu, MT_REDIS_IDLE_WAIT);
         r->idle = 0;
+    }
+    /* A first record: give the batch up to linger_ms to fill, so that one
+     * round trip carries the records of many requests. A push that fills
+     * the batch ends the wait, and so does stopping. */
+    if (r->head && r->o.linger_ms > 0) {
+        apr_time_t until = mt_mono_now()
+                           + apr_time_from_msec(r->o.linger_ms), now;
+
+        r->lingering = 1;
+        while (!r->stopping && apr_atomic_read32(&r->pending) < r->o.batch_max
+               && (now = mt_mono_now()) < until)
+            apr_thread_cond_timedwait(r->cv, r->mu, until - now);
+        r->lingering = 0;
     }
     first = last = r->head;
     if (last)
@@ -525,6 +592,9 @@ static void *APR_THREAD_FUNC writer_main(apr_thread_t *t, void *data)
     }
     queue_discard(r);
     conn_close(r);
+    free(r->resp);
+    r->resp = NULL;
+    r->resp_size = 0;
     /* A plain return, not apr_thread_exit(): pthread_exit's forced unwind
      * trips AddressSanitizer, and apr_thread_join ignores the value here. */
     (void)t;
@@ -544,6 +614,7 @@ void mt_redis_opts_default(mt_redis_opts_t *o)
     o->batch_bytes = MT_REDIS_DEFAULT_BATCH_BYTES;
     o->connect_timeout_ms = MT_REDIS_DEFAULT_CONNECT_MS;
     o->command_timeout_ms = MT_REDIS_DEFAULT_COMMAND_MS;
+    o->linger_ms = MT_REDIS_DEFAULT_LINGER_MS;
     o->backoff_min = apr_time_from_msec(50);
     o->backoff_max = apr_time_from_sec(2);
 }
@@ -562,7 +633,7 @@ apr_status_t mt_redis_create(mt_redis_t **pr, const mt_redis_opts_t *o,
 
     *pr = NULL;
     if (!o || !o->addr || o->ttl_sec < 1 || o->queue_max < 1
-        || o->batch_max < 1 || o->batch_bytes < 1
+        || o->batch_max < 1 || o->batch_bytes < 1 || o->linger_ms < 0
         || o->connect_timeout_ms < 1
         || o->command_timeout_ms < 1 || o->stream_maxlen < 0
         || o->backoff_min < 1 || o->backoff_max < o->backoff_min)
@@ -664,7 +735,8 @@ apr_status_t mt_redis_push(mt_redis_t *r, const char *request_id,
             r->head = it;
         r->tail = it;
         apr_atomic_inc32(&r->pending);
-        if (r->idle)
+        if (r->idle || (r->lingering && apr_atomic_read32(&r->pending)
+                                        >= r->o.batch_max))
             apr_thread_cond_signal(r->cv);
     }
     apr_thread_mutex_unlock(r->mu);

@@ -421,6 +421,35 @@ static void test_batch_bytes(server_t *s)
     mt_redis_stop(r);
 }
 
+/* Records that come one at a time, a millisecond apart (a child serving
+ * one request after another), go in batches: the writer woken by the
+ * first waits up to linger_ms for more. Without that each record was a
+ * round trip of its own, 60 records 60 batches. */
+static void test_linger(server_t *s)
+{
+    char url[64], id[32], line[64];
+    mt_redis_stats_t st;
+    mt_redis_t *r;
+    int i;
+
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", s->port);
+    r = make_sink(url, 1000, 100);
+    ok(r && mt_redis_start(r) == APR_SUCCESS, "writer started");
+    for (i = 0; r && i < 60; i++) {
+        snprintf(id, sizeof(id), "lg-%d", i);
+        snprintf(line, sizeof(line), "{\"n\":%d}\n", i);
+        mt_redis_push(r, id, line, strlen(line));
+        usleep(1000);
+    }
+    ok(wait_written(r, 60, 5000) >= 0, "60 records written");
+    mt_redis_stats(r, &st);
+    /* 60 ms of pushes in windows of 10 ms: about 6 batches; a descheduled
+     * writer makes fewer, never more than one per window and a few */
+    ok(st.batches >= 1 && st.batches <= 20,
+       "60 records a millisecond apart went in %u batches", st.batches);
+    mt_redis_stop(r);
+}
+
 static void test_outage(server_t *s)
 {
     char url[64];
@@ -657,6 +686,7 @@ int main(void)
         test_write(&s);
         test_nx(&s);
         test_batch_bytes(&s);
+        test_linger(&s);
         test_unix_db(&s);
         test_outage(&s);
     }
