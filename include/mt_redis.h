@@ -30,19 +30,13 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 #include "mt_log.h"
+#include "mt_limits.h"
 #include "mt_redis_addr.h"
 
 #define MT_REDIS_KEY_PREFIX   "memtrack:req:"
 #define MT_REDIS_STREAM       "memtrack:stream"
-#define MT_REDIS_LINE_MAX     65536      /* longest record accepted */
-
-/* Defaults of the tunables (see mod_memtrack_redis.c for the directives). */
-#define MT_REDIS_DEFAULT_TTL_SEC        86400
-#define MT_REDIS_DEFAULT_STREAM_MAXLEN  100000
-#define MT_REDIS_DEFAULT_QUEUE_MAX      10000
-#define MT_REDIS_DEFAULT_BATCH_MAX      256
-#define MT_REDIS_DEFAULT_CONNECT_MS     500
-#define MT_REDIS_DEFAULT_COMMAND_MS     1000
+/* MT_REDIS_LINE_MAX and the tunables' defaults (MT_REDIS_DEFAULT_*, the
+ * directives in mod_memtrack_redis_conf.c): mt_limits.h. */
 
 /* What one sink is told to do. */
 typedef struct mt_redis_opts_t {

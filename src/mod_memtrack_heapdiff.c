@@ -65,6 +65,7 @@
 #include "mt_analysis.h"
 #include "mt_buf.h"
 #include "mt_heapview.h"
+#include "mt_limits.h"
 #include "mt_procfind.h"
 #include "mt_redis_blob.h"
 #include "mt_util.h"
@@ -73,10 +74,6 @@ APLOG_USE_MODULE(memtrack);
 
 #define MT_HD_WANT_HEADER "X-MemTrack-Want"
 #define MT_HD_SHM_KEY     "memtrack-heapdiff-shm"
-#define MT_HD_FORM_MAX    4096
-#define MT_HD_MAX_REQUESTS 1000000
-#define MT_HD_MAX_SECONDS  (30LL * 86400)
-#define MT_HD_REFUSAL_LOG apr_time_from_sec(600)
 
 /* The directives, main server only: read into this while the config is
  * read (reset before every read), laid into the shared memory by
@@ -149,8 +146,8 @@ const char *mt_heapdiff_cmd_num(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *what = cmd->info, *err = global_only(cmd);
     int requests = !strcmp(what, "requests");
-    apr_int64_t lo = requests ? 1 : 0;
-    apr_int64_t hi = requests ? MT_HD_MAX_REQUESTS : MT_HD_MAX_SECONDS;
+    apr_int64_t lo = requests ? MT_MIN_HEAPDIFF_REQUESTS : MT_MIN_HEAPDIFF_SECS;
+    apr_int64_t hi = requests ? MT_MAX_HEAPDIFF_REQUESTS : MT_MAX_HEAPDIFF_SECS;
     apr_int64_t v = 0;
 
     (void)dc;
@@ -175,7 +172,8 @@ const char *mt_heapdiff_cmd_size(cmd_parms *cmd, void *dc, const char *arg)
 
     (void)dc;
     if (err) return err;
-    if (mt_size_parse(&v, arg) != APR_SUCCESS || v < 1024 * 1024) {
+    if (mt_size_parse(&v, arg) != APR_SUCCESS
+        || v < MT_MIN_HEAPDIFF_MAX_BYTES) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a size of 1M or more "
                             "(e.g. 1G)", cmd->cmd->name, arg);
     }
