@@ -28,6 +28,9 @@
 #include "mt_heapctl.h"
 #include "mt_limits.h"
 
+/* SetHandler memtrack-status: the status glue (mod_memtrack_status.c)
+ * answers GET, the heap diff's glue (mod_memtrack_heapdiff.c) a POST. */
+#define MT_STATUS_HANDLER     "memtrack-status"
 #define MT_STATUS_SCHEMA      1     /* of ?json: +1 on any incompatible change */
 
 typedef enum {

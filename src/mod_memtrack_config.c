@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "mod_memtrack_config.h"
-#include "mod_memtrack_heapdiff.h"
+#include "mod_memtrack_heapdiff_conf.h"
 #include "mod_memtrack_redis_conf.h"
 #include "mt_endpoint.h"
 #include "mt_limits.h"
