@@ -46,7 +46,8 @@
                                               * Rails and most balancers use */
 #define MT_MAX_REQUEST_ID_HEADER    64       /* characters of a header name */
 #define MT_MAX_TRUSTED_ID           128      /* characters of a trusted id
-                                              * (= MT_ID_MAX, the record's cap) */
+                                              * (= MT_ID_MAX, the record's
+                                              * cap) */
 /* MemTrackAppRoot PATH */
 #define MT_MAX_APP_ROOT             500      /* bytes of the path: a root the
                                               * process finder compares */
@@ -58,8 +59,9 @@
 #define MT_DEFAULT_ENDPOINTS        256      /* count: distinct endpoints of
                                               * a large Rails app, in ~2 MB */
 #define MT_MIN_ENDPOINTS            1        /* count */
-#define MT_EP_LIMIT                 1024     /* count: the most MemTrackEndpoints
-                                              * allows (the state's bitmaps) */
+#define MT_EP_LIMIT                 1024     /* count: the most
+                                              * MemTrackEndpoints allows (the
+                                              * state's bitmaps) */
 /* MemTrackProbeRate N|Off */
 #define MT_DEFAULT_PROBE_RATE       100      /* count: 1 request in 100 at
                                               * most; a probe costs two full
@@ -110,8 +112,9 @@
 /* MemTrackHeapDiff* (mt_heapctl_params_default) */
 #define MT_DEFAULT_HEAPDIFF             0      /* flag: snapshots pause the
                                                 * app: only when asked */
-#define MT_HEAPCTL_DIR_MAX              200    /* bytes of MemTrackHeapDiffDir:
-                                                * it goes into a request header */
+#define MT_HEAPCTL_DIR_MAX              200    /* bytes of
+                                                * MemTrackHeapDiffDir: it goes
+                                                * into a request header */
 #define MT_HEAPCTL_DEFAULT_REQUESTS     200    /* requests between two
                                                 * snapshots */
 #define MT_MIN_HEAPDIFF_REQUESTS        1      /* requests */

@@ -11,7 +11,8 @@
 
 #include <apr_pools.h>
 
-#include "mt_limits.h"   /* MT_REDIS_ID_MAX, MT_REDIS_DEFAULT_PORT, MT_REDIS_DB_MAX */
+/* MT_REDIS_ID_MAX, MT_REDIS_DEFAULT_PORT, MT_REDIS_DB_MAX: */
+#include "mt_limits.h"
 
 /* A parsed MemTrackRedis address. */
 typedef struct mt_redis_addr_t {

@@ -162,8 +162,10 @@ const char *mt_config_log_spec(const mt_srv_conf_t *sc)
 
 const char *mt_config_trusted_id_header(const mt_srv_conf_t *sc)
 {
-    if (!(sc->trust_request_id != MT_UNSET ? sc->trust_request_id
-                                           : MT_DEFAULT_TRUST_REQUEST_ID)) {
+    int trust = sc->trust_request_id != MT_UNSET ? sc->trust_request_id
+                                                 : MT_DEFAULT_TRUST_REQUEST_ID;
+
+    if (trust != 1) {
         return NULL;
     }
     return sc->request_id_header ? sc->request_id_header
@@ -412,7 +414,6 @@ static const char *cmd_leak_min(cmd_parms *cmd, void *dc, const char *arg)
     srv_of(cmd)->leak_min_bytes = bytes;
     return NULL;
 }
-
 
 /* A server name: 1 to 64 characters of [A-Za-z0-9._:-], like a host name
  * (it is shown, and a report keys a web server by it). */

@@ -94,7 +94,7 @@ const char *mt_redis_conf_ttl(mt_redis_conf_t **ref, cmd_parms *cmd,
 {
     apr_int64_t v = 0;
     const char *err = parse_int(cmd, arg, MT_MIN_REDIS_TTL_SEC,
-                                 MT_MAX_REDIS_TTL_SEC, "seconds", &v);
+                                MT_MAX_REDIS_TTL_SEC, "seconds", &v);
 
     if (!err) {
         conf_get(ref, cmd)->ttl_sec = (int)v;
@@ -120,7 +120,7 @@ const char *mt_redis_conf_queue(mt_redis_conf_t **ref, cmd_parms *cmd,
 {
     apr_int64_t v = 0;
     const char *err = parse_int(cmd, arg, MT_MIN_REDIS_QUEUE,
-                                 MT_MAX_REDIS_QUEUE, "records", &v);
+                                MT_MAX_REDIS_QUEUE, "records", &v);
 
     if (!err) {
         conf_get(ref, cmd)->queue_max = (int)v;
@@ -136,7 +136,8 @@ const char *mt_redis_conf_timeout(mt_redis_conf_t **ref, cmd_parms *cmd,
     const char *err;
 
     if ((err = parse_int(cmd, conn, MT_MIN_REDIS_TIMEOUT_MS,
-                         MT_MAX_REDIS_TIMEOUT_MS, "milliseconds", &c)) != NULL) {
+                         MT_MAX_REDIS_TIMEOUT_MS, "milliseconds", &c))
+        != NULL) {
         return err;
     }
     if (command && (err = parse_int(cmd, command,

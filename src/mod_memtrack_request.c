@@ -66,8 +66,9 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
                             pchild) != APR_SUCCESS) {
         mt_ids = NULL;            /* one getrandom() per id then */
     }
-    if (mt_ratelimit_create(&mt_warn_limit, MT_MAX_WARN_PER_PROC, MT_MAX_WARN_TOTAL,
-                            MT_WARN_WINDOW, pchild) != APR_SUCCESS) {
+    if (mt_ratelimit_create(&mt_warn_limit, MT_MAX_WARN_PER_PROC,
+                            MT_MAX_WARN_TOTAL, MT_WARN_WINDOW, pchild)
+        != APR_SUCCESS) {
         mt_warn_limit = NULL;     /* unlimited rather than silent */
     }
 }

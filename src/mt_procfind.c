@@ -19,7 +19,7 @@
 
 #include "mt_procfind.h"
 #include "mt_sample.h"
-#include "mt_limits.h"   /* MT_PROTO_PID_MAX: PID_MAX_LIMIT, above any pid_max */
+#include "mt_limits.h"   /* MT_PROTO_PID_MAX: above any real pid_max */
 #include "mt_util.h"
 
 /* Read up to size - 1 bytes of a /proc file below dirfd; NUL-terminates.
