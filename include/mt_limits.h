@@ -13,6 +13,12 @@
  * Names: MT_DEFAULT_* / MT_MAX_* / MT_MIN_* for what was new here; names
  * other files and tests used before (MT_REDIS_DEFAULT_*, MT_URL_MAX, ...)
  * are kept as they were, only defined here.
+ *
+ * Not here yet (each in its own header or file): the analysis's statistical
+ * thresholds (MT_AN_* in mt_analysis.h), memtrack-report's limits
+ * (mt_report*.h), the heap dump reader's and the diff's caps (mt_heapdump.h,
+ * mt_heapdiff.h and .c), lock retries, layout magics and hash-table sizes
+ * (mt_state.c, mt_heapctl.c, mt_ratelimit.h, mt_pidcache.h, mt_procfind.c).
  */
 #ifndef MT_LIMITS_H
 #define MT_LIMITS_H
