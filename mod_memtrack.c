@@ -12,6 +12,7 @@
  *   mod_memtrack_target.c   which process a request is attributed to
  *   mod_memtrack_analysis.c endpoints, probes, the shared state's updates
  *   mod_memtrack_heapdiff.c heap snapshots of a leaking process, diffed
+ *   mod_memtrack_heapdiff_conf.c  the MemTrackHeapDiff* directives
  *   mod_memtrack_shm.c      per-process state shared by all children
  *   mod_memtrack_sink.c     what every sink shares: counters, drop reports
  *   mod_memtrack_log.c      the JSON Lines sink (piped logger or file)
@@ -19,6 +20,7 @@
  *   mod_memtrack_redis.c    the Redis sink
  *   mod_memtrack_status.c   the status page (SetHandler memtrack-status)
  *   mt_*.c                  the httpd-free core: sampling, records, protocol
+ *   include/mt_limits.h     every default and limit, with its unit
  */
 #include "httpd.h"
 #include "http_config.h"

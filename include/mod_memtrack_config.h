@@ -4,7 +4,6 @@
 
 #include "httpd.h"
 #include "http_config.h"
-#include "mod_memtrack_sink.h"
 
 extern module AP_MODULE_DECLARE_DATA memtrack_module;
 
@@ -22,6 +21,9 @@ typedef enum {
 typedef struct mt_dir_conf_t mt_dir_conf_t;
 typedef struct mt_srv_conf_t mt_srv_conf_t;
 typedef struct mt_redis_conf_t mt_redis_conf_t;  /* mod_memtrack_redis_conf.c */
+/* The config only keeps each server's sinks (mod_memtrack_sink.h): no
+ * include, so the sinks can read the config without a cycle. */
+typedef struct mt_sink_t mt_sink_t;
 
 mt_srv_conf_t *mt_config_srv(server_rec *s);
 mt_dir_conf_t *mt_config_dir(request_rec *r);

@@ -4,7 +4,8 @@
 
 #include "httpd.h"
 
-#define MT_STATUS_HANDLER "memtrack-status"
+/* MT_STATUS_HANDLER, the handler's name: mt_status.h (the heap diff's
+ * glue answers the page's POST and reads it there, without this header). */
 
 void mt_status_register_hooks(apr_pool_t *p);
 

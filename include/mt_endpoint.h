@@ -23,7 +23,8 @@
 
 #include <apr_pools.h>
 
-#define MT_ENDPOINT_MAX      160   /* bytes of a name, without the NUL */
+#include "mt_limits.h"   /* MT_ENDPOINT_MAX: bytes of a name, without the NUL */
+
 #define MT_ENDPOINT_SEGMENTS 12
 #define MT_ENDPOINT_OTHER    "other"
 

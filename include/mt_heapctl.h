@@ -43,22 +43,10 @@
 #include <apr_time.h>
 
 #include "mt_heapdiff.h"
+#include "mt_limits.h"
 
-#define MT_HEAPCTL_RESULTS   8
-#define MT_HEAPCTL_APPS      32
-#define MT_HEAPCTL_DIR_MAX   200
-#define MT_HEAPCTL_ROOT_MAX  255
-#define MT_HEAPCTL_EP_MAX    160       /* = MT_EP_NAME_MAX */
-#define MT_HEAPCTL_MSG_MAX   511
-#define MT_HEAPCTL_WANT_MAX  512       /* the X-MemTrack-Want items */
-#define MT_HEAPCTL_STOP_SECS 60        /* STOP: how long to ask */
-#define MT_HEAPCTL_DIFF_TRIES 2        /* children that may start a diff */
-
-/* Defaults of the directives. */
-#define MT_HEAPCTL_DEFAULT_REQUESTS  200
-#define MT_HEAPCTL_DEFAULT_INTERVAL  3600
-#define MT_HEAPCTL_DEFAULT_TIMEOUT   900
-#define MT_HEAPCTL_DEFAULT_MAX_BYTES (1024LL * 1024 * 1024)
+/* The sizes (MT_HEAPCTL_*_MAX, ...) and the directives' defaults
+ * (MT_HEAPCTL_DEFAULT_*): mt_limits.h. */
 
 typedef enum {
     MT_HEAPCTL_IDLE = 0,

@@ -33,11 +33,8 @@
 #include <apr_time.h>
 
 #include "mt_linefile.h"
+#include "mt_limits.h"   /* MT_LINEWRITER_*: delay and bounds */
 
-#define MT_LINEWRITER_DELAY       apr_time_from_msec(50)
-#define MT_LINEWRITER_WAKE_BYTES  (32 * 1024)   /* a batch wakes the writer */
-#define MT_LINEWRITER_MAX_BYTES   (256 * 1024)  /* waiting at most, bytes */
-#define MT_LINEWRITER_FILE_BATCH  (64 * 1024)   /* one write() to a file */
 
 typedef struct mt_linewriter_t mt_linewriter_t;
 

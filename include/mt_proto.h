@@ -50,15 +50,11 @@
 
 #include <apr_pools.h>
 #include "mt_sample.h"
+#include "mt_limits.h"   /* MT_PROTO_MAX_*, MT_PROTO_PID_* */
 
 #define MT_PROTO_HEADER   "X-MemTrack"        /* app -> module */
 #define MT_PROTO_WANT     "X-MemTrack-Want"   /* module -> app (probes) */
-#define MT_PROTO_MAX_LEN  2048
-#define MT_PROTO_MAX_NAME 128
-#define MT_PROTO_MAX_NUM  ((apr_int64_t)1 << 50)  /* 1 PiB or 10^15 objects */
 #define MT_PROTO_VERSION  1
-#define MT_PROTO_PID_MIN  2         /* never init */
-#define MT_PROTO_PID_MAX  4194304   /* PID_MAX_LIMIT on 64-bit Linux */
 /* "Not reported" for the signed values (probe_bytes, probe_objects): no
  * valid value is below -MT_PROTO_MAX_NUM, so it cannot be mistaken for one. */
 #define MT_PROTO_NO_SIGNED APR_INT64_MIN

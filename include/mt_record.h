@@ -15,6 +15,7 @@
 #include <apr_time.h>
 #include "mt_sample.h"
 #include "mt_proto.h"
+#include "mt_limits.h"
 
 #define MT_TARGET_SELF    "self"
 #define MT_TARGET_BACKEND "backend"
@@ -67,15 +68,8 @@ typedef struct mt_record_t {
 /* "Unknown" for signed figures that may be -1 (probe results). */
 #define MT_UNKNOWN_SIGNED APR_INT64_MIN
 
-/* Caps on strings (bytes of cleaned UTF-8, marker included), before any
- * cutting to fit the line. */
-#define MT_URL_MAX        2048
-#define MT_NAME_MAX       255
-#define MT_ID_MAX         128
-#define MT_WORD_MAX       32
-/* A string cut to fit the line keeps at least this many bytes (escaped,
- * marker included) before the next string is cut. */
-#define MT_CUT_MIN        32
+/* The caps on strings (MT_URL_MAX, MT_NAME_MAX, MT_ID_MAX, MT_WORD_MAX,
+ * MT_CUT_MIN): mt_limits.h. */
 
 /* The record, one field a line, in record order: the writer is generated
  * from this table, the field list of tools and tests is read from it, and

@@ -31,26 +31,13 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 #include "mt_log.h"
+#include "mt_limits.h"
 #include "mt_redis_addr.h"
 
 #define MT_REDIS_KEY_PREFIX   "memtrack:req:"
 #define MT_REDIS_STREAM       "memtrack:stream"
-#define MT_REDIS_LINE_MAX     65536      /* longest record accepted */
-
-/* Defaults of the tunables (see mod_memtrack_redis.c for the directives). */
-#define MT_REDIS_DEFAULT_TTL_SEC        86400
-#define MT_REDIS_DEFAULT_STREAM_MAXLEN  100000
-#define MT_REDIS_DEFAULT_QUEUE_MAX      10000
-#define MT_REDIS_DEFAULT_BATCH_MAX      256
-#define MT_REDIS_DEFAULT_BATCH_BYTES    (64 * 1024)  /* records' bytes */
-#define MT_REDIS_DEFAULT_CONNECT_MS     500
-#define MT_REDIS_DEFAULT_COMMAND_MS     1000
-/* How long the writer, woken by a first record, waits for more before it
- * sends a batch (unless batch_max records are there sooner). Without it a
- * lightly loaded child sent one record per round trip: the writer thread
- * woken and redis-server reading, parsing and replying once per request,
- * some 60 us of CPU per request between them on this machine. */
-#define MT_REDIS_DEFAULT_LINGER_MS      10
+/* MT_REDIS_LINE_MAX and the tunables' defaults (MT_REDIS_DEFAULT_*, the
+ * directives in mod_memtrack_redis_conf.c): mt_limits.h. */
 
 /* What one sink is told to do. */
 typedef struct mt_redis_opts_t {

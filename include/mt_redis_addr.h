@@ -11,10 +11,8 @@
 
 #include <apr_pools.h>
 
-#define MT_REDIS_ID_MAX       128        /* longest request id used in a key
-                                          * (and ACL user name), characters */
-#define MT_REDIS_DEFAULT_PORT 6379
-#define MT_REDIS_DB_MAX       1000000    /* highest SELECT db accepted */
+/* MT_REDIS_ID_MAX, MT_REDIS_DEFAULT_PORT, MT_REDIS_DB_MAX: */
+#include "mt_limits.h"
 
 /* A parsed MemTrackRedis address. */
 typedef struct mt_redis_addr_t {

@@ -15,7 +15,7 @@
 #include <apr_pools.h>
 #include "mt_redis.h"
 
-#define MT_REDIS_BLOB_CHUNK (1024 * 1024)
+#include "mt_limits.h"   /* MT_REDIS_BLOB_CHUNK */
 
 /* Copy the file at path into key with expiry ttl_sec. APR_SUCCESS; else
  * err (errlen bytes) says what failed ("Redis at redis://127.0.0.1:6399/0:

@@ -35,26 +35,14 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+#include "mt_limits.h"
+
 #define MT_STATE_KIND_SELF    1     /* an httpd child */
 #define MT_STATE_KIND_BACKEND 2     /* an app process */
 
-#define MT_HIST_POINTS   64         /* resident-size history per process */
-#define MT_BLAME_MAX     8          /* peak-raising requests kept per process */
-#define MT_BLAME_ID_MAX  47         /* bytes of a request id kept in blame */
-#define MT_EP_NAME_MAX   160        /* = MT_ENDPOINT_MAX */
-#define MT_EP_PROBES     64         /* probe results kept per endpoint */
-#define MT_EP_LIMIT      1024       /* the most MemTrackEndpoints allows */
+/* The sizes and defaults (MT_HIST_POINTS, MT_EP_LIMIT, MT_DEFAULT_ENDPOINTS,
+ * ...): mt_limits.h. */
 #define MT_EP_WORDS      ((MT_EP_LIMIT + 1 + 63) / 64)
-#define MT_STATE_HINTS   1024       /* route hints: path form -> endpoint */
-
-/* Defaults of the analysis parameters (directives in the glue). */
-#define MT_DEFAULT_ENDPOINTS        256
-#define MT_DEFAULT_PROCS            512
-#define MT_DEFAULT_LEAK_MIN_BYTES   (4 * 1024)
-#define MT_DEFAULT_WARMUP_REQUESTS  20
-#define MT_BLAME_MIN_BYTES          (64 * 1024)   /* a raise worth blaming */
-#define MT_STEP_BYTES               (1024 * 1024) /* a "large step" growth */
-#define MT_PROBE_MAX_AGE            apr_time_from_sec(120)
 
 /* One point of a process's resident-size history. */
 typedef struct mt_hist_point_t {

@@ -26,9 +26,12 @@
 #include "mt_analysis.h"
 #include "mt_buf.h"
 #include "mt_heapctl.h"
+#include "mt_limits.h"
 
+/* SetHandler memtrack-status: the status glue (mod_memtrack_status.c)
+ * answers GET, the heap diff's glue (mod_memtrack_heapdiff.c) a POST. */
+#define MT_STATUS_HANDLER     "memtrack-status"
 #define MT_STATUS_SCHEMA      1     /* of ?json: +1 on any incompatible change */
-#define MT_STATUS_REFRESH_MAX 3600  /* ?refresh=N is clamped to 1..this */
 
 typedef enum {
     MT_STATUS_HTML = 0,

@@ -16,9 +16,10 @@
 #include <unistd.h>
 
 #include "mod_memtrack_config.h"
-#include "mod_memtrack_heapdiff.h"
+#include "mod_memtrack_heapdiff_conf.h"
 #include "mod_memtrack_redis_conf.h"
 #include "mt_endpoint.h"
+#include "mt_limits.h"
 #include "mt_state.h"
 #include "mt_util.h"
 
@@ -52,17 +53,6 @@ struct mt_srv_conf_t {
     int         endpoints;        /* MemTrackEndpoints */
     apr_int64_t leak_min_bytes;   /* MemTrackLeakMin */
 };
-
-#define MT_DEFAULT_SAMPLE_RATE 1
-#define MT_MAX_SAMPLE_RATE     1000000
-#define MT_DEFAULT_PROBE_RATE  100       /* 1 request in 100 at most */
-#define MT_MAX_PROBE_RATE      1000000
-#define MT_DEFAULT_PROBE_MAX   2         /* per app process and second */
-#define MT_MAX_PROBE_MAX       1000
-#define MT_MAX_LEAK_MIN        (1024LL * 1024 * 1024)
-
-#define MT_DEFAULT_DROP_REPORT_SECS 60
-#define MT_MAX_DROP_REPORT_SECS     3600
 
 /* Set when any "MemTrack On" is read, so that servers that never track pay
  * nothing; the config is re-read on every restart, which resets it. */
@@ -109,12 +99,14 @@ mt_dir_conf_t *mt_config_dir(request_rec *r)
 
 int mt_config_enabled(const mt_dir_conf_t *d)
 {
-    return d && d->enabled == 1;
+    return (d && d->enabled != MT_UNSET) ? d->enabled == 1
+                                         : MT_DEFAULT_ENABLED;
 }
 
 apr_int64_t mt_config_threshold(const mt_dir_conf_t *d)
 {
-    return (d && d->threshold_bytes > 0) ? d->threshold_bytes : 0;
+    return (d && d->threshold_bytes > 0) ? d->threshold_bytes
+                                         : MT_DEFAULT_THRESHOLD_BYTES;
 }
 
 int mt_config_target(const mt_dir_conf_t *d)
@@ -149,7 +141,7 @@ int mt_config_probe_max(const mt_srv_conf_t *sc)
 
 int mt_config_analysis(const mt_srv_conf_t *sc)
 {
-    return sc->analysis != 0;     /* unset: on */
+    return sc->analysis != MT_UNSET ? sc->analysis != 0 : MT_DEFAULT_ANALYSIS;
 }
 
 int mt_config_endpoints(const mt_srv_conf_t *sc)
@@ -170,10 +162,14 @@ const char *mt_config_log_spec(const mt_srv_conf_t *sc)
 
 const char *mt_config_trusted_id_header(const mt_srv_conf_t *sc)
 {
-    if (sc->trust_request_id != 1) {
+    int trust = sc->trust_request_id != MT_UNSET ? sc->trust_request_id
+                                                 : MT_DEFAULT_TRUST_REQUEST_ID;
+
+    if (trust != 1) {
         return NULL;
     }
-    return sc->request_id_header ? sc->request_id_header : "X-Request-Id";
+    return sc->request_id_header ? sc->request_id_header
+                                  : MT_DEFAULT_REQUEST_ID_HEADER;
 }
 
 mt_redis_conf_t **mt_config_redis_ref(mt_srv_conf_t *sc)
@@ -325,11 +321,11 @@ static const char *cmd_sample_rate(cmd_parms *cmd, void *dc, const char *arg)
     mt_dir_conf_t *d = dc;
     apr_int64_t n;
 
-    if (mt_dec_parse(&n, arg, strlen(arg), 1, MT_MAX_SAMPLE_RATE)
-        != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number from 1 "
+    if (mt_dec_parse(&n, arg, strlen(arg), MT_MIN_SAMPLE_RATE,
+                     MT_MAX_SAMPLE_RATE) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number from %d "
                             "to %d (record 1 request in N)", cmd->cmd->name,
-                            arg, MT_MAX_SAMPLE_RATE);
+                            arg, MT_MIN_SAMPLE_RATE, MT_MAX_SAMPLE_RATE);
     }
     d->sample_rate = (int)n;
     return NULL;
@@ -361,7 +357,7 @@ static const char *cmd_probe_rate(cmd_parms *cmd, void *dc, const char *arg)
         srv_of(cmd)->probe_rate = 0;
         return NULL;
     }
-    return parse_count(cmd, arg, 0, MT_MAX_PROBE_RATE,
+    return parse_count(cmd, arg, MT_MIN_PROBE_RATE, MT_MAX_PROBE_RATE,
                        "probe at most 1 request in N; 0 or Off: never",
                        &srv_of(cmd)->probe_rate);
 }
@@ -369,7 +365,7 @@ static const char *cmd_probe_rate(cmd_parms *cmd, void *dc, const char *arg)
 static const char *cmd_probe_max(cmd_parms *cmd, void *dc, const char *arg)
 {
     (void)dc;
-    return parse_count(cmd, arg, 1, MT_MAX_PROBE_MAX,
+    return parse_count(cmd, arg, MT_MIN_PROBE_MAX, MT_MAX_PROBE_MAX,
                        "probes per app process and second",
                        &srv_of(cmd)->probe_max);
 }
@@ -395,7 +391,8 @@ static const char *cmd_endpoints(cmd_parms *cmd, void *dc, const char *arg)
     if (err) {
         return err;
     }
-    return parse_count(cmd, arg, 1, MT_EP_LIMIT, "distinct endpoints kept",
+    return parse_count(cmd, arg, MT_MIN_ENDPOINTS, MT_EP_LIMIT,
+                       "distinct endpoints kept",
                        &srv_of(cmd)->endpoints);
 }
 
@@ -408,16 +405,15 @@ static const char *cmd_leak_min(cmd_parms *cmd, void *dc, const char *arg)
     if (err) {
         return err;
     }
-    if (mt_size_parse(&bytes, arg) != APR_SUCCESS || bytes < 1
-        || bytes > MT_MAX_LEAK_MIN) {
+    if (mt_size_parse(&bytes, arg) != APR_SUCCESS
+        || bytes < MT_MIN_LEAK_MIN_BYTES
+        || bytes > MT_MAX_LEAK_MIN_BYTES) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a size from 1 byte to "
                             "1G (e.g. 4K)", cmd->cmd->name, arg);
     }
     srv_of(cmd)->leak_min_bytes = bytes;
     return NULL;
 }
-
-#define MT_SERVER_NAME_MAX 64
 
 /* A server name: 1 to 64 characters of [A-Za-z0-9._:-], like a host name
  * (it is shown, and a report keys a web server by it). */
@@ -433,10 +429,10 @@ static const char *cmd_server_name(cmd_parms *cmd, void *dc, const char *arg)
     for (i = 0; i < n; i++) {
         if (!apr_isalnum(arg[i]) && !strchr("._:-", arg[i])) break;
     }
-    if (n == 0 || n > MT_SERVER_NAME_MAX || i < n) {
+    if (n == 0 || n > MT_MAX_SERVER_NAME || i < n) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a server name: use 1 "
                             "to %d characters of A-Z a-z 0-9 . _ : - (e.g. "
-                            "web-03)", cmd->cmd->name, arg, MT_SERVER_NAME_MAX);
+                            "web-03)", cmd->cmd->name, arg, MT_MAX_SERVER_NAME);
     }
     mt_server_name = apr_pstrdup(cmd->pool, arg);
     return NULL;
@@ -533,11 +529,11 @@ static const char *cmd_drop_report(cmd_parms *cmd, void *dc, const char *arg)
     apr_int64_t n;
 
     (void)dc;
-    if (mt_dec_parse(&n, arg, strlen(arg), 1, MT_MAX_DROP_REPORT_SECS)
-        != APR_SUCCESS) {
+    if (mt_dec_parse(&n, arg, strlen(arg), MT_MIN_DROP_REPORT_SECS,
+                     MT_MAX_DROP_REPORT_SECS) != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a number of seconds "
-                            "from 1 to %d", cmd->cmd->name, arg,
-                            MT_MAX_DROP_REPORT_SECS);
+                            "from %d to %d", cmd->cmd->name, arg,
+                            MT_MIN_DROP_REPORT_SECS, MT_MAX_DROP_REPORT_SECS);
     }
     mt_drop_report_secs = (int)n;
     return NULL;
@@ -547,9 +543,10 @@ static const char *cmd_app_root(cmd_parms *cmd, void *dc, const char *arg)
 {
     mt_dir_conf_t *d = dc;
 
-    if (arg[0] != '/' || strlen(arg) > 500) {
+    if (arg[0] != '/' || strlen(arg) > MT_MAX_APP_ROOT) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not an absolute path of at "
-                            "most 500 bytes", cmd->cmd->name, arg);
+                            "most %d bytes", cmd->cmd->name, arg,
+                            MT_MAX_APP_ROOT);
     }
     d->app_root = arg;
     return NULL;
@@ -580,7 +577,7 @@ static const char *cmd_id_header(cmd_parms *cmd, void *dc, const char *arg)
     for (c = arg; *c; c++) {
         if (!apr_isalnum(*c) && *c != '-' && *c != '_') break;
     }
-    if (!*arg || *c || c - arg > 64) {
+    if (!*arg || *c || c - arg > MT_MAX_REQUEST_ID_HEADER) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not a header name",
                             cmd->cmd->name, arg);
     }

@@ -58,13 +58,15 @@
 
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_heapdiff.h"
+#include "mod_memtrack_heapdiff_conf.h"
 #include "mod_memtrack_redis_conf.h"
 #include "mod_memtrack_shm.h"
-#include "mod_memtrack_status.h"
 #include "mod_memtrack_target.h"
 #include "mt_analysis.h"
 #include "mt_buf.h"
 #include "mt_heapview.h"
+#include "mt_status.h"          /* MT_STATUS_HANDLER */
+#include "mt_limits.h"
 #include "mt_procfind.h"
 #include "mt_redis_blob.h"
 #include "mt_util.h"
@@ -73,15 +75,6 @@ APLOG_USE_MODULE(memtrack);
 
 #define MT_HD_WANT_HEADER "X-MemTrack-Want"
 #define MT_HD_SHM_KEY     "memtrack-heapdiff-shm"
-#define MT_HD_FORM_MAX    4096
-#define MT_HD_MAX_REQUESTS 1000000
-#define MT_HD_MAX_SECONDS  (30LL * 86400)
-#define MT_HD_REFUSAL_LOG apr_time_from_sec(600)
-
-/* The directives, main server only: read into this while the config is
- * read (reset before every read), laid into the shared memory by
- * post_config. */
-static mt_heapctl_params_t mt_hd_params;
 
 static mt_heapctl_t mt_hc;
 static mt_heapctl_t *mt_hc_ptr;          /* NULL: no heap diff */
@@ -100,95 +93,12 @@ static const mt_redis_addr_t *mt_hd_redis;
 static int mt_hd_redis_connect_ms, mt_hd_redis_command_ms;
 static const char *mt_hd_host;          /* for the keys: [A-Za-z0-9.-] */
 
-/* ---- directives ---- */
-
-static const char *global_only(cmd_parms *cmd)
-{
-    return ap_check_cmd_context(cmd, GLOBAL_ONLY);
-}
-
-const char *mt_heapdiff_cmd_on(cmd_parms *cmd, void *dc, const char *arg)
-{
-    const char *err = global_only(cmd);
-
-    (void)dc;
-    if (err) return err;
-    if (!strcasecmp(arg, "on")) mt_hd_params.auto_on = 1;
-    else if (!strcasecmp(arg, "off")) mt_hd_params.auto_on = 0;
-    else return apr_psprintf(cmd->pool, "%s: '%s' is neither On nor Off",
-                             cmd->cmd->name, arg);
-    return NULL;
-}
-
-/* An absolute path of [A-Za-z0-9_./-] without "..": it goes into a request
- * header and the companion checks it the same way. */
-const char *mt_heapdiff_cmd_dir(cmd_parms *cmd, void *dc, const char *arg)
-{
-    const char *err = global_only(cmd), *c;
-    apr_size_t n = strlen(arg);
-
-    (void)dc;
-    if (err) return err;
-    for (c = arg; *c; c++) {
-        if (!apr_isalnum(*c) && *c != '_' && *c != '.' && *c != '/'
-            && *c != '-') break;
-    }
-    if (arg[0] != '/' || *c || n > MT_HEAPCTL_DIR_MAX || strstr(arg, "/../")
-        || (n >= 3 && !strcmp(arg + n - 3, "/.."))) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not an absolute path of at "
-                            "most %d characters of A-Z a-z 0-9 _ . / - "
-                            "(without ..)", cmd->cmd->name, arg,
-                            MT_HEAPCTL_DIR_MAX);
-    }
-    while (n > 1 && arg[n - 1] == '/') n--;
-    apr_cpystrn(mt_hd_params.dir, arg, n + 1);
-    return NULL;
-}
-
-const char *mt_heapdiff_cmd_num(cmd_parms *cmd, void *dc, const char *arg)
-{
-    const char *what = cmd->info, *err = global_only(cmd);
-    int requests = !strcmp(what, "requests");
-    apr_int64_t lo = requests ? 1 : 0;
-    apr_int64_t hi = requests ? MT_HD_MAX_REQUESTS : MT_HD_MAX_SECONDS;
-    apr_int64_t v = 0;
-
-    (void)dc;
-    if (err) return err;
-    if (mt_dec_parse(&v, arg, strlen(arg), lo, hi) != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number from %"
-                            APR_INT64_T_FMT " to %" APR_INT64_T_FMT " (%s)",
-                            cmd->cmd->name, arg, lo, hi,
-                            requests ? "requests" : "seconds");
-    }
-    if (requests) mt_hd_params.requests = v;
-    else if (!strcmp(what, "interval")) mt_hd_params.interval_sec = v;
-    else if (!strcmp(what, "redis_ttl")) mt_hd_params.redis_ttl_sec = v;
-    else mt_hd_params.timeout_sec = v;
-    return NULL;
-}
-
-const char *mt_heapdiff_cmd_size(cmd_parms *cmd, void *dc, const char *arg)
-{
-    const char *err = global_only(cmd);
-    apr_int64_t v;
-
-    (void)dc;
-    if (err) return err;
-    if (mt_size_parse(&v, arg) != APR_SUCCESS || v < 1024 * 1024) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a size of 1M or more "
-                            "(e.g. 1G)", cmd->cmd->name, arg);
-    }
-    mt_hd_params.max_bytes = v;
-    return NULL;
-}
-
 /* ---- start-up ---- */
 
 static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     (void)pconf; (void)plog; (void)ptemp;
-    mt_heapctl_params_default(&mt_hd_params);
+    mt_heapdiff_conf_reset();
     return OK;
 }
 
@@ -196,8 +106,10 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
                         apr_pool_t *ptemp, server_rec *s)
 {
+    const mt_heapctl_params_t *params = mt_heapdiff_conf_params();
+
     (void)pconf; (void)plog; (void)ptemp;
-    if (mt_hd_params.auto_on && !mt_hd_params.dir[0]) {
+    if (params->auto_on && !params->dir[0]) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_ERR, 0, s,
                      "memtrack: MemTrackHeapDiff On needs MemTrackHeapDiffDir "
                      "(where the app processes write their heap snapshots)");
@@ -225,32 +137,34 @@ static void *segment(server_rec *s)
 
 static void warn_dir(server_rec *s)
 {
+    const mt_heapctl_params_t *params = mt_heapdiff_conf_params();
     struct stat st;
 
-    if (stat(mt_hd_params.dir, &st) != 0) {
+    if (stat(params->dir, &st) != 0) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "memtrack: "
                      "MemTrackHeapDiffDir %s does not exist yet: the first app "
                      "process asked for a snapshot creates it (mode 0700)",
-                     mt_hd_params.dir);
+                     params->dir);
     }
     else if (st.st_mode & 0007) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "memtrack: "
                      "MemTrackHeapDiffDir %s is open to other users: snapshots "
                      "hold every string of the app (sessions, passwords), so "
                      "the companion refuses it; chmod 0700 (or 2750 with "
-                     "httpd's group)", mt_hd_params.dir);
+                     "httpd's group)", params->dir);
     }
 }
 
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s)
 {
+    const mt_heapctl_params_t *params = mt_heapdiff_conf_params();
     apr_uint64_t seed = 0;
     void *mem;
 
     (void)pconf; (void)plog; (void)ptemp;
     mt_hc_ptr = NULL;
-    if (!mt_hd_params.dir[0] || !mt_config_any_enabled()
+    if (!params->dir[0] || !mt_config_any_enabled()
         || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
@@ -260,14 +174,14 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         return OK;
     }
     apr_generate_random_bytes((unsigned char *)&seed, sizeof(seed));
-    mt_heapctl_init(&mt_hc, mem, &mt_hd_params, seed);
+    mt_heapctl_init(&mt_hc, mem, params, seed);
     mt_hc_ptr = &mt_hc;
     warn_dir(s);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "memtrack: heap diff: snapshots "
                  "in %s, %" APR_INT64_T_FMT " requests apart, %s",
-                 mt_hd_params.dir, mt_hd_params.requests,
-                 mt_hd_params.auto_on ? "on a leak verdict and on demand"
-                                      : "on demand only");
+                 params->dir, params->requests,
+                 params->auto_on ? "on a leak verdict and on demand"
+                                 : "on demand only");
     return OK;
 }
 

@@ -57,14 +57,11 @@
 #include "apr_thread_proc.h"
 
 #include "mod_memtrack_pipe.h"
+#include "mt_limits.h"
 
 APLOG_USE_MODULE(memtrack);
 
-#define MT_PIPE_MAX        16
-#define MT_PIPE_BYTES      (1024 * 1024)
 #define MT_PIPE_RETAIN_KEY "mod_memtrack pipes"
-/* At exit, how long a logger may take to read the rest of its pipe. */
-#define MT_PIPE_DRAIN      apr_time_from_sec(3)
 
 /* One pipe and its logger. Plain data in the process pool. */
 typedef struct {

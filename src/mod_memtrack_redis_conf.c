@@ -11,13 +11,10 @@
 #include "apr_strings.h"
 
 #include "mod_memtrack_redis_conf.h"
+#include "mt_limits.h"
 #include "mt_util.h"
 
 #define RC_UNSET             (-1)                /* = MT_UNSET */
-#define MT_REDIS_TTL_MAX     (10 * 365 * 86400)  /* ten years, in seconds */
-#define MT_REDIS_MAXLEN_MAX  1000000000
-#define MT_REDIS_QUEUE_MAX   1000000
-#define MT_REDIS_TIMEOUT_MAX 60000               /* ms */
 
 /* One server's Redis settings; numbers are RC_UNSET until a directive sets
  * them, so a vhost can change the TTL and keep the main server's address. */
@@ -96,7 +93,8 @@ const char *mt_redis_conf_ttl(mt_redis_conf_t **ref, cmd_parms *cmd,
                               const char *arg)
 {
     apr_int64_t v = 0;
-    const char *err = parse_int(cmd, arg, 1, MT_REDIS_TTL_MAX, "seconds", &v);
+    const char *err = parse_int(cmd, arg, MT_MIN_REDIS_TTL_SEC,
+                                MT_MAX_REDIS_TTL_SEC, "seconds", &v);
 
     if (!err) {
         conf_get(ref, cmd)->ttl_sec = (int)v;
@@ -108,8 +106,8 @@ const char *mt_redis_conf_maxlen(mt_redis_conf_t **ref, cmd_parms *cmd,
                                  const char *arg)
 {
     apr_int64_t v = 0;
-    const char *err = parse_int(cmd, arg, 0, MT_REDIS_MAXLEN_MAX, "entries",
-                                &v);
+    const char *err = parse_int(cmd, arg, MT_MIN_REDIS_STREAM_MAXLEN,
+                                MT_MAX_REDIS_STREAM_MAXLEN, "entries", &v);
 
     if (!err) {
         conf_get(ref, cmd)->maxlen = v;
@@ -121,7 +119,8 @@ const char *mt_redis_conf_queue(mt_redis_conf_t **ref, cmd_parms *cmd,
                                 const char *arg)
 {
     apr_int64_t v = 0;
-    const char *err = parse_int(cmd, arg, 1, MT_REDIS_QUEUE_MAX, "records", &v);
+    const char *err = parse_int(cmd, arg, MT_MIN_REDIS_QUEUE,
+                                MT_MAX_REDIS_QUEUE, "records", &v);
 
     if (!err) {
         conf_get(ref, cmd)->queue_max = (int)v;
@@ -136,11 +135,14 @@ const char *mt_redis_conf_timeout(mt_redis_conf_t **ref, cmd_parms *cmd,
     apr_int64_t c = 0, m = 0;
     const char *err;
 
-    if ((err = parse_int(cmd, conn, 1, MT_REDIS_TIMEOUT_MAX, "milliseconds",
-                         &c)) != NULL) {
+    if ((err = parse_int(cmd, conn, MT_MIN_REDIS_TIMEOUT_MS,
+                         MT_MAX_REDIS_TIMEOUT_MS, "milliseconds", &c))
+        != NULL) {
         return err;
     }
-    if (command && (err = parse_int(cmd, command, 1, MT_REDIS_TIMEOUT_MAX,
+    if (command && (err = parse_int(cmd, command,
+                                    MT_MIN_REDIS_TIMEOUT_MS,
+                                    MT_MAX_REDIS_TIMEOUT_MS,
                                     "milliseconds", &m)) != NULL) {
         return err;
     }

@@ -26,22 +26,12 @@
 #include "mod_memtrack_shm.h"
 #include "mod_memtrack_sink.h"
 #include "mod_memtrack_target.h"
+#include "mt_limits.h"
 #include "mt_ratelimit.h"
 #include "mt_record.h"
 #include "mt_util.h"
 
 APLOG_USE_MODULE(memtrack);
-
-#define MT_REQID_MAX   128
-#define MT_LOG_URL_MAX 256
-/* Longer than any header read httpd allows (mod_reqtimeout): more is a
- * clock step. */
-#define MT_MAX_HEADER_WAIT apr_time_from_sec(600)
-/* Threshold warnings: at most this many a minute per process (later: per
- * endpoint) and all told, per child, so that no app can flood the log. */
-#define MT_WARN_PER_KEY    5
-#define MT_WARN_TOTAL      20
-#define MT_WARN_WINDOW     apr_time_from_sec(60)
 
 static mt_proc_t *mt_self;              /* this child's /proc/self, kept open */
 static const char *mt_hostname;         /* this machine, for the record */
@@ -76,8 +66,9 @@ static void child_init(apr_pool_t *pchild, server_rec *s)
                             pchild) != APR_SUCCESS) {
         mt_ids = NULL;            /* one getrandom() per id then */
     }
-    if (mt_ratelimit_create(&mt_warn_limit, MT_WARN_PER_KEY, MT_WARN_TOTAL,
-                            MT_WARN_WINDOW, pchild) != APR_SUCCESS) {
+    if (mt_ratelimit_create(&mt_warn_limit, MT_MAX_WARN_PER_PROC,
+                            MT_MAX_WARN_TOTAL, MT_WARN_WINDOW, pchild)
+        != APR_SUCCESS) {
         mt_warn_limit = NULL;     /* unlimited rather than silent */
     }
 }
@@ -89,12 +80,12 @@ static void settle_request_id(request_rec *r, mt_req_t *st)
     const char *id;
 
     if (hdr && (id = apr_table_get(r->headers_in, hdr)) != NULL
-        && mt_reqid_is_safe(id, MT_REQID_MAX)) {
+        && mt_reqid_is_safe(id, MT_MAX_TRUSTED_ID)) {
         st->request_id = id;
         st->id_source = "client";
     }
     else if ((id = apr_table_get(r->subprocess_env, "UNIQUE_ID")) != NULL
-             && mt_reqid_is_safe(id, MT_REQID_MAX)) {
+             && mt_reqid_is_safe(id, MT_MAX_TRUSTED_ID)) {
         st->request_id = id;
         st->id_source = "unique_id";
     }
@@ -194,7 +185,7 @@ static void warn_threshold(request_rec *r, const mt_record_t *rec)
                   "url=%s growth=%" APR_INT64_T_FMT " threshold=%"
                   APR_INT64_T_FMT " pid=%d target=%s%s%s", rec->request_id,
                   rec->method, mt_str_clean(r->pool, rec->url,
-                                            MT_LOG_URL_MAX, NULL),
+                                            MT_MAX_WARN_URL, NULL),
                   growth, rec->threshold_bytes, rec->pid, rec->target,
                   v.held_back ? apr_psprintf(r->pool, " (%u earlier warnings "
                                 "of this process not logged)", v.held_back)

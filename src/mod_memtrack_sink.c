@@ -22,17 +22,12 @@
 
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_sink.h"
+#include "mt_limits.h"
 #include "mt_util.h"
 
 APLOG_USE_MODULE(memtrack);
 
-/* A sink writes again when it has written since its last drop and has
- * dropped nothing for this long: a sink on the edge (a pipe nearly full,
- * taking one record and refusing the next) is not "writing again", so it
- * cannot make a line per record. */
-#define MT_RECOVER_QUIET_SECS 2
-/* How often the timer looks for drops not told yet. */
-#define MT_TICK apr_time_from_sec(1)
+/* MT_RECOVER_QUIET_SECS, MT_TICK: mt_limits.h. */
 
 struct mt_sink_t {
     const char      *name;

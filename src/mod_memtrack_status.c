@@ -25,13 +25,12 @@
 #include "mod_memtrack_sink.h"
 #include "mod_memtrack_status.h"
 #include "mt_analysis.h"
+#include "mt_limits.h"
 #include "mt_status.h"
 #include "mt_version.h"
 
 APLOG_USE_MODULE(memtrack);
 
-#define MT_STATUS_SINKS_MAX 8
-#define MT_STATUS_BUF (64 * 1024)
 
 /* No record for this request or the ones it was redirected from. */
 static void not_recorded(request_rec *r)

@@ -38,6 +38,7 @@
 #include "mod_memtrack_shm.h"
 #include "mod_memtrack_target.h"
 #include "mt_appcheck.h"
+#include "mt_limits.h"
 #include "mt_pidcache.h"
 #include "mt_procfind.h"
 #include "mt_proto.h"
@@ -46,10 +47,6 @@
 APLOG_USE_MODULE(memtrack);
 
 #define MT_FILTER_NAME "MEMTRACK_BACKEND"
-/* Growth of the httpd child from which swap, peak and fds are read too. */
-#define MT_DETAIL_GROWTH (64 * 1024)
-/* How long a child trusts its answer to "the one app process". */
-#define MT_SINGLE_TTL    apr_time_from_msec(250)
 /* Passenger marks the requests it will handle with this pool userdata. */
 #define MT_PASSENGER_NOTE "Phusion Passenger"
 

@@ -29,6 +29,8 @@ apr_size_t mt_heapctl_bytes(void)
 void mt_heapctl_params_default(mt_heapctl_params_t *p)
 {
     memset(p, 0, sizeof(*p));
+    p->auto_on = MT_DEFAULT_HEAPDIFF;
+    p->redis_ttl_sec = MT_DEFAULT_HEAPDIFF_REDIS_TTL_SEC;
     p->requests = MT_HEAPCTL_DEFAULT_REQUESTS;
     p->interval_sec = MT_HEAPCTL_DEFAULT_INTERVAL;
     p->timeout_sec = MT_HEAPCTL_DEFAULT_TIMEOUT;

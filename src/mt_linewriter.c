@@ -12,11 +12,11 @@
 #include <apr_atomic.h>
 #include <apr_thread_proc.h>
 
+#include "mt_limits.h"
 #include "mt_linewriter.h"
 #include "mt_spool.h"
 #include "mt_util.h"
 
-#define MT_LINEWRITER_IDLE_WAIT apr_time_from_sec(1)
 
 struct mt_linewriter_t {
     apr_pool_t           *pool;

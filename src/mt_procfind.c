@@ -19,10 +19,8 @@
 
 #include "mt_procfind.h"
 #include "mt_sample.h"
+#include "mt_limits.h"   /* MT_PROTO_PID_MAX: above any real pid_max */
 #include "mt_util.h"
-
-/* Far above any real pid_max (PID_MAX_LIMIT is 4194304). */
-#define MT_PID_LIMIT 4194304
 
 /* Read up to size - 1 bytes of a /proc file below dirfd; NUL-terminates.
  * cmdline needs a loop: the kernel may hand out the argv area in pieces. */
@@ -86,7 +84,7 @@ static int parse_status(const char *text, proc_status_t *ps)
         ps->zombie = *state == 'Z' || *state == 'X';
     }
     ps->ppid = -1;
-    if (ppid && mt_dec_scan(&v, ppid + 6, MT_PID_LIMIT)) {
+    if (ppid && mt_dec_scan(&v, ppid + 6, MT_PROTO_PID_MAX)) {
         ps->ppid = (int)v;
     }
     return 1;
@@ -208,7 +206,7 @@ apr_status_t mt_procfind_check(int pid, const mt_procfind_policy_t *pol,
     *why = NULL;
     if (pol == NULL)
         pol = &none;
-    if (pid < 1 || pid > MT_PID_LIMIT) {
+    if (pid < 1 || pid > MT_PROTO_PID_MAX) {
         *why = "invalid pid";
         return APR_EINVAL;
     }
@@ -274,11 +272,11 @@ static int pid_of_name(const char *name)
     if (*name < '1' || *name > '9')
         return 0;
     for (; *name; name++) {
-        if (*name < '0' || *name > '9' || v > MT_PID_LIMIT)
+        if (*name < '0' || *name > '9' || v > MT_PROTO_PID_MAX)
             return 0;
         v = v * 10 + (*name - '0');
     }
-    return v <= MT_PID_LIMIT ? (int)v : 0;
+    return v <= MT_PROTO_PID_MAX ? (int)v : 0;
 }
 
 apr_status_t mt_procfind_single(int *pid, const char *app_root,

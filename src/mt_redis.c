@@ -25,17 +25,11 @@
 #include <read.h>
 
 #include "mt_redis.h"
+#include "mt_limits.h"
 #include "mt_util.h"
 
-#define MT_REDIS_LOG_EVERY   apr_time_from_sec(60)
-#define MT_REDIS_IDLE_WAIT   apr_time_from_sec(1)
-/* The writer needs status replies only (+OK, nil, an error, a stream id):
- * a reply longer than this, or an array of more elements, is no answer to
- * what it sent, and the connection goes. hiredis alone would buffer any
- * reply whole (a 1 GiB one made a child grow to 425 MB) and allocate an
- * array of any announced size. */
-#define MT_REDIS_REPLY_MAX   (64 * 1024)
-#define MT_REDIS_REPLY_ITEMS 16
+/* MT_REDIS_LOG_EVERY, MT_REDIS_IDLE_WAIT, MT_REDIS_REPLY_MAX and
+ * MT_REDIS_REPLY_ITEMS (why a reply is capped): mt_limits.h. */
 
 /* One queued record: key and value side by side in one allocation, so a
  * push costs one malloc and the writer one free. */
@@ -615,8 +609,8 @@ void mt_redis_opts_default(mt_redis_opts_t *o)
     o->connect_timeout_ms = MT_REDIS_DEFAULT_CONNECT_MS;
     o->command_timeout_ms = MT_REDIS_DEFAULT_COMMAND_MS;
     o->linger_ms = MT_REDIS_DEFAULT_LINGER_MS;
-    o->backoff_min = apr_time_from_msec(50);
-    o->backoff_max = apr_time_from_sec(2);
+    o->backoff_min = apr_time_from_msec(MT_REDIS_DEFAULT_BACKOFF_MIN_MS);
+    o->backoff_max = apr_time_from_msec(MT_REDIS_DEFAULT_BACKOFF_MAX_MS);
 }
 
 static apr_status_t redis_cleanup(void *data)

@@ -21,11 +21,10 @@
 
 #include <apr_atomic.h>
 
+#include "mt_limits.h"
 #include "mt_spool.h"
 #include "mt_util.h"
 
-#define MT_SPOOL_CHUNK (64 * 1024)  /* bytes of records per chunk */
-#define MT_SPOOL_KEEP  2            /* chunks a half keeps for reuse */
 #define MT_SPOOL_HDR   (2 * sizeof(apr_uint32_t))
 
 /* What the writer is doing, for put to know whether to wake it. */
