@@ -56,13 +56,32 @@ const char *mt_dec_scan(apr_int64_t *v, const char *s, apr_int64_t max)
 apr_status_t mt_dec_parse(apr_int64_t *v, const char *s, apr_size_t len,
                           apr_int64_t lo, apr_int64_t hi)
 {
-    apr_int64_t x = 0, tens = hi / 10;
-    int last = (int)(hi % 10);
+    apr_int64_t x = 0, tens;
+    int last;
     apr_size_t i;
 
     if (!s || len == 0 || lo < 0 || hi < lo) {
         return APR_EINVAL;
     }
+    if (len <= 18) {
+        /* Under 10^18: no digit string this short can overflow, so one
+         * range check at the end does for the per-digit bound. */
+        for (i = 0; i < len; i++) {
+            unsigned int d = (unsigned char)s[i] - (unsigned int)'0';
+
+            if (d > 9) {
+                return APR_EINVAL;
+            }
+            x = x * 10 + (apr_int64_t)d;
+        }
+        if (x < lo || x > hi) {
+            return APR_EINVAL;
+        }
+        *v = x;
+        return APR_SUCCESS;
+    }
+    tens = hi / 10;
+    last = (int)(hi % 10);
     for (i = 0; i < len; i++) {
         int d = s[i] - '0';
 
