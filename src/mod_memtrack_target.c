@@ -233,11 +233,21 @@ static void set_backend(mt_record_t *rec, request_rec *r, mt_app_sample_t *as,
     }
 }
 
+/* Asked four or five times per request (filters, probes, the record): a
+ * yes is kept in the request's state, since Passenger never removes its
+ * note; a no is asked again, as the note may come in a later hook. */
 int mt_target_is_passenger(request_rec *r)
 {
+    mt_req_t *st = mt_request_get(r);
     void *note = NULL;
 
+    if (st && st->passenger) {
+        return 1;
+    }
     apr_pool_userdata_get(&note, MT_PASSENGER_NOTE, r->pool);
+    if (note && st) {
+        st->passenger = 1;
+    }
     return note != NULL;
 }
 
