@@ -7,29 +7,35 @@
 #   companion  module off, app with the companion (t/apps/rack)
 #   both       module on,  app with the companion
 #
-# Three figures per setup:
+# Four figures per setup:
 #
 # 1. The httpd child in instructions per request, counted by valgrind's
-#    callgrind as tools/callgrind.pl counts a static file: one prefork
-#    httpd -X under callgrind, twice, with N1 and N2 /hello requests after
-#    the same warm-up; (total2 - total1) / (N2 - N1). Deterministic to a
-#    few instructions. (Passenger's agents and the app run natively: only
-#    httpd is under valgrind.)
-# 2. CPU time per request (user + system, /proc/PID/stat, 10 ms ticks) of
+#    callgrind as tools/callgrind.pl counts a static file, twice per setup,
+#    with N1 and N2 /hello requests after the same warm-up; (total2 -
+#    total1) / (N2 - N1). httpd -X cannot host Passenger (its watchdog
+#    stops at once), so a prefork httpd with one child runs under callgrind
+#    and the agents and the app it starts run natively. Not quite
+#    deterministic: what the module does per wall-clock interval (the
+#    single-process discovery's /proc scan every 250 ms, a verified pid's
+#    check every second, probes at most 2 a second) happens more often per
+#    request under valgrind's slowness; runs differ by a few hundred.
+# 2. (Tried and dropped: the app under callgrind, with PassengerRuby a
+#    script running ruby in valgrind. The app started but had not answered
+#    its first request after 300 s; Passenger's spawn did not complete.)
+# 3. CPU time per request (user + system, /proc/PID/stat, 10 ms ticks) of
 #    the httpd children, the Passenger core and the app process, over
-#    SPLIT_N requests (ab -c1) per round, SPLIT_ROUNDS rounds, the four
-#    servers interleaved. The median and the spread of the rounds are
-#    printed: these are CPU times on a shared machine, not instruction
-#    counts, so expect a few microseconds of noise (one tick over 5,000
-#    requests is 2 us). Callgrind on the core (a threaded C++ agent) and on
-#    the Ruby app is impractical: under valgrind the app's process title
-#    is valgrind's, so the module refuses it as a Passenger app and the
-#    module's path would not be the one measured.
-# 3. Inside Ruby, what the companion adds per request: objects allocated
+#    SPLIT_N requests (ab -c1) per round, SPLIT_ROUNDS rounds, the servers
+#    interleaved; the median and the spread of the rounds. On a shared
+#    2-core machine these swing by tens of microseconds between rounds:
+#    they place the cost by process, the instruction counts compare
+#    changes. (Callgrind on the core, a threaded C++ agent that the
+#    watchdog starts and times, was not tried.)
+# 4. Inside Ruby, what the companion adds per request: objects allocated
 #    (GC.stat total_allocated_objects) and the bytes of the X-MemTrack
 #    header line (ruby/bench/allocs.rb).
 #
-#   perl tools/passenger-split.pl [setup ...]     (default: all four)
+#   perl tools/passenger-split.pl [setup ...]     (default: the four above;
+#                                                  noprobes: both, MemTrackProbeRate 0)
 #   SPLIT_PARTS=callgrind,cpu,ruby  CG_N1=100 CG_N2=600 CG_WARM=50
 #   SPLIT_N=5000 SPLIT_ROUNDS=5
 use strict;
@@ -48,26 +54,28 @@ my $ROUNDS = $ENV{SPLIT_ROUNDS} // 5;
 my %PART   = map { $_ => 1 } split /,/, ($ENV{SPLIT_PARTS} // 'callgrind,cpu,ruby');
 my $PATH   = '/hello';
 
-# name => [app, module loaded]
+# name => [app, module loaded, more config]
 my %SETUPS = (
     base      => ['rack-plain', 0],
     module    => ['rack-plain', 1],
     companion => ['rack', 0],
     both      => ['rack', 1],
+    # not by default: both without probes (the app's full GCs they ask for)
+    noprobes  => ['rack', 1, "MemTrackProbeRate 0\n"],
 );
 my @ORDER = qw(base module companion both);
 my @want = @ARGV ? @ARGV : @ORDER;
-for (@want) { die "no setup $_ (have: @ORDER)\n" unless $SETUPS{$_} }
+for (@want) { die "no setup $_ (have: @ORDER noprobes)\n" unless $SETUPS{$_} }
 
 die "Passenger cannot run here: " . MTPassenger::why_not() . "\n"
     if MTPassenger::why_not();
 
 sub start_server {
     my ($name, %o) = @_;
-    my ($app, $mod) = @{ $SETUPS{$name} };
+    my ($app, $mod, $conf) = @{ $SETUPS{$name} };
     my $h = MTPassenger->start(app => $app, procs => 1, memtrack => $mod,
                                log => $mod ? 'file' : 'none',
-                               name => "split-$name", %o);
+                               conf => $conf // '', name => "split-$name", %o);
     MTPassenger::warm($h, procs => 1, timeout => 120);
     return $h;
 }
@@ -172,27 +180,25 @@ if ($PART{cpu}) {
     MTPassenger::stop($h{$_}) for @want;
 }
 
-# The table: per setup and process, the median (min..max over rounds).
+# The table: per setup and process; CPU as the median (min..max) of rounds.
+sub cpu_cell {
+    my (@v) = @_;
+    return '-' unless @v;
+    my @s = sort { $a <=> $b } @v;
+    return sprintf '%.0f (%.0f..%.0f)', median(@v), $s[0], $s[-1];
+}
+
 if (%ir || %cpu) {
-    print "\n== split per $PATH request\n";
-    printf "  %-10s %14s %18s %18s %18s %18s\n", 'setup', 'httpd instr',
-        'httpd us CPU', 'core us CPU', 'app us CPU', 'total us CPU';
+    print "\n== split per $PATH request (instructions: callgrind; us: CPU, median (min..max) of rounds)\n";
+    printf "  %-10s %11s %16s %16s %16s %16s\n", 'setup', 'httpd instr',
+        'httpd us', 'core us', 'app us', 'all us';
     for my $name (@want) {
-        my @cells;
-        push @cells, defined $ir{$name} ? sprintf('%.0f', $ir{$name}) : '-';
-        for my $p (qw(httpd core app)) {
-            my $v = $cpu{$name}{$p};
-            push @cells, $v ? sprintf('%.0f (%.0f..%.0f)', median(@$v),
-                                      (sort { $a <=> $b } @$v)[0, -1]) : '-';
-        }
-        if (my $v = $cpu{$name}{httpd}) {
-            my @t = map { my $i = $_; my $s = 0; $s += $cpu{$name}{$_}[$i] for @PARTS; $s }
-                    0 .. $#$v;
-            push @cells, sprintf('%.0f (%.0f..%.0f)', median(@t), (sort { $a <=> $b } @t)[0, -1]);
-        } else {
-            push @cells, '-';
-        }
-        printf "  %-10s %14s %18s %18s %18s %18s\n", $name, @cells;
+        my $c = $cpu{$name} || {};
+        my @all = map { my $i = $_; my $t = 0; $t += $c->{$_}[$i] for @PARTS; $t }
+                  0 .. $#{ $c->{httpd} || [] };
+        printf "  %-10s %11s %16s %16s %16s %16s\n", $name,
+            defined $ir{$name} ? sprintf('%.0f', $ir{$name}) : '-',
+            (map { cpu_cell(@{ $c->{$_} || [] }) } qw(httpd core app)), cpu_cell(@all);
     }
     if (defined $ir{base}) {
         printf "  httpd instructions over base: %s\n", join ', ',
