@@ -137,7 +137,7 @@ static int is_name_char(unsigned char c)
 static int parse_num(apr_int64_t *out, const char *s, apr_size_t len,
                      apr_int64_t max)
 {
-    return mt_dec_parse(out, s, len, 0, max) == APR_SUCCESS;
+    return mt_dec_parse_short(out, s, len, 0, max) == APR_SUCCESS;
 }
 
 /* An optional '-' before a magnitude that parse_num takes; "-0" is bad, so
@@ -249,18 +249,29 @@ static int parse_item(mt_app_report_t *rep, apr_uint64_t *seen,
         e--;
     if (s == e)
         return 1;                       /* empty item: tolerated */
-    eq = memchr(s, '=', (size_t)(e - s));
-    if (eq == NULL)
-        return 0;
-    for (kend = eq; kend > s && is_ows(kend[-1]); kend--)
-        ;
+    key = &mt_keys[*hint];
+    if ((apr_size_t)(e - s) > key->len && s[key->len] == '='
+        && memcmp(key->name, s, key->len) == 0) {
+        /* The key expected next, right before its '=' (no name holds a
+         * '=' or a blank, so that is the item's first '='): no search. */
+        index = (int)*hint;
+        *hint = *hint + 1 < MT_NKEYS ? *hint + 1 : 0;
+        eq = s + key->len;
+    }
+    else {
+        eq = memchr(s, '=', (size_t)(e - s));
+        if (eq == NULL)
+            return 0;
+        for (kend = eq; kend > s && is_ows(kend[-1]); kend--)
+            ;
+        if (kend == s)
+            return 0;                   /* no key */
+        key = find_key(s, (apr_size_t)(kend - s), &index, hint);
+        if (key == NULL)
+            return 0;
+    }
     for (v = eq + 1; v < e && is_ows(*v); v++)
         ;
-    if (kend == s)
-        return 0;                       /* no key */
-    key = find_key(s, (apr_size_t)(kend - s), &index, hint);
-    if (key == NULL)
-        return 0;
     if (*seen & ((apr_uint64_t)1 << index))
         return 0;                       /* repeated: the first one stands */
     *seen |= (apr_uint64_t)1 << index;

@@ -64,21 +64,7 @@ apr_status_t mt_dec_parse(apr_int64_t *v, const char *s, apr_size_t len,
         return APR_EINVAL;
     }
     if (len <= 18) {
-        /* Under 10^18: no digit string this short can overflow, so one
-         * range check at the end does for the per-digit bound. */
-        for (i = 0; i < len; i++) {
-            unsigned int d = (unsigned char)s[i] - (unsigned int)'0';
-
-            if (d > 9) {
-                return APR_EINVAL;
-            }
-            x = x * 10 + (apr_int64_t)d;
-        }
-        if (x < lo || x > hi) {
-            return APR_EINVAL;
-        }
-        *v = x;
-        return APR_SUCCESS;
+        return mt_dec_parse_short(v, s, len, lo, hi);
     }
     tens = hi / 10;
     last = (int)(hi % 10);
