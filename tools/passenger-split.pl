@@ -44,6 +44,7 @@ use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MTTest ':noskip';
 use MTPassenger;
+use File::Path ();
 use POSIX ();
 
 $| = 1;
@@ -78,6 +79,16 @@ sub start_server {
                                conf => $conf // '', name => "split-$name", %o);
     MTPassenger::warm($h, procs => 1, timeout => 120);
     return $h;
+}
+
+# MTTest keeps a server's directory outside tests; this tool makes some
+# twenty servers a run, so it removes each one's (unless MT_KEEP_TMP).
+sub stop_server {
+    my ($h) = @_;
+    my $dir = $h->dir;
+    MTPassenger::stop($h);
+    File::Path::remove_tree($dir, { error => \my $ignored })
+        unless $ENV{MT_KEEP_TMP};
 }
 
 sub ab {
@@ -117,7 +128,7 @@ sub callgrind_one {
     die "want one httpd child, have @kids\n" unless @kids == 1;
     ab($h, $WARM + $n);
     die "the httpd child changed\n" unless join(',', $h->child_pids) eq $kids[0];
-    MTPassenger::stop($h);
+    stop_server($h);
     my $ir = total_ir("$dir/cg.$kids[0]");
     my $scan = scan_ir("$dir/cg.$kids[0]");
     system('rm', '-rf', $dir) unless $ENV{CG_KEEP};
@@ -190,7 +201,7 @@ if ($PART{cpu}) {
             push @{ $cpu{$name}{$_} }, ($c1->{$_} - $c0->{$_}) / $N * 1e6 for @PARTS;
         }
     }
-    MTPassenger::stop($h{$_}) for @want;
+    stop_server($h{$_}) for @want;
 }
 
 # The table: per setup and process; CPU as the median (min..max) of rounds.
