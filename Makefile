@@ -129,9 +129,12 @@ test-unit: unit
 demo: deps all
 	@perl tools/demo.pl
 
+# BENCH_ONLY=static|passenger|passenger-split|rails|ruby|redis|instructions|
+# status|probe|report runs one part (tools/bench.pl; report: report-bench)
 bench: deps all
 	@perl tools/bench.pl
-	@sh tools/report-bench.sh
+	@if [ -z "$(BENCH_ONLY)" ] || [ "$(BENCH_ONLY)" = report ]; then \
+	    sh tools/report-bench.sh; fi
 
 # memtrack-report's records per second on a generated 5-million-record log
 # (REPORT_BENCH_RECORDS, REPORT_BENCH_RUNS; the log is removed after).

@@ -26,6 +26,8 @@ typedef struct mt_req_t {
     apr_int64_t      overhead_us;  /* time spent in the module's hooks */
     mt_app_report_t *app;          /* what the app said, NULL when nothing */
     const char      *app_refused;  /* why an X-MemTrack header was refused */
+    int              passenger;    /* Passenger's pool note was seen: it is
+                                    * never taken away, so asked once */
     /* Probes (mod_memtrack_analysis.c). */
     int              probe_decided;/* the fixups hook has looked */
     apr_uint64_t     probe_token;  /* asked of the app and the child, 0 none */

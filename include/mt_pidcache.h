@@ -52,6 +52,13 @@ apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, unsigned rules,
  * which proved rules; statm_fd and status_fd (opened before the check;
  * status_fd may be -1) now belong to the cache, which closes them when the
  * entry goes. */
+/* The same question as mt_pidcache_sample without the read, for a caller
+ * that has just read the process through another descriptor bound to it:
+ * APR_SUCCESS and *start_ticks when pid is verified under rules and not
+ * due for a new check; APR_NOTFOUND otherwise. */
+apr_status_t mt_pidcache_known(mt_pidcache_t *pc, int pid, unsigned rules,
+                               apr_time_t now, apr_uint64_t *start_ticks);
+
 void mt_pidcache_put(mt_pidcache_t *pc, int pid, unsigned rules,
                      apr_uint64_t start_ticks, int statm_fd, int status_fd,
                      apr_time_t now);

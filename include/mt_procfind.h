@@ -70,6 +70,8 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+#include "mt_sample.h"
+
 /* Title prefix of a Passenger Ruby app process (note the trailing space). */
 #define MT_PROCFIND_TITLE_RUBY "Passenger RubyApp: "
 
@@ -157,5 +159,15 @@ apr_status_t mt_procfind_single_cached(int *pid, mt_procfind_cache_t *cache,
                                        const char *app_root,
                                        const mt_procfind_policy_t *pol,
                                        apr_pool_t *p);
+
+/* The same, and on a hit *seen gets the statm read that showed the cached
+ * process alive (a sample of the process named, taken now: the caller need
+ * not read it again); when the answer came from a scan, or is not a pid,
+ * *seen is cleared (rss_bytes MT_UNKNOWN). seen may be NULL. */
+apr_status_t mt_procfind_single_seen(int *pid, mt_sample_t *seen,
+                                     mt_procfind_cache_t *cache,
+                                     const char *app_root,
+                                     const mt_procfind_policy_t *pol,
+                                     apr_pool_t *p);
 
 #endif

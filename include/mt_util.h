@@ -24,6 +24,35 @@ const char *mt_dec_scan(apr_int64_t *v, const char *s, apr_int64_t max);
 apr_status_t mt_dec_parse(apr_int64_t *v, const char *s, apr_size_t len,
                           apr_int64_t lo, apr_int64_t hi);
 
+/* The part of mt_dec_parse for up to 18 characters, inline for hot parsers
+ * (the X-MemTrack header has some twenty numbers): no string this short
+ * can overflow, so one range check at the end does for the per-digit
+ * bound. Same contract as mt_dec_parse, which it serves too. */
+static inline apr_status_t mt_dec_parse_short(apr_int64_t *v, const char *s,
+                                              apr_size_t len, apr_int64_t lo,
+                                              apr_int64_t hi)
+{
+    apr_int64_t x = 0;
+    apr_size_t i;
+
+    if (!s || len == 0 || len > 18 || lo < 0 || hi < lo) {
+        return mt_dec_parse(v, s, len, lo, hi);
+    }
+    for (i = 0; i < len; i++) {
+        unsigned int d = (unsigned char)s[i] - (unsigned int)'0';
+
+        if (d > 9) {
+            return APR_EINVAL;
+        }
+        x = x * 10 + (apr_int64_t)d;
+    }
+    if (x < lo || x > hi) {
+        return APR_EINVAL;
+    }
+    *v = x;
+    return APR_SUCCESS;
+}
+
 /* The longest decimal mt_dec_format writes, and the buffer it needs. */
 #define MT_DEC_MAX 20            /* -9223372036854775808 */
 #define MT_DEC_BUF (MT_DEC_MAX + 1)

@@ -230,11 +230,21 @@ static void set_backend(mt_record_t *rec, request_rec *r, mt_app_sample_t *as,
     }
 }
 
+/* Asked four or five times per request (filters, probes, the record): a
+ * yes is kept in the request's state, since Passenger never removes its
+ * note; a no is asked again, as the note may come in a later hook. */
 int mt_target_is_passenger(request_rec *r)
 {
+    mt_req_t *st = mt_request_get(r);
     void *note = NULL;
 
+    if (st && st->passenger) {
+        return 1;
+    }
     apr_pool_userdata_get(&note, MT_PASSENGER_NOTE, r->pool);
+    if (note && st) {
+        st->passenger = 1;
+    }
     return note != NULL;
 }
 
@@ -276,7 +286,7 @@ static void policy_for(mt_procfind_policy_t *pol, int passenger)
  * should the pid have been reused by then, the descriptor reads nothing and
  * the pid is refused. */
 static const char *sample_pid(request_rec *r, int pid, int passenger,
-                              mt_app_sample_t *as)
+                              const mt_sample_t *seen, mt_app_sample_t *as)
 {
     mt_procfind_policy_t pol;
     apr_time_t now = mt_mono_now();
@@ -287,6 +297,14 @@ static const char *sample_pid(request_rec *r, int pid, int passenger,
     as->pid = pid;
     as->rules = mt_procfind_rules(&pol);
     mt_sample_clear(&as->after);
+    /* Discovery has just read this process's statm (seen): a pid verified
+     * under these rules takes that read instead of a second one. */
+    if (seen && seen->rss_bytes != MT_UNKNOWN
+        && mt_pidcache_known(mt_verified, pid, as->rules, now,
+                             &as->start_ticks) == APR_SUCCESS) {
+        as->after = *seen;
+        return NULL;
+    }
     if (mt_pidcache_sample(mt_verified, pid, as->rules, now, &as->after,
                            &as->start_ticks) == APR_SUCCESS) {
         return NULL;
@@ -326,27 +344,30 @@ static void add_backend_detail(mt_record_t *rec, mt_app_sample_t *as)
     }
 }
 
-static apr_status_t single(int *pid, const char *root,
+static apr_status_t single(int *pid, mt_sample_t *seen, const char *root,
                            const mt_procfind_policy_t *pol, apr_pool_t *p)
 {
+    mt_sample_clear(seen);
     return mt_single_cache
-           ? mt_procfind_single_cached(pid, mt_single_cache, root, pol, p)
+           ? mt_procfind_single_seen(pid, seen, mt_single_cache, root, pol, p)
            : mt_procfind_single(pid, root, pol, p);
 }
 
-/* No header: a Passenger group with exactly one process is that process. */
+/* No header: a Passenger group with exactly one process is that process;
+ * *seen is its statm when the cache's check read it (see
+ * mt_procfind_single_seen). */
 static const char *find_single(request_rec *r, const mt_dir_conf_t *dc,
-                               int *pid)
+                               int *pid, mt_sample_t *seen)
 {
     mt_procfind_policy_t pol;
     apr_status_t rv;
 
     policy_for(&pol, 1);
-    rv = single(pid, passenger_app_root(r, dc), &pol, r->pool);
+    rv = single(pid, seen, passenger_app_root(r, dc), &pol, r->pool);
     if (rv == APR_NOTFOUND && !mt_config_app_root(dc)) {
         /* PassengerAppRoot elsewhere: one app process of this server is
          * still unambiguous. */
-        rv = single(pid, NULL, &pol, r->pool);
+        rv = single(pid, seen, NULL, &pol, r->pool);
     }
     if (rv == APR_SUCCESS) return NULL;
     return rv == APR_EEXIST ? "unattributed: several app processes"
@@ -360,6 +381,7 @@ int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
     int passenger = mt_target_is_passenger(r);
     const char *why = NULL;
     mt_app_sample_t as;
+    mt_sample_t seen;
     int pid = 0;
 
     if (mode != MT_TARGET_IS_SELF) {
@@ -367,7 +389,8 @@ int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
         while (last->next) last = last->next;
         if (!st->app) take_header(last, st);
         if (st->app) {
-            if ((why = sample_pid(r, st->app->pid, passenger, &as)) == NULL) {
+            if ((why = sample_pid(r, st->app->pid, passenger, NULL, &as))
+                == NULL) {
                 set_backend(rec, r, &as, st->app, "header");
                 rec->app = st->app;
                 add_backend_detail(rec, &as);
@@ -377,8 +400,9 @@ int mt_target_sample(mt_record_t *rec, request_rec *r, mt_req_t *st,
         else if (st->app_refused) {
             why = st->app_refused;   /* a broken header is not "no header" */
         }
-        else if (passenger && (why = find_single(r, dc, &pid)) == NULL) {
-            if ((why = sample_pid(r, pid, 1, &as)) == NULL) {
+        else if (passenger
+                 && (why = find_single(r, dc, &pid, &seen)) == NULL) {
+            if ((why = sample_pid(r, pid, 1, &seen, &as)) == NULL) {
                 set_backend(rec, r, &as, NULL, "single");
                 add_backend_detail(rec, &as);
                 return 1;

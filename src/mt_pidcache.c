@@ -136,6 +136,19 @@ apr_status_t mt_pidcache_sample(mt_pidcache_t *pc, int pid, unsigned rules,
     return rv;
 }
 
+apr_status_t mt_pidcache_known(mt_pidcache_t *pc, int pid, unsigned rules,
+                               apr_time_t now, apr_uint64_t *start_ticks)
+{
+    entry_t *e = hold(pc, pid, rules, now, pc ? pc->ttl : -1);
+
+    if (!e) {
+        return APR_NOTFOUND;
+    }
+    *start_ticks = e->start_ticks;
+    release(pc, e, 0);
+    return APR_SUCCESS;
+}
+
 apr_status_t mt_pidcache_status(mt_pidcache_t *pc, int pid, unsigned rules,
                                 mt_sample_t *s)
 {

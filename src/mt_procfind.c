@@ -419,23 +419,24 @@ static void slot_store(mt_procfind_cache_t *c, const char *app_root,
  * still there? Reading fails once it has been reaped, whatever process has
  * the pid now, and reads all zeros while it is a zombie; about a
  * microsecond against 15 for mt_procfind_check. */
-static int still_there(int statm_fd)
+static int still_there(int statm_fd, mt_sample_t *seen)
 {
     mt_sample_t s;
 
-    return mt_sample_statm_fd(&s, statm_fd) == APR_SUCCESS;
+    return mt_sample_statm_fd(seen ? seen : &s, statm_fd) == APR_SUCCESS;
 }
 
 /* Under the mutex: a fresh cached answer? A single pid counts only while
  * its process lives. */
 static int cache_get(mt_procfind_cache_t *c, const char *app_root,
-                     apr_time_t now, apr_status_t *rv, int *pid)
+                     apr_time_t now, apr_status_t *rv, int *pid,
+                     mt_sample_t *seen)
 {
     mt_cache_slot_t *s = slot_find(c, app_root);
 
     if (s == NULL || now - s->at >= c->ttl || now < s->at)
         return 0;
-    if (s->rv == APR_SUCCESS && !still_there(s->statm_fd)) {
+    if (s->rv == APR_SUCCESS && !still_there(s->statm_fd, seen)) {
         s->at = 0;                      /* gone: look again now */
         slot_close(s);
         return 0;
@@ -464,16 +465,31 @@ apr_status_t mt_procfind_single_cached(int *pid, mt_procfind_cache_t *cache,
                                        const mt_procfind_policy_t *pol,
                                        apr_pool_t *p)
 {
+    return mt_procfind_single_seen(pid, NULL, cache, app_root, pol, p);
+}
+
+apr_status_t mt_procfind_single_seen(int *pid, mt_sample_t *seen,
+                                     mt_procfind_cache_t *cache,
+                                     const char *app_root,
+                                     const mt_procfind_policy_t *pol,
+                                     apr_pool_t *p)
+{
     apr_time_t now = mt_mono_now();
     apr_status_t rv = APR_NOTFOUND;
     int hit, cached_pid = 0, fd = -1;
 
     *pid = 0;
+    if (seen) {
+        mt_sample_clear(seen);
+    }
     if (app_root && strlen(app_root) >= MT_CACHE_ROOT)
         return mt_procfind_single(pid, app_root, pol, p);
     apr_thread_mutex_lock(cache->mutex);
-    hit = cache_get(cache, app_root, now, &rv, &cached_pid);
+    hit = cache_get(cache, app_root, now, &rv, &cached_pid, seen);
     apr_thread_mutex_unlock(cache->mutex);
+    if (seen && !(hit && rv == APR_SUCCESS)) {
+        mt_sample_clear(seen);          /* no read, or not of the answer */
+    }
     if (hit) {
         *pid = rv == APR_SUCCESS ? cached_pid : 0;
         return rv;

@@ -37,7 +37,7 @@ typedef struct {
 #define KEY(n, k, f) { n, sizeof(n) - 1, k, offsetof(mt_app_report_t, f) }
 
 static const mt_key_t mt_keys[] = {
-    KEY("v",            MT_KEY_VERSION, version),
+    KEY("v",            MT_KEY_VERSION, version),   /* first: MT_VERSION_BIT */
     KEY("pid",          MT_KEY_PID,     pid),
     KEY("rss_before",   MT_KEY_NUM,     rss_before),
     KEY("rss_after",    MT_KEY_NUM,     rss_after),
@@ -137,7 +137,7 @@ static int is_name_char(unsigned char c)
 static int parse_num(apr_int64_t *out, const char *s, apr_size_t len,
                      apr_int64_t max)
 {
-    return mt_dec_parse(out, s, len, 0, max) == APR_SUCCESS;
+    return mt_dec_parse_short(out, s, len, 0, max) == APR_SUCCESS;
 }
 
 /* An optional '-' before a magnitude that parse_num takes; "-0" is bad, so
@@ -169,27 +169,28 @@ static int valid_name(const char *s, apr_size_t len)
     return 1;
 }
 
-static const mt_key_t *find_key(const char *s, apr_size_t len, int *index)
+/* The key [s, s + len), or NULL. The companion sends its keys in table
+ * order, so the search starts at hint (the entry after the last key found)
+ * and goes round: one comparison per item instead of a scan from the top.
+ * The table's order decides nothing else. */
+static inline const mt_key_t *find_key(const char *s, apr_size_t len,
+                                       int *index, unsigned *hint)
 {
-    apr_size_t i;
+    unsigned i = *hint, n;
 
-    for (i = 0; i < MT_NKEYS; i++) {
-        if (mt_keys[i].len == len && memcmp(mt_keys[i].name, s, len) == 0) {
+    for (n = 0; n < MT_NKEYS; n++, i = i + 1 < MT_NKEYS ? i + 1 : 0) {
+        if (mt_keys[i].len == len && mt_keys[i].name[0] == s[0]
+            && memcmp(mt_keys[i].name, s, len) == 0) {
             *index = (int)i;
+            *hint = i + 1 < MT_NKEYS ? i + 1 : 0;
             return &mt_keys[i];
         }
     }
     return NULL;
 }
 
-/* Where "v" is in the key table (its bit in the seen mask). */
-static int version_index(void)
-{
-    int index = 0;
-
-    find_key("v", 1, &index);
-    return index;
-}
+/* "v" is the table's first entry: its bit in the seen mask. */
+#define MT_VERSION_BIT ((apr_uint64_t)1 << 0)
 
 /* Store one value into its field. 1 when it was valid. */
 static int store_value(mt_app_report_t *rep, const mt_key_t *key,
@@ -235,7 +236,8 @@ static int store_value(mt_app_report_t *rep, const mt_key_t *key,
 
 /* Judge one item, [s, e) without its ';'. 1 when taken or empty. */
 static int parse_item(mt_app_report_t *rep, apr_uint64_t *seen,
-                      const char *s, const char *e, apr_pool_t *p)
+                      unsigned *hint, const char *s, const char *e,
+                      apr_pool_t *p)
 {
     const char *eq, *kend, *v;
     const mt_key_t *key;
@@ -247,16 +249,29 @@ static int parse_item(mt_app_report_t *rep, apr_uint64_t *seen,
         e--;
     if (s == e)
         return 1;                       /* empty item: tolerated */
-    eq = memchr(s, '=', (size_t)(e - s));
-    if (eq == NULL)
-        return 0;
-    for (kend = eq; kend > s && is_ows(kend[-1]); kend--)
-        ;
+    key = &mt_keys[*hint];
+    if ((apr_size_t)(e - s) > key->len && s[key->len] == '='
+        && memcmp(key->name, s, key->len) == 0) {
+        /* The key expected next, right before its '=' (no name holds a
+         * '=' or a blank, so that is the item's first '='): no search. */
+        index = (int)*hint;
+        *hint = *hint + 1 < MT_NKEYS ? *hint + 1 : 0;
+        eq = s + key->len;
+    }
+    else {
+        eq = memchr(s, '=', (size_t)(e - s));
+        if (eq == NULL)
+            return 0;
+        for (kend = eq; kend > s && is_ows(kend[-1]); kend--)
+            ;
+        if (kend == s)
+            return 0;                   /* no key */
+        key = find_key(s, (apr_size_t)(kend - s), &index, hint);
+        if (key == NULL)
+            return 0;
+    }
     for (v = eq + 1; v < e && is_ows(*v); v++)
         ;
-    key = find_key(s, (apr_size_t)(kend - s), &index);
-    if (key == NULL)
-        return 0;
     if (*seen & ((apr_uint64_t)1 << index))
         return 0;                       /* repeated: the first one stands */
     *seen |= (apr_uint64_t)1 << index;
@@ -277,6 +292,7 @@ apr_status_t mt_proto_parse(mt_app_report_t *rep, const char *value,
                             apr_pool_t *p)
 {
     apr_uint64_t seen = 0;
+    unsigned hint = 0;
     const char *s, *end;
 
     mt_proto_clear(rep);
@@ -289,14 +305,14 @@ apr_status_t mt_proto_parse(mt_app_report_t *rep, const char *value,
     for (s = value; s < end; ) {
         const char *semi = memchr(s, ';', (size_t)(end - s));
         const char *e = semi ? semi : end;
-        if (!parse_item(rep, &seen, s, e, p))
+        if (!parse_item(rep, &seen, &hint, s, e, p))
             rep->bad_items++;
         s = semi ? semi + 1 : end;
     }
     if (rep->pid == 0)
         return refuse(rep, "no valid pid");
     /* A "v" other than ours may mean the keys mean something else now. */
-    if ((seen & ((apr_uint64_t)1 << version_index())) && rep->version == 0)
+    if ((seen & MT_VERSION_BIT) && rep->version == 0)
         return refuse(rep, "unsupported version");
     return APR_SUCCESS;
 }

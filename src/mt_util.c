@@ -56,13 +56,18 @@ const char *mt_dec_scan(apr_int64_t *v, const char *s, apr_int64_t max)
 apr_status_t mt_dec_parse(apr_int64_t *v, const char *s, apr_size_t len,
                           apr_int64_t lo, apr_int64_t hi)
 {
-    apr_int64_t x = 0, tens = hi / 10;
-    int last = (int)(hi % 10);
+    apr_int64_t x = 0, tens;
+    int last;
     apr_size_t i;
 
     if (!s || len == 0 || lo < 0 || hi < lo) {
         return APR_EINVAL;
     }
+    if (len <= 18) {
+        return mt_dec_parse_short(v, s, len, lo, hi);
+    }
+    tens = hi / 10;
+    last = (int)(hi % 10);
     for (i = 0; i < len; i++) {
         int d = s[i] - '0';
 

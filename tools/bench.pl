@@ -5,8 +5,8 @@
 # requests/s per round, the median on/off ratio and its spread.
 #
 #   BENCH_ROUNDS=5 BENCH_SECS=5 BENCH_CONNS=16 make bench
-#   BENCH_ONLY=static|passenger|rails|ruby|redis|instructions|status|probe
-#   to run one scenario
+#   BENCH_ONLY=static|passenger|passenger-split|rails|ruby|redis|instructions|
+#   status|probe to run one scenario (report: only make's report-bench)
 use strict;
 use warnings;
 use FindBin;
@@ -160,6 +160,16 @@ if ((!$ONLY || $ONLY eq 'instructions') && system('sh', '-c', 'command -v valgri
     print "\n== instructions per request (callgrind; deterministic)\n";
     system($^X, "$FindBin::Bin/callgrind.pl");
     system('sh', "$FindBin::Bin/record-cost.sh", "$FindBin::Bin/../build/mt-record-bench");
+}
+
+# A Passenger Rack request's cost per process (httpd child, Passenger core,
+# app) with the module and the companion each off or on: the httpd child's
+# instructions under callgrind, CPU per request of each process, the
+# companion's allocations and header bytes (tools/passenger-split.pl).
+if ((!$ONLY || $ONLY eq 'passenger-split') && !MTPassenger::why_not()
+    && system('sh', '-c', 'command -v valgrind >/dev/null') == 0) {
+    print "\n== Passenger Rack /hello: the cost per process (tools/passenger-split.pl)\n";
+    system($^X, "$FindBin::Bin/passenger-split.pl");
 }
 
 # The status page's render time (256 endpoints, 64 processes).

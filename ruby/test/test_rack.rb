@@ -32,6 +32,43 @@ class TestMemTrackRack < Minitest::Test
     assert_in_delta expect, h["rss_after"], 4 << 20
   end
 
+  # statm is read into a reused per-thread buffer and parsed by hand: the
+  # same answers as /\A\d+ (\d+)/, and threads never see each other's.
+  def test_statm_parse_and_threads
+    ps = MemTrack::Rack::ProcSelf.new
+    {
+      "3400 1279 1 0 16765 0\n" => 1279, "1 2" => 2, "12 0" => 0,
+      "" => nil, " 12 3" => nil, "12  3" => nil, "x 3" => nil, "12" => nil,
+      "12 x" => nil, "1a 3" => nil
+    }.each do |text, pages|
+      got = ps.send(:resident_pages, +text)
+      pages.nil? ? assert_nil(got, text.inspect) : assert_equal(pages, got, text.inspect)
+    end
+    main = ps.rss_bytes
+    other = Thread.new { [ps.rss_bytes, Thread.current[MemTrack::Rack::STATM_BUF]] }.value
+    assert_in_delta main, other[0], 4 << 20
+    refute_same Thread.current[MemTrack::Rack::STATM_BUF], other[1]
+  end
+
+  # Per request the middleware allocates a handful of objects (the samples,
+  # the header), none per GC counter or /proc read.
+  def test_few_objects_per_request
+    app = lambda do |env|
+      env["memtrack.controller"] = "C"
+      env["memtrack.action"] = "a"
+      [200, {}, ["ok"]]
+    end
+    mw = MemTrack::Rack.new(app, smaps_every: 0)
+    envs = Array.new(201) { {} }
+    [app, mw].each { |a| a.call({}) }
+    counts = [app, mw].map do |a|
+      before = GC.stat(:total_allocated_objects)
+      envs.each { |e| a.call(e.dup) }
+      (GC.stat(:total_allocated_objects) - before).fdiv(envs.size)
+    end
+    assert_operator counts[1] - counts[0], :<=, 8, "objects per request: #{counts.inspect}"
+  end
+
   # One block above glibc's largest mmap threshold (32 MiB) is always fresh
   # pages, so RSS grows by its size whatever the heap held before; with GC
   # off, nothing else is freed meanwhile.

@@ -547,7 +547,9 @@ sub child_pids {
     my @pids;
     for my $k (_proc_children($self->{pid})) {
         my $e = readlink("/proc/$k->[0]/exe") // '';
-        push @pids, $k->[0] if $e eq $exe || $k->[1] eq 'apache2';
+        # under a valgrind wrap the children run in valgrind's tool binary
+        push @pids, $k->[0] if $e eq $exe || $k->[1] eq 'apache2'
+            || ($self->{wrap} && $e =~ m{/valgrind/[a-z]+-[a-z0-9]+-linux\z});
     }
     return sort { $a <=> $b } @pids;
 }

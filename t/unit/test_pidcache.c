@@ -47,6 +47,14 @@ int main(void)
     ok(mt_pidcache_sample(pc, me, PLAIN, t0 - 1, &s, &start_ticks) == APR_NOTFOUND, "clock going back: stale");
     ok(mt_pidcache_sample(pc, 0, PLAIN, t0, &s, &start_ticks) == APR_NOTFOUND, "pid 0 never cached");
     ok(mt_pidcache_sample(NULL, me, PLAIN, t0, &s, &start_ticks) == APR_NOTFOUND, "no cache: never");
+    start_ticks = 0;
+    ok(mt_pidcache_known(pc, me, PLAIN, t0 + 500000, &start_ticks) == APR_SUCCESS
+       && start_ticks == 77, "known: verified and fresh, with its start time, no read");
+    ok(mt_pidcache_known(pc, me, PLAIN, t0 + 1000000, &start_ticks) == APR_NOTFOUND,
+       "known: not when due for a new check");
+    ok(mt_pidcache_known(pc, me + 1, PLAIN, t0, &start_ticks) == APR_NOTFOUND
+       && mt_pidcache_known(NULL, me, PLAIN, t0, &start_ticks) == APR_NOTFOUND,
+       "known: not an unknown pid, not without a cache");
     mt_pidcache_put(pc, me, PLAIN, 77, mt_sample_open_statm(me), -1, t0 + 900000);
     ok(mt_pidcache_sample(pc, me, PLAIN, t0 + 1500000, &s, &start_ticks) == APR_SUCCESS, "put again refreshes");
     ok(mt_pidcache_status(pc, me, PLAIN, &s) == APR_NOTFOUND, "no status descriptor: no status");

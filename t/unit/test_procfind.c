@@ -375,6 +375,23 @@ static void test_cache(const char *base)
     ok(rv == APR_SUCCESS && got == a, "cached: miss finds the process");
     rv = mt_procfind_single_cached(&got, cache, root, &pol, pool);
     ok(rv == APR_SUCCESS && got == a, "cached: hit gives the same pid");
+    {
+        mt_sample_t seen, direct;
+        int fd = mt_sample_open_statm(a);
+
+        mt_sample_clear(&direct);
+        rv = mt_procfind_single_seen(&got, &seen, cache, root, &pol, pool);
+        ok(fd >= 0 && mt_sample_statm_fd(&direct, fd) == APR_SUCCESS
+           && rv == APR_SUCCESS && got == a && seen.rss_bytes > 0
+           && seen.vsize_bytes == direct.vsize_bytes,
+           "cached: a hit hands on the statm read of the process it names");
+        if (fd >= 0) close(fd);
+        rv = mt_procfind_single_seen(&got, &seen, cache,
+                                     apr_pstrcat(pool, root, "-none", NULL),
+                                     &pol, pool);
+        ok(rv == APR_NOTFOUND && seen.rss_bytes == MT_UNKNOWN,
+           "cached: a scan's answer hands on no read");
+    }
     kill(a, SIGKILL);                   /* a zombie until reaped */
     ok(mt_tap_wait_zombie(a), "cached: the process is a zombie now");
     rv = mt_procfind_single_cached(&got, cache, root, &pol, pool);

@@ -181,6 +181,37 @@ static void test_every_key(void)
     is_str(r.action, "create-1.json", "action charset - .");
 }
 
+/* The lookup starts where the last key was found (the companion's order):
+ * any other order, and a repeat that comes after the search went round,
+ * give the same report. */
+static void test_key_order(void)
+{
+    mt_app_report_t fwd, rev;
+    apr_status_t rv1, rv2;
+
+    rv1 = parse(&fwd, "v=1; pid=321; rss_before=10; rss_after=20; gc_before=1; "
+                "gc_after=2; old_after=9; qc_after=4; action=a; controller=C");
+    rv2 = parse(&rev, "controller=C; action=a; qc_after=4; old_after=9; "
+                "gc_after=2; gc_before=1; rss_after=20; rss_before=10; "
+                "pid=321; v=1");
+    ok(rv1 == APR_SUCCESS && rv2 == APR_SUCCESS && fwd.pid == rev.pid
+       && fwd.version == 1 && rev.version == 1
+       && fwd.rss_before == rev.rss_before && fwd.rss_after == rev.rss_after
+       && fwd.gc_before.count == rev.gc_before.count
+       && fwd.gc_after.count == rev.gc_after.count
+       && fwd.gc_after.old_objects == rev.gc_after.old_objects
+       && fwd.qc_after == rev.qc_after && fwd.bad_items == 0
+       && rev.bad_items == 0, "keys in reverse order: the same report");
+    is_str(rev.controller, "C", "reverse order: controller");
+    is_str(rev.action, "a", "reverse order: action");
+    rv1 = parse(&fwd, "pid=5; heap_error=x; rss_before=1; pid=6; "
+                "heap_error=y; rss_before=2");
+    ok(rv1 == APR_SUCCESS && fwd.pid == 5 && fwd.rss_before == 1
+       && fwd.bad_items == 3, "repeats after the search went round: the "
+       "first stands, each repeat bad");
+    is_str(fwd.heap_error, "x", "repeated name: the first stands");
+}
+
 static void test_boundaries(void)
 {
     mt_app_report_t r;
@@ -844,6 +875,7 @@ int main(int argc, char **argv)
     apr_pool_create(&pool, NULL);
     test_clear();
     test_every_key();
+    test_key_order();
     test_boundaries();
     test_probe_keys();
     test_heap_keys();

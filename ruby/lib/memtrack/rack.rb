@@ -45,15 +45,18 @@ module MemTrack
     GC_STAT_KEYS = GC_KEYS.values.freeze
     # Sample layout and the header labels that go with it.
     FIELDS = ["rss", *GC_KEYS.keys, "qc"].freeze
-    LABELS_BEFORE = FIELDS.map { |f| "; #{f}_before=".freeze }.freeze
-    LABELS_AFTER = FIELDS.map { |f| "; #{f}_after=".freeze }.freeze
+    LABELS_BEFORE = FIELDS.map { |f| ";#{f}_before=".freeze }.freeze
+    LABELS_AFTER = FIELDS.map { |f| ";#{f}_after=".freeze }.freeze
+    # Items are joined by a bare ";": the module allows blanks around them,
+    # but every byte is parsed again by httpd, Passenger's core and the
+    # module (about 20 instructions a byte in httpd alone).
     # The memory and GC part in one format call, for the usual request where
     # every one of those values is there and in range (half the cost of
     # appending them one by one). The query cache (last field) is added
     # apart: it is nil in every app without ActiveRecord.
     MEM_GC_FIELDS = FIELDS.size - 1
-    REPORT_FORMAT = (+"v=#{PROTOCOL_VERSION}; pid=%d").tap do |f|
-      FIELDS.first(MEM_GC_FIELDS).each { |k| f << "; #{k}_before=%d; #{k}_after=%d" }
+    REPORT_FORMAT = (+"v=#{PROTOCOL_VERSION};pid=%d").tap do |f|
+      FIELDS.first(MEM_GC_FIELDS).each { |k| f << ";#{k}_before=%d;#{k}_after=%d" }
     end.freeze
     # One X-MemTrack-Want item with a number; the numbers' ranges are checked
     # after (a token is 1..MAX_NUM, ps 1..Probe::PS_MAX).
@@ -65,6 +68,7 @@ module MemTrack
     Want = Struct.new(:smaps, :token, :ps, :heap)
     SMAPS_FILE  = "/proc/self/smaps_rollup"
     STATM_FILE  = "/proc/self/statm"
+    STATM_BUF   = :__memtrack_statm_buf   # Thread#[] key: ProcSelf's buffer
 
     attr_reader :errors, :last_error, :smaps_every, :probe, :heap
 
@@ -239,7 +243,7 @@ module MemTrack
     end
 
     def numbers_one_by_one(before, after)
-      out = +"v=#{PROTOCOL_VERSION}; pid=#{Process.pid}"
+      out = +"v=#{PROTOCOL_VERSION};pid=#{Process.pid}"
       i = 0
       while i < FIELDS.size
         add_num(out, LABELS_BEFORE[i], before[i]) if before
@@ -281,16 +285,22 @@ module MemTrack
 
     def add_smaps(out)
       uss, pss = safely { @proc.smaps }
-      add_num(out, "; uss=", uss)
-      add_num(out, "; pss=", pss)
+      add_num(out, ";uss=", uss)
+      add_num(out, ";pss=", pss)
     end
 
     def add_names(out, env)
-      controller, action = safely { Names.of(env) }
+      # The names the app set itself need no lookup (nor the pair's Array).
+      controller = env["memtrack.controller"]
+      if controller
+        action = env["memtrack.action"]
+      else
+        controller, action = safely { Names.of(env) }
+      end
       controller = Names.clean(controller)
       action = Names.clean(action)
-      out << "; controller=" << controller if controller
-      out << "; action=" << action if action
+      out << ";controller=" << controller if controller
+      out << ";action=" << action if action
     end
 
     def safely
@@ -313,9 +323,13 @@ module MemTrack
 
       def rss_bytes
         reopen if @pid != Process.pid
-        text = @statm.pread(96, 0)
-        pages = text[/\A\d+ (\d+)/, 1]
-        pages && pages.to_i * @page
+        # Read into a buffer of this thread (fiber) that is reused: no new
+        # String, MatchData or substring per request (each one later work
+        # for the GC). Threads sharing this instance each have their own.
+        buf = (Thread.current[STATM_BUF] ||= String.new(capacity: 128))
+        @statm.pread(96, 0, buf)
+        pages = resident_pages(buf)
+        pages && pages * @page
       end
 
       # [uss, pss] in bytes from smaps_rollup (Linux 4.14+).
@@ -333,6 +347,20 @@ module MemTrack
       end
 
       private
+
+      # The second field of statm, as /\A\d+ (\d+)/ would take it, or nil;
+      # the buffer loses its first field.
+      def resident_pages(buf)
+        i = 0
+        i += 1 while (c = buf.getbyte(i)) && c >= 48 && c <= 57
+        return nil if i.zero? || c != 32
+
+        c = buf.getbyte(i + 1)
+        return nil unless c && c >= 48 && c <= 57
+
+        buf[0, i + 1] = ""
+        buf.to_i
+      end
 
       def kib(line)
         line[/\d+/].to_i * 1024
