@@ -4,6 +4,14 @@
 
 #include <apr_pools.h>
 #include <apr_time.h>
+#include <apr_thread_proc.h>
+
+/* apr_thread_create with every signal blocked while the thread is made,
+ * so that it inherits that mask: signals meant for the MPM (graceful stop,
+ * SIGTERM) go to the MPM's threads, never to the module's. The caller's
+ * mask is as it was on return; *t is NULL when no thread was made. */
+apr_status_t mt_thread_create(apr_thread_t **t, apr_thread_start_t fn,
+                              void *data, apr_pool_t *p);
 
 /* The marker that ends a string cut to fit a record. */
 #define MT_CUT_MARKER "...[cut]"

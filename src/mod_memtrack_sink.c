@@ -17,8 +17,6 @@
 #include "apr_thread_cond.h"
 #include "apr_thread_mutex.h"
 
-#include <signal.h>
-#include <pthread.h>
 
 #include "mod_memtrack_config.h"
 #include "mod_memtrack_sink.h"
@@ -289,17 +287,12 @@ static apr_status_t timer_stop(void *data)
 static void timer_start(apr_pool_t *pchild, server_rec *s)
 {
     mt_timer_t *tm = apr_pcalloc(pchild, sizeof(*tm));
-    sigset_t all, old;
     apr_status_t rv;
 
     if ((rv = apr_thread_mutex_create(&tm->mu, APR_THREAD_MUTEX_DEFAULT,
                                       pchild)) == APR_SUCCESS
         && (rv = apr_thread_cond_create(&tm->cv, pchild)) == APR_SUCCESS) {
-        /* Every signal blocked: they are the MPM's business. */
-        sigfillset(&all);
-        pthread_sigmask(SIG_BLOCK, &all, &old);
-        rv = apr_thread_create(&tm->thread, NULL, timer_main, tm, pchild);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        rv = mt_thread_create(&tm->thread, timer_main, tm, pchild);
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "memtrack: no drop "

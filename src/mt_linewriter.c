@@ -4,8 +4,6 @@
  */
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -195,21 +193,10 @@ apr_status_t mt_linewriter_create(mt_linewriter_t **pw,
 
 apr_status_t mt_linewriter_start(mt_linewriter_t *w)
 {
-    sigset_t all, old;
-    apr_status_t rv;
-
     if (w->thread) {
         return APR_SUCCESS;
     }
-    /* Every signal blocked: they are the MPM's business. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    rv = apr_thread_create(&w->thread, NULL, writer_main, w, w->pool);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rv != APR_SUCCESS) {
-        w->thread = NULL;
-    }
-    return rv;
+    return mt_thread_create(&w->thread, writer_main, w, w->pool);
 }
 
 apr_status_t mt_linewriter_put(mt_linewriter_t *w, const char *line,

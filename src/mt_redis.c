@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <pthread.h>
 #include <sys/time.h>
 
@@ -651,20 +650,9 @@ apr_status_t mt_redis_create(mt_redis_t **pr, const mt_redis_opts_t *o,
 
 apr_status_t mt_redis_start(mt_redis_t *r)
 {
-    sigset_t all, old;
-    apr_status_t rv;
-
     if (r->thread)
         return APR_SUCCESS;
-    /* Created with every signal blocked, so it inherits that mask: signals
-     * meant for the MPM (graceful stop, SIGTERM) go to the MPM's threads. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    rv = apr_thread_create(&r->thread, NULL, writer_main, r, r->pool);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rv != APR_SUCCESS)
-        r->thread = NULL;
-    return rv;
+    return mt_thread_create(&r->thread, writer_main, r, r->pool);
 }
 
 void mt_redis_stop(mt_redis_t *r)

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <pthread.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <apr_general.h>
@@ -309,4 +311,20 @@ const char *mt_time_iso8601(apr_pool_t *p, apr_time_t t)
     return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
                         x.tm_year + 1900, x.tm_mon + 1, x.tm_mday,
                         x.tm_hour, x.tm_min, x.tm_sec, x.tm_usec);
+}
+
+apr_status_t mt_thread_create(apr_thread_t **t, apr_thread_start_t fn,
+                              void *data, apr_pool_t *p)
+{
+    sigset_t all, old;
+    apr_status_t rv;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rv = apr_thread_create(t, NULL, fn, data, p);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rv != APR_SUCCESS) {
+        *t = NULL;
+    }
+    return rv;
 }
