@@ -13,6 +13,7 @@ use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MTTest;
 use MTRedis;
+use MTBench qw(median);
 use Time::HiRes qw(sleep);
 use MTClock qw(time);
 
@@ -39,8 +40,6 @@ sub wrk {
     die "wrk failed:\n$out" unless $rps;
     return ($rps, $p99 // '?');
 }
-
-sub median { my @s = sort { $a <=> $b } @_; return @s % 2 ? $s[$#s / 2] : ($s[@s / 2 - 1] + $s[@s / 2]) / 2 }
 
 my $mpm = "StartServers 1\nServerLimit 1\nThreadsPerChild 32\nMaxRequestWorkers 32\n";
 my %h = (

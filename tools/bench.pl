@@ -13,7 +13,7 @@ use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MTTest;
 use MTPassenger;
-use POSIX ();
+use MTBench qw(median cpu_secs);
 
 $| = 1;
 my $ROUNDS = $ENV{BENCH_ROUNDS} // 5;
@@ -26,12 +26,9 @@ my $ONLY   = $ENV{BENCH_ONLY}   // '';
 # shared machine swings with scheduling; CPU per request is steadier.
 sub tree_cpu {
     my ($root) = @_;
-    my $tick = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
     my $sum = 0;
-    for my $pid ($root, map { $_->[0] } MTPassenger::descendants($root)) {
-        my @f = MTTest::stat_fields($pid) or next;
-        $sum += ($f[12] + $f[13]) / $tick;  # utime + stime (fields 14, 15)
-    }
+    $sum += cpu_secs($_)
+        for $root, map { $_->[0] } MTPassenger::descendants($root);
     return $sum;
 }
 
@@ -46,8 +43,6 @@ sub wrk {
     die "wrk failed:\n$out" unless $rps && $n;
     return ($rps, $p99 // '?', $cpu / $n * 1e6);
 }
-
-sub median { my @s = sort { $a <=> $b } @_; return @s % 2 ? $s[$#s / 2] : ($s[@s / 2 - 1] + $s[@s / 2]) / 2 }
 
 sub compare {
     my ($name, $off, $on, $path) = @_;

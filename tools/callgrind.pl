@@ -19,7 +19,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MTTest ':noskip';
-use POSIX ();
+use MTBench qw(cpu_secs callgrind_total);
 
 my ($N1, $N2, $WARM) = ($ENV{CG_N1} // 200, $ENV{CG_N2} // 1200,
                         $ENV{CG_WARM} // 100);
@@ -42,22 +42,6 @@ sub redis_url {
     require MTRedis;
     $REDIS //= MTRedis->start;
     return $REDIS->url;
-}
-
-# CPU seconds (user + system) a process has used so far.
-sub cpu_secs {
-    my ($pid) = @_;
-    my @f = MTTest::stat_fields($pid) or return 0;
-    return ($f[12] + $f[13]) / POSIX::sysconf(POSIX::_SC_CLK_TCK());
-}
-
-sub total_ir {
-    my ($file) = @_;
-    open my $fh, '<', $file or die "$file: $!";
-    while (<$fh>) {
-        return $1 if /^(?:summary|totals):\s+(\d+)/;
-    }
-    die "no totals in $file";
 }
 
 sub run_one {
@@ -88,7 +72,7 @@ sub run_one {
     my $rcpu = $REDIS ? cpu_secs($REDIS->pid) - $rcpu0 : 0;
     my ($ir, $main) = (0, 0);
     for my $f (grep { -s $_ } @files) {
-        my $t = total_ir($f);
+        my $t = callgrind_total($f);
         $ir += $t;
         $main = $t if $f eq $files[0];
     }

@@ -44,8 +44,8 @@ use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MTTest ':noskip';
 use MTPassenger;
+use MTBench qw(median cpu_secs callgrind_total);
 use File::Path ();
-use POSIX ();
 
 $| = 1;
 my ($N1, $N2, $WARM) = ($ENV{CG_N1} // 100, $ENV{CG_N2} // 600,
@@ -97,15 +97,6 @@ sub ab {
         or die "ab failed against " . $h->url($PATH) . "\n";
 }
 
-sub total_ir {
-    my ($file) = @_;
-    open my $fh, '<', $file or die "$file: $!";
-    while (<$fh>) {
-        return $1 if /^(?:summary|totals):\s+(\d+)/;
-    }
-    die "no totals in $file";
-}
-
 # One prefork child serves every request. httpd -X cannot host Passenger
 # (its watchdog stops at once), so the parent and its child run under
 # callgrind and the agents and the app it execs do not
@@ -129,7 +120,7 @@ sub callgrind_one {
     ab($h, $WARM + $n);
     die "the httpd child changed\n" unless join(',', $h->child_pids) eq $kids[0];
     stop_server($h);
-    my $ir = total_ir("$dir/cg.$kids[0]");
+    my $ir = callgrind_total("$dir/cg.$kids[0]");
     my $scan = scan_ir("$dir/cg.$kids[0]");
     system('rm', '-rf', $dir) unless $ENV{CG_KEEP};
     return ($ir, $scan);
@@ -146,27 +137,17 @@ sub scan_ir {
     return 0;
 }
 
-sub median { my @s = sort { $a <=> $b } @_; return @s % 2 ? $s[$#s / 2] : ($s[@s / 2 - 1] + $s[@s / 2]) / 2 }
-
-my $TICK = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
-
-sub cpu_of {
-    my ($pid) = @_;
-    my @f = MTTest::stat_fields($pid) or return 0;
-    return ($f[12] + $f[13]) / $TICK;    # utime + stime, seconds
-}
-
 # CPU seconds so far of each part of one server's tree.
 sub tree_cpu {
     my ($h) = @_;
-    my %c = (httpd => cpu_of($h->pid), core => 0, app => 0, agents => 0);
+    my %c = (httpd => cpu_secs($h->pid), core => 0, app => 0, agents => 0);
     for my $d (MTPassenger::descendants($h->pid)) {
         my ($pid, $cmd) = @$d;
         my $part = $cmd =~ /^\Q$MTPassenger::APP_TITLE\E/ ? 'app'
                  : $cmd =~ /^Passenger core/              ? 'core'
                  : $cmd =~ /^Passenger /                   ? 'agents'
                  :                                            'httpd';
-        $c{$part} += cpu_of($pid);
+        $c{$part} += cpu_secs($pid);
     }
     return \%c;
 }

@@ -1,0 +1,37 @@
+package MTBench;
+# What the measuring tools share (tools/bench.pl, bench-redis.pl,
+# callgrind.pl, passenger-split.pl): a median, a process's CPU time so far
+# and callgrind's total of an output file.
+use strict;
+use warnings;
+use POSIX ();
+use Exporter 'import';
+our @EXPORT_OK = qw(median cpu_secs callgrind_total);
+use MTTest ();    # stat_fields only; no import, no skip
+
+my $TICK = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
+
+sub median {
+    my @s = sort { $a <=> $b } @_;
+    return @s % 2 ? $s[$#s / 2] : ($s[@s / 2 - 1] + $s[@s / 2]) / 2;
+}
+
+# utime + stime of a process (fields 14 and 15 of /proc/PID/stat), in
+# seconds; 0 when it is gone.
+sub cpu_secs {
+    my ($pid) = @_;
+    my @f = MTTest::stat_fields($pid) or return 0;
+    return ($f[12] + $f[13]) / $TICK;
+}
+
+# The instructions a callgrind output file counted in all.
+sub callgrind_total {
+    my ($file) = @_;
+    open my $fh, '<', $file or die "$file: $!";
+    while (<$fh>) {
+        return $1 if /^(?:summary|totals):\s+(\d+)/;
+    }
+    die "no totals in $file";
+}
+
+1;
