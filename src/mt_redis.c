@@ -42,8 +42,12 @@ typedef struct mt_redis_item_t {
 struct mt_redis_t {
     apr_pool_t        *pool;
     mt_redis_opts_t    o;
-    char               ttl_arg[24];      /* o.ttl_sec as text, for argv */
-    char               maxlen_arg[24];   /* o.stream_maxlen as text */
+    /* o.ttl_sec and o.stream_maxlen as RESP bulk strings ("$5\r\n86400\r\n"),
+     * made once: every record's commands carry them */
+    char               ttl_resp[40];
+    char               maxlen_resp[40];
+    apr_size_t         ttl_resp_len;
+    apr_size_t         maxlen_resp_len;
     apr_thread_t      *thread;           /* NULL until started */
 
     apr_thread_mutex_t *mu;
@@ -348,6 +352,15 @@ static char *resp_bulk(char *p, const char *s, apr_size_t len)
     return p;
 }
 
+/* v as a bulk string at out (at least 2 * MT_DEC_BUF bytes): its length. */
+static apr_size_t resp_number(char *out, apr_int64_t v)
+{
+    char num[MT_DEC_BUF];
+    apr_size_t n = mt_dec_format(num, v);
+
+    return (apr_size_t)(resp_bulk(out, num, n) - out);
+}
+
 #define RESP_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), \
                           (p) + sizeof(lit) - 1)
 
@@ -358,7 +371,7 @@ static char *resp_bulk(char *p, const char *s, apr_size_t len)
 static apr_size_t resp_need(const mt_redis_t *r, const mt_redis_item_t *it)
 {
     return RESP_OVERHEAD + it->key_len + 2 * it->val_len
-           + strlen(r->ttl_arg) + strlen(r->maxlen_arg);
+           + r->ttl_resp_len + r->maxlen_resp_len;
 }
 
 static char *resp_record(const mt_redis_t *r, char *p,
@@ -370,14 +383,16 @@ static char *resp_record(const mt_redis_t *r, char *p,
     p = resp_bulk(p, it->data, it->key_len);
     p = resp_bulk(p, it->data + it->key_len, it->val_len);
     p = RESP_LIT(p, "$2\r\nEX\r\n");
-    p = resp_bulk(p, r->ttl_arg, strlen(r->ttl_arg));
+    memcpy(p, r->ttl_resp, r->ttl_resp_len);
+    p += r->ttl_resp_len;
     p = RESP_LIT(p, "$2\r\nNX\r\n");
     if (r->o.stream_maxlen <= 0)
         return p;
     p = RESP_LIT(p, "*8\r\n$4\r\nXADD\r\n");
     p = resp_bulk(p, MT_REDIS_STREAM, sizeof(MT_REDIS_STREAM) - 1);
     p = RESP_LIT(p, "$6\r\nMAXLEN\r\n$1\r\n~\r\n");
-    p = resp_bulk(p, r->maxlen_arg, strlen(r->maxlen_arg));
+    memcpy(p, r->maxlen_resp, r->maxlen_resp_len);
+    p += r->maxlen_resp_len;
     p = RESP_LIT(p, "$1\r\n*\r\n$6\r\nrecord\r\n");
     return resp_bulk(p, it->data + it->key_len, it->val_len);
 }
@@ -634,9 +649,8 @@ apr_status_t mt_redis_create(mt_redis_t **pr, const mt_redis_opts_t *o,
     r = apr_pcalloc(p, sizeof(*r));
     r->pool = p;
     r->o = *o;
-    snprintf(r->ttl_arg, sizeof(r->ttl_arg), "%d", o->ttl_sec);
-    snprintf(r->maxlen_arg, sizeof(r->maxlen_arg), "%" APR_INT64_T_FMT,
-             o->stream_maxlen);
+    r->ttl_resp_len = resp_number(r->ttl_resp, o->ttl_sec);
+    r->maxlen_resp_len = resp_number(r->maxlen_resp, o->stream_maxlen);
     if ((rv = apr_thread_mutex_create(&r->mu, APR_THREAD_MUTEX_DEFAULT, p))
         != APR_SUCCESS
         || (rv = apr_thread_cond_create(&r->cv, p)) != APR_SUCCESS)
