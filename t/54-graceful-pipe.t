@@ -42,7 +42,10 @@ EOC
         my $logger = $h->logger_pid;
 
         # The clients: GET /static.txt?seq=N back to back; each prints every
-        # N it was served (client c serves c, c + clients, ...).
+        # N it was served (client c serves c, c + clients, ...). They stop
+        # between requests when the stop file appears: a signal could end a
+        # request the server had served before the client counted it.
+        my $stopfile = $h->dir . '/clients-stop';
         pipe(my $rd, my $wr) or die "pipe: $!";
         my @client;
         for my $c (1 .. $clients) {
@@ -50,9 +53,7 @@ EOC
             if (!$pid) {
                 close $rd;
                 my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
-                my $stop = 0;
-                local $SIG{TERM} = sub { $stop = 1 };
-                for (my $i = $c; !$stop; $i += $clients) {
+                for (my $i = $c; !-e $stopfile; $i += $clients) {
                     my $res = $http->get($h->url("/static.txt?seq=$i"));
                     syswrite($wr, "$i\n") if $res->{status} == 200;
                     sleep $pause if $pause;
@@ -69,7 +70,8 @@ EOC
             sleep 0.3;
         }
         sleep 0.5;
-        kill 'TERM', @client;
+        open my $stopfh, '>', $stopfile or die "$stopfile: $!";
+        close $stopfh;
         my @served = map { /^(\d+)$/ ? $1 : () } <$rd>;
         waitpid($_, 0) for @client;
         close $rd;
