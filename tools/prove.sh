@@ -41,7 +41,7 @@ echo
 echo "=== failed assertions${MT_PASS_NAME:+ ($MT_PASS_NAME)} ==="
 for t in $failed; do
     T=$t perl -ne '
-        if (/^\s*#\s+Failed test (.*)/) { print "$ENV{T}: $1\n"; $want = 3; next }
+        if (/^\s*#\s+Failed test (.*)/) { print "$ENV{T}: $1\n"; $want = 3; $printed = 1; next }
         next if /^\s*#\s+at /;
         if ($want && /^\s*#\s+(\S.*)/ && !/Looks like/) {
             print "    ", substr($1, 0, 160), "\n";
@@ -49,6 +49,13 @@ for t in $failed; do
             next;
         }
         $want = 0;
+        # a test that died has no "Failed test": the first and the last
+        # line of what it said that is not a diagnostic comment
+        if (/^\S/ && !/^#/) { $first //= $_; $last = $_ }
+        END { if (!$printed && defined $first) {
+                  print "$ENV{T}: died\n";
+                  print "    ", substr($_, 0, 160)
+                      for $first, $last ne $first ? $last : () } }
     ' "$MT_PROVE_DIAG/$(basename "$t").err" 2>/dev/null | head -n 16
 done
 } | tee -a "${MT_PROVE_SUMMARY:-/dev/null}"
