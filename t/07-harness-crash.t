@@ -5,7 +5,10 @@
 # still fails the test that started it.
 #
 # A wrapper script stands in for the crash: it kills itself with SIGSEGV
-# the first time (or every time) instead of exec'ing httpd.
+# the first time (or every time) instead of exec'ing httpd. The kill runs
+# in a shell without LD_PRELOAD (the same pid), so that under MT_ASAN it is
+# the kernel's signal and not ASan's report of one; the ASan pass also has
+# ASan catch a SEGV outside mod_passenger, which must fail at once.
 use strict;
 use warnings;
 use FindBin;
@@ -22,7 +25,8 @@ my $crash = <<'EOS';
 m=$1; shift
 if [ ! -e "$m" ]; then
     [ "$MT_CRASH" = once ] && : > "$m"
-    kill -SEGV $$
+    [ -n "$MT_CRASH_ASAN" ] && kill -SEGV $$
+    exec env -u LD_PRELOAD sh -c 'kill -SEGV $$'
 fi
 exec "$@"
 EOS
@@ -56,6 +60,18 @@ SKIP: {
         ok(!$h, 'and no server is returned');
     }
 }
+SKIP: {
+    skip 'the ASan pass only (MT_ASAN)', 1 unless $ENV{MT_ASAN};
+    skip MTPassenger::why_not(), 1 if MTPassenger::why_not();
+    local $ENV{MT_CRASH} = 'once';
+    local $ENV{MT_CRASH_ASAN} = 1;
+    my $h = eval { MTPassenger->start(app => 'rack', procs => 1,
+                                      wrap => wrap('asan')) };
+    like($@, qr/httpd exited \(1\) at start.*AddressSanitizer: SEGV/s,
+         'a SEGV that ASan puts outside mod_passenger fails at once');
+    MTPassenger::stop($h) if $h;
+}
+
 # the servers this test crashed on purpose are of no interest once it passed
 remove_tree(@MTTest::CRASHED) if Test::More->builder->is_passing;
 done_testing();

@@ -420,19 +420,25 @@ sub _wait_up {
             $self->{cleaned} = 1;    # keep its directory for a look
             push @CRASHED, $self->{dir};
             my ($kernel, $why) = $sig ? _crash_line($pid) : ();
+            my $asan = join '', map { _slurp($_) } sort glob("$self->{dir}/san/asan.*");
             my $text = ($sig ? "httpd died by signal $sig" : "httpd exited ($rc)")
                 . " at start (kept $self->{dir}):\n"
                 . ($kernel ? "kernel: $kernel\n" : '')
                 . _slurp("$self->{dir}/stderr.log") . _slurp("$self->{dir}/error.log")
-                . join('', map { _slurp($_) } sort glob("$self->{dir}/san/asan.*"));
-            # Passenger's crash: a fatal signal, mod_passenger loaded, and
-            # the kernel (when it may be read) names mod_passenger.so.
-            my $passenger = $sig && grep({ $_ == $sig } 6, 7, 11)
+                . $asan;
+            # Under ASan the fault is ASan's report and an exit status,
+            # the faulting frame (#0) its line for where.
+            my ($frame) = $asan =~ /ERROR: AddressSanitizer: (?:SEGV|BUS).*?\n\s*(#0 [^\n]*)/s;
+            croak $text unless $sig || $frame;
+            # Passenger's crash: a fatal signal (or ASan's word for one),
+            # mod_passenger loaded, and the kernel's line or ASan's frame,
+            # when there is one, naming mod_passenger.so.
+            my $where = $frame // $kernel;
+            my $passenger = ($frame || grep({ $_ == $sig } 6, 7, 11))
                 && _slurp("$self->{dir}/httpd.conf") =~ /^LoadModule passenger_module/m
-                && (!defined $kernel || $kernel =~ /in mod_passenger\.so\[/);
-            croak $text unless $sig;
-            return { signal => $sig, text => $text, passenger => $passenger,
-                     where => $kernel // $why };
+                && (!defined $where || $where =~ /mod_passenger\.so[\[+]/);
+            return { signal => $sig || 'SEGV (ASan)', text => $text,
+                     passenger => $passenger, where => $where // $why };
         }
         my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                       PeerPort => $self->{port}, Timeout => 1);
