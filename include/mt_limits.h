@@ -2,7 +2,8 @@
  * core's hard limits, in one place (as mod_h2's commented defconf).
  *
  * Each constant says its unit first in its comment (bytes, ms, seconds,
- * µs: an apr time, records, count, characters, flag), then why the value.
+ * µs: an apr time, records, requests, count, characters, flag, ratio: a
+ * fraction or a factor), then why the value.
  * httpd-free: the core includes it (it is compiled without httpd's include
  * path), the config layer and the glue use it instead of literals.
  *
@@ -289,5 +290,73 @@
 #define MT_HEAPCTL_STOP_SECS  60     /* seconds: STOP, how long to ask */
 #define MT_HEAPCTL_DIFF_TRIES 2      /* count: children that may start a
                                       * diff */
+
+
+/* ---- The analysis's thresholds (mt_analysis.c) ----
+ * The method's, each explained in docs/analysis.md; tuned on the simulator
+ * (t/unit/mt_sim.h) that t/unit/test_analysis.c runs: no false leak, every
+ * leak named within 3,000 of its requests. A change here changes verdicts.
+ */
+
+/* Endpoints, judged on their probes */
+#define MT_AN_MIN_PROBES        8        /* count: probes before a probe
+                                          * verdict, and the fewest in the
+                                          * recent window */
+#define MT_AN_RECENT_MAX        32       /* count: probes in the recent
+                                          * window at most: the newer half
+                                          * of the MT_EP_PROBES kept */
+#define MT_AN_TRIM              0.2      /* ratio: trimmed from each end of
+                                          * the probes, so that one which
+                                          * caught a one-time load cannot
+                                          * drag the mean */
+#define MT_AN_RESOLUTION        0.01     /* ratio of the estimate: a probe's
+                                          * own accuracy (within 1%): no
+                                          * interval is narrower */
+#define MT_AN_DECAY             0.5      /* ratio: the newer half's mean
+                                          * below this times the older's is
+                                          * falling; a cache that fills
+                                          * slows down, a leak does not */
+#define MT_AN_GROUP_MIN         3        /* count: probes of one process
+                                          * from which it must agree, by its
+                                          * own trimmed mean */
+#define MT_AN_BLOAT_MIN_BYTES   (1024 * 1024) /* bytes: one-time growth
+                                          * from which an endpoint is bloat
+                                          * (1 MiB) */
+#define MT_AN_CHURN_OBJECTS     20000    /* count: objects allocated per
+                                          * request (the app's
+                                          * total_allocated_objects) from
+                                          * which it churns */
+#define MT_AN_CHURN_GROWTH      (64 * 1024) /* bytes per request: mean
+                                          * positive resident growth, first
+                                          * calls aside, from which it
+                                          * churns */
+#define MT_AN_SERVING_SECS      600      /* seconds: a process still serves
+                                          * an endpoint it served this
+                                          * recently (10 minutes) */
+
+/* Processes, judged on their resident-size history */
+#define MT_AN_PROC_MIN_REQUESTS 200      /* requests: before a process's
+                                          * verdict; unknown until then */
+#define MT_AN_PROC_MIN_POINTS   6        /* count: history points of its
+                                          * second half before a slope */
+#define MT_AN_PROC_SLOPE_MIN    256      /* bytes per request: a leak's
+                                          * interval lies above this */
+#define MT_AN_PROC_GROWTH_MIN   (4 * 1024 * 1024) /* bytes: growth over the
+                                          * second half for a leak, since
+                                          * the first request for bloat
+                                          * (4 MiB) */
+#define MT_AN_PROC_SATURATED    0.3      /* ratio: the last quarter's slope
+                                          * to the second half's, at least,
+                                          * for a leak: a growth that
+                                          * saturates is not one */
+
+/* Probes rarer while calm (mt_analysis_probe_rate) */
+#define MT_AN_CALM_FACTOR       10       /* ratio: how many times rarer
+                                          * probes go while every process
+                                          * seen lately is flat or bloat */
+#define MT_AN_CALM_SECS         10       /* seconds: how often calm is
+                                          * judged again: one walk of the
+                                          * process slots per 10 s, not per
+                                          * request */
 
 #endif
