@@ -359,4 +359,65 @@
                                           * process slots per 10 s, not per
                                           * request */
 
+
+/* ---- memtrack-report (mt_report*.c, tools/memtrack-report.c) ---- */
+
+/* The analysis (mt_report.c): memory is bounded by these, not by records */
+#define MT_REPORT_SERVERS_DEFAULT 64     /* count: servers reported each on
+                                          * its own (--servers): a state of
+                                          * ~2 MB each; later ones count for
+                                          * the fleet only */
+#define MT_REPORT_WINDOW_DEFAULT  65536  /* records in the reorder window
+                                          * (--window): 380 bytes each,
+                                          * 25 MB */
+#define MT_REPORT_WINDOW_MAX      (1 << 22) /* records: the most --window
+                                          * takes, ~1.5 GiB */
+#define MT_REPORT_FLEET_PROCS     1024   /* count: process slots of the
+                                          * fleet's state (3.3 MB), for the
+                                          * processes of all servers */
+
+/* Reading (mt_report_read.c, mt_report_input.c, mt_report_parse.c) */
+#define MT_REPORT_SOURCES_MAX 1000       /* count: inputs open at once: each
+                                          * a descriptor (the usual limit is
+                                          * 1024) and 1.3 MB of buffers */
+#define MT_REPORT_LINE_MAX  65536        /* bytes: longest line read as a
+                                          * record; the module writes at most
+                                          * PIPE_BUF (4096), its Redis
+                                          * writer MT_REDIS_LINE_MAX */
+#define MT_REPORT_BUF_BYTES (1024 * 1024) /* bytes: text buffer per input,
+                                          * whatever the file: 16 lines of
+                                          * MT_REPORT_LINE_MAX */
+#define MT_REPORT_DEPTH_MAX   16         /* count: nesting of objects and
+                                          * arrays in a line (a record's is
+                                          * 2: gc_stats_*); bounds the
+                                          * parser's recursion */
+#define MT_REPORT_SERVER_MAX  255        /* bytes of a record's server name
+                                          * kept: the record's own cap
+                                          * (MT_NAME_MAX) */
+
+/* The Redis stream (mt_report_redis.c) */
+#define MT_REPORT_REDIS_BATCH 2000       /* records: stream entries per
+                                          * XRANGE; one batch is in memory
+                                          * at a time, a few MB */
+#define MT_REPORT_REDIS_LAG   apr_time_from_sec(600) /* µs: read past
+                                          * --until by this, the longest a
+                                          * record waits in a child's
+                                          * queue */
+
+/* Heap diff results (mt_report_hd*.c) */
+#define MT_REPORT_HD_DOC_MAX  (256 * 1024) /* bytes of one document: a
+                                          * result of MT_HEAPDIFF_ROWS rows
+                                          * is far less; more is not one */
+#define MT_REPORT_HD_KEEP     64         /* count: results kept, the newest;
+                                          * the others are counted */
+#define MT_REPORT_HD_FILES    4096       /* count: entries read of a
+                                          * directory, keys taken of Redis */
+#define MT_REPORT_HD_SCAN     1000       /* count: SCAN calls at most, so a
+                                          * large Redis ends the search */
+#define MT_REPORT_HD_SERVER_MAX 63       /* bytes of the server named in
+                                          * a result's Redis key; a longer
+                                          * one is unknown (""). One short
+                                          * of MT_MAX_SERVER_NAME: a name of
+                                          * 64 characters is unknown too */
+
 #endif
