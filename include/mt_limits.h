@@ -420,4 +420,40 @@
                                           * of MT_MAX_SERVER_NAME: a name of
                                           * 64 characters is unknown too */
 
+
+/* ---- The heap dump reader and the diff (mt_heapdump.c, mt_heapdiff.c) ---- */
+
+/* The reader: its memory is the parser struct, whatever the dump */
+#define MT_HEAPDUMP_STR_MAX  255         /* bytes kept of a wanted string (a
+                                          * file name keeps its end): more
+                                          * than a result keeps of a file or
+                                          * class (MT_HEAPDIFF_FILE_MAX,
+                                          * MT_HEAPDIFF_CLASS_MAX) */
+#define MT_HEAPDUMP_TYPE_MAX 15          /* bytes of an object's "type":
+                                          * Ruby's are short words (STRING,
+                                          * IMEMO); a longer one is none */
+#define MT_HD_READ_CHUNK     (64 * 1024) /* bytes: one read() of a dump; a
+                                          * cancelled diff stops within
+                                          * one */
+#define MT_HD_KEY_MAX        15          /* bytes of a key kept: the longest
+                                          * wanted is "generation" (10); a
+                                          * longer key is skipped */
+#define MT_HD_NUM_DIGITS     18          /* count: digits of a number kept
+                                          * (line, generation, memsize): 18
+                                          * never overflow an apr_int64_t */
+
+/* The diff: memory in proportion to what was kept, and capped */
+#define MT_HD_SET_MIN        1024        /* count: slots an address set
+                                          * starts with (8 KiB; a power of
+                                          * two, grown at half load) */
+#define MT_HD_GEN_BITS       256         /* count: GC generations a group
+                                          * tells apart (README: exact up to
+                                          * 256), 32 bytes of bitmap each */
+#define MT_HD_NAMES_MAX      (1u << 20)  /* count: class names kept, one per
+                                          * class address */
+#define MT_HD_FILES_MAX      (64u << 10) /* count: distinct file names kept;
+                                          * a later one is no file */
+#define MT_HD_TYPES_MAX      64          /* count: distinct object types
+                                          * kept: Ruby's are fewer */
+
 #endif
