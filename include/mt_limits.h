@@ -278,6 +278,15 @@
 #define MT_STEP_BYTES         (1024 * 1024) /* bytes: a "large step" growth */
 #define MT_PROBE_MAX_AGE      apr_time_from_sec(120) /* µs: a probe result
                                       * older than this is not counted */
+/* A slot's lock word: bounded tries, so that no request ever waits */
+#define MT_STATE_LOCK_TRIES   64     /* count: compare-and-swaps before
+                                      * yielding: the holder needs a few
+                                      * stores */
+#define MT_STATE_LOCK_YIELDS  4      /* count: sched_yield()s after them (a
+                                      * preempted holder), then a writer
+                                      * skips (counted), a reader says busy */
+#define MT_STATE_LOCK_STALE   5      /* seconds: a lock held longer is a
+                                      * dead child's, and is broken */
 
 /* ---- The heap diff's shared attempt (mt_heapctl.c) ---- */
 
@@ -290,6 +299,25 @@
 #define MT_HEAPCTL_STOP_SECS  60     /* seconds: STOP, how long to ask */
 #define MT_HEAPCTL_DIFF_TRIES 2      /* count: children that may start a
                                       * diff */
+#define MT_HC_LOCK_TRIES      64     /* count: as MT_STATE_LOCK_TRIES */
+#define MT_HC_LOCK_YIELDS     4      /* count: as MT_STATE_LOCK_YIELDS; then
+                                      * the caller gives up (busy) */
+#define MT_HC_LOCK_STALE      5      /* seconds: as MT_STATE_LOCK_STALE */
+
+/* ---- A child's own tables (mt_ratelimit.c, mt_pidcache.c,
+ * mt_procfind.c): fixed size, the oldest entry giving way ---- */
+
+#define MT_RATELIMIT_SLOTS    64     /* count: keys (processes) the warning
+                                      * limiter tells apart;
+                                      * MT_MAX_WARN_TOTAL bounds them all */
+#define MT_PIDCACHE_SLOTS     64     /* count: app processes kept verified,
+                                      * each with its statm (and status)
+                                      * open: 128 descriptors at most */
+#define MT_CACHE_SLOTS        16     /* count: app roots whose one app
+                                      * process is remembered */
+#define MT_CACHE_ROOT         512    /* bytes of an app root kept, NUL
+                                      * included: MT_MAX_APP_ROOT fits; a
+                                      * longer root is never cached */
 
 
 /* ---- The analysis's thresholds (mt_analysis.c) ----
