@@ -1,5 +1,6 @@
-/* mt_limits: every directive's default and range, and the module's and the
- * core's hard limits, in one place (as mod_h2's commented defconf).
+/* mt_limits: every directive's default and range, the module's and the
+ * core's hard limits, the analysis's thresholds and memtrack-report's
+ * limits, in one place (as mod_h2's commented defconf).
  *
  * Each constant says its unit first in its comment (bytes, ms, seconds,
  * µs: an apr time, records, requests, count, characters, flag, ratio: a
@@ -15,11 +16,22 @@
  * other files and tests used before (MT_REDIS_DEFAULT_*, MT_URL_MAX, ...)
  * are kept as they were, only defined here.
  *
- * Not here yet (each in its own header or file): the analysis's statistical
- * thresholds (MT_AN_* in mt_analysis.h), memtrack-report's limits
- * (mt_report*.h), the heap dump reader's and the diff's caps (mt_heapdump.h,
- * mt_heapdiff.h and .c), lock retries, layout magics and hash-table sizes
- * (mt_state.c, mt_heapctl.c, mt_ratelimit.h, mt_pidcache.h, mt_procfind.c).
+ * Not here, each where it is used:
+ *  - not moved yet: the heap diff result's sizes and the diff's defaults
+ *    (MT_HEAPDIFF_* in mt_heapdiff.h), MT_ENDPOINT_SEGMENTS (mt_endpoint.h);
+ *  - limits private to one file under a name with no area prefix, or a
+ *    bare number, which would need a name of their own here: RAW_BYTES
+ *    (mt_report_input.c), HD_DEPTH (mt_report_hdparse.c), HD_KEY_MAX
+ *    (mt_report_hdredis.c), RESP_OVERHEAD (mt_redis.c), MT_CHUNK
+ *    (mt_state.c: the analysis's chunks of three probes), HEAP_PATHS_MAX
+ *    and --servers' 255 (tools/memtrack-report.c), and in mt_analysis.c a
+ *    confidence's 16 probes and half-widths (25%, 50%), drift's 10 gaps;
+ *  - what a page shows, not a limit: the outputs' row counts (TX_*, RH_*,
+ *    HD_TEXT_ROWS, MT_HTML_*);
+ *  - what is no limit: layout magics and versions (MT_STATE_MAGIC_BASE,
+ *    MT_STATE_LAYOUT, MT_HC_MAGIC, MT_PROTO_VERSION, the *_SCHEMA),
+ *    sentinels (MT_REPORT_FLEET_ONLY, MT_UNKNOWN), the request id's format
+ *    (MT_REQID_*).
  */
 #ifndef MT_LIMITS_H
 #define MT_LIMITS_H
@@ -449,7 +461,7 @@
                                           * 64 characters is unknown too */
 
 
-/* ---- The heap dump reader and the diff (mt_heapdump.c, mt_heapdiff.c) ---- */
+/* ---- The heap dump reader and the diff (mt_heapdump.c, mt_heapdiff.c) --- */
 
 /* The reader: its memory is the parser struct, whatever the dump */
 #define MT_HEAPDUMP_STR_MAX  255         /* bytes kept of a wanted string (a

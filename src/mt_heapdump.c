@@ -17,7 +17,7 @@
 #include <apr_strings.h>
 
 #include "mt_heapdump.h"
-#include "mt_limits.h"   /* MT_HD_READ_CHUNK, MT_HD_KEY_MAX, MT_HD_NUM_DIGITS */
+#include "mt_limits.h"   /* MT_HD_READ_CHUNK, _KEY_MAX, _NUM_DIGITS */
 
 typedef enum {
     S_LINE,            /* before the line's '{' */
