@@ -28,6 +28,7 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+#include "mt_limits.h"
 #include "mt_state.h"
 #include "mt_stats.h"
 
@@ -39,24 +40,7 @@ typedef enum {
     MT_VERDICT_LEAK
 } mt_verdict_e;
 
-/* Thresholds of the method (docs/analysis.md explains each). */
-#define MT_AN_MIN_PROBES        8        /* probes before a probe verdict */
-#define MT_AN_RECENT_MAX        32       /* probes in the recent window */
-#define MT_AN_TRIM              0.2      /* trimmed from each end */
-#define MT_AN_RESOLUTION        0.01     /* a probe's own accuracy, relative:
-                                          * no interval is narrower */
-#define MT_AN_DECAY             0.5      /* newer/older below this: decaying */
-#define MT_AN_GROUP_MIN         3        /* probes of one process to count */
-#define MT_AN_BLOAT_MIN_BYTES   (1024 * 1024)
-#define MT_AN_CHURN_OBJECTS     20000    /* allocated objects per request */
-#define MT_AN_CHURN_GROWTH      (64 * 1024)  /* mean positive RSS growth */
-#define MT_AN_SERVING_SECS      600      /* a process still serves an
-                                          * endpoint it served this recently */
-#define MT_AN_PROC_MIN_REQUESTS 200
-#define MT_AN_PROC_MIN_POINTS   6
-#define MT_AN_PROC_SLOPE_MIN    256      /* bytes per request */
-#define MT_AN_PROC_GROWTH_MIN   (4 * 1024 * 1024)
-#define MT_AN_PROC_SATURATED    0.3      /* last quarter / second half slope */
+/* The thresholds of the method (MT_AN_*): mt_limits.h. */
 
 /* "leak", "bloat", "churn", "flat" or "unknown". */
 const char *mt_verdict_name(mt_verdict_e v);
@@ -142,11 +126,6 @@ apr_status_t mt_analysis_report(mt_an_report_t **rep, mt_state_t *st,
 
 /* The name of endpoint index in a report, "?" when absent. */
 const char *mt_analysis_ep_name(const mt_an_report_t *rep, int index);
-
-/* How often probes go when every process is calm, and how often calm is
- * judged again. */
-#define MT_AN_CALM_FACTOR 10
-#define MT_AN_CALM_SECS   10
 
 /* The probe rate to use now: rate, or MT_AN_CALM_FACTOR times rarer while
  * every process seen in the last MT_AN_SERVING_SECS is judged flat or

@@ -28,8 +28,7 @@
 
 #include <apr_pools.h>
 
-#define MT_HEAPDUMP_STR_MAX  255     /* kept bytes of a wanted string */
-#define MT_HEAPDUMP_TYPE_MAX 15
+#include "mt_limits.h"   /* MT_HEAPDUMP_STR_MAX, MT_HEAPDUMP_TYPE_MAX */
 
 /* One object of a dump, valid during the callback only. Numbers are -1
  * when absent (memsize 0), addresses 0. */

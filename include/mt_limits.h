@@ -1,8 +1,10 @@
-/* mt_limits: every directive's default and range, and the module's and the
- * core's hard limits, in one place (as mod_h2's commented defconf).
+/* mt_limits: every directive's default and range, the module's and the
+ * core's hard limits, the analysis's thresholds and memtrack-report's
+ * limits, in one place (as mod_h2's commented defconf).
  *
  * Each constant says its unit first in its comment (bytes, ms, seconds,
- * µs: an apr time, records, count, characters, flag), then why the value.
+ * µs: an apr time, records, requests, count, characters, flag, ratio: a
+ * fraction or a factor), then why the value.
  * httpd-free: the core includes it (it is compiled without httpd's include
  * path), the config layer and the glue use it instead of literals.
  *
@@ -14,11 +16,22 @@
  * other files and tests used before (MT_REDIS_DEFAULT_*, MT_URL_MAX, ...)
  * are kept as they were, only defined here.
  *
- * Not here yet (each in its own header or file): the analysis's statistical
- * thresholds (MT_AN_* in mt_analysis.h), memtrack-report's limits
- * (mt_report*.h), the heap dump reader's and the diff's caps (mt_heapdump.h,
- * mt_heapdiff.h and .c), lock retries, layout magics and hash-table sizes
- * (mt_state.c, mt_heapctl.c, mt_ratelimit.h, mt_pidcache.h, mt_procfind.c).
+ * Not here, each where it is used:
+ *  - not moved yet: the heap diff result's sizes and the diff's defaults
+ *    (MT_HEAPDIFF_* in mt_heapdiff.h), MT_ENDPOINT_SEGMENTS (mt_endpoint.h);
+ *  - limits private to one file under a name with no area prefix, or a
+ *    bare number, which would need a name of their own here: RAW_BYTES
+ *    (mt_report_input.c), HD_DEPTH (mt_report_hdparse.c), HD_KEY_MAX
+ *    (mt_report_hdredis.c), RESP_OVERHEAD (mt_redis.c), MT_CHUNK
+ *    (mt_state.c: the analysis's chunks of three probes), HEAP_PATHS_MAX
+ *    and --servers' 255 (tools/memtrack-report.c), and in mt_analysis.c a
+ *    confidence's 16 probes and half-widths (25%, 50%), drift's 10 gaps;
+ *  - what a page shows, not a limit: the outputs' row counts (TX_*, RH_*,
+ *    HD_TEXT_ROWS, MT_HTML_*);
+ *  - what is no limit: layout magics and versions (MT_STATE_MAGIC_BASE,
+ *    MT_STATE_LAYOUT, MT_HC_MAGIC, MT_PROTO_VERSION, the *_SCHEMA),
+ *    sentinels (MT_REPORT_FLEET_ONLY, MT_UNKNOWN), the request id's format
+ *    (MT_REQID_*).
  */
 #ifndef MT_LIMITS_H
 #define MT_LIMITS_H
@@ -277,6 +290,15 @@
 #define MT_STEP_BYTES         (1024 * 1024) /* bytes: a "large step" growth */
 #define MT_PROBE_MAX_AGE      apr_time_from_sec(120) /* µs: a probe result
                                       * older than this is not counted */
+/* A slot's lock word: bounded tries, so that no request ever waits */
+#define MT_STATE_LOCK_TRIES   64     /* count: compare-and-swaps before
+                                      * yielding: the holder needs a few
+                                      * stores */
+#define MT_STATE_LOCK_YIELDS  4      /* count: sched_yield()s after them (a
+                                      * preempted holder), then a writer
+                                      * skips (counted), a reader says busy */
+#define MT_STATE_LOCK_STALE   5      /* seconds: a lock held longer is a
+                                      * dead child's, and is broken */
 
 /* ---- The heap diff's shared attempt (mt_heapctl.c) ---- */
 
@@ -289,5 +311,189 @@
 #define MT_HEAPCTL_STOP_SECS  60     /* seconds: STOP, how long to ask */
 #define MT_HEAPCTL_DIFF_TRIES 2      /* count: children that may start a
                                       * diff */
+#define MT_HC_LOCK_TRIES      64     /* count: as MT_STATE_LOCK_TRIES */
+#define MT_HC_LOCK_YIELDS     4      /* count: as MT_STATE_LOCK_YIELDS; then
+                                      * the caller gives up (busy) */
+#define MT_HC_LOCK_STALE      5      /* seconds: as MT_STATE_LOCK_STALE */
+
+/* ---- A child's own tables (mt_ratelimit.c, mt_pidcache.c,
+ * mt_procfind.c): fixed size, the oldest entry giving way ---- */
+
+#define MT_RATELIMIT_SLOTS    64     /* count: keys (processes) the warning
+                                      * limiter tells apart;
+                                      * MT_MAX_WARN_TOTAL bounds them all */
+#define MT_PIDCACHE_SLOTS     64     /* count: app processes kept verified,
+                                      * each with its statm (and status)
+                                      * open: 128 descriptors at most */
+#define MT_CACHE_SLOTS        16     /* count: app roots whose one app
+                                      * process is remembered */
+#define MT_CACHE_ROOT         512    /* bytes of an app root kept, NUL
+                                      * included: MT_MAX_APP_ROOT fits; a
+                                      * longer root is never cached */
+
+
+/* ---- The analysis's thresholds (mt_analysis.c) ----
+ * The method's, each explained in docs/analysis.md; tuned on the simulator
+ * (t/unit/mt_sim.h) that t/unit/test_analysis.c runs: no false leak, every
+ * leak named within 3,000 of its requests. A change here changes verdicts.
+ */
+
+/* Endpoints, judged on their probes */
+#define MT_AN_MIN_PROBES        8        /* count: probes before a probe
+                                          * verdict, and the fewest in the
+                                          * recent window */
+#define MT_AN_RECENT_MAX        32       /* count: probes in the recent
+                                          * window at most: the newer half
+                                          * of the MT_EP_PROBES kept */
+#define MT_AN_TRIM              0.2      /* ratio: trimmed from each end of
+                                          * the probes, so that one which
+                                          * caught a one-time load cannot
+                                          * drag the mean */
+#define MT_AN_RESOLUTION        0.01     /* ratio of the estimate: a probe's
+                                          * own accuracy (within 1%): no
+                                          * interval is narrower */
+#define MT_AN_DECAY             0.5      /* ratio: the newer half's mean
+                                          * below this times the older's is
+                                          * falling; a cache that fills
+                                          * slows down, a leak does not */
+#define MT_AN_GROUP_MIN         3        /* count: probes of one process
+                                          * from which it must agree, by its
+                                          * own trimmed mean */
+#define MT_AN_BLOAT_MIN_BYTES   (1024 * 1024) /* bytes: one-time growth
+                                          * from which an endpoint is bloat
+                                          * (1 MiB) */
+#define MT_AN_CHURN_OBJECTS     20000    /* count: objects allocated per
+                                          * request (the app's
+                                          * total_allocated_objects) from
+                                          * which it churns */
+#define MT_AN_CHURN_GROWTH      (64 * 1024) /* bytes per request: mean
+                                          * positive resident growth, first
+                                          * calls aside, from which it
+                                          * churns */
+#define MT_AN_SERVING_SECS      600      /* seconds: a process still serves
+                                          * an endpoint it served this
+                                          * recently (10 minutes) */
+
+/* Processes, judged on their resident-size history */
+#define MT_AN_PROC_MIN_REQUESTS 200      /* requests: before a process's
+                                          * verdict; unknown until then */
+#define MT_AN_PROC_MIN_POINTS   6        /* count: history points of its
+                                          * second half before a slope */
+#define MT_AN_PROC_SLOPE_MIN    256      /* bytes per request: a leak's
+                                          * interval lies above this */
+#define MT_AN_PROC_GROWTH_MIN   (4 * 1024 * 1024) /* bytes: growth over the
+                                          * second half for a leak, since
+                                          * the first request for bloat
+                                          * (4 MiB) */
+#define MT_AN_PROC_SATURATED    0.3      /* ratio: the last quarter's slope
+                                          * to the second half's, at least,
+                                          * for a leak: a growth that
+                                          * saturates is not one */
+
+/* Probes rarer while calm (mt_analysis_probe_rate) */
+#define MT_AN_CALM_FACTOR       10       /* ratio: how many times rarer
+                                          * probes go while every process
+                                          * seen lately is flat or bloat */
+#define MT_AN_CALM_SECS         10       /* seconds: how often calm is
+                                          * judged again: one walk of the
+                                          * process slots per 10 s, not per
+                                          * request */
+
+
+/* ---- memtrack-report (mt_report*.c, tools/memtrack-report.c) ---- */
+
+/* The analysis (mt_report.c): memory is bounded by these, not by records */
+#define MT_REPORT_SERVERS_DEFAULT 64     /* count: servers reported each on
+                                          * its own (--servers): a state of
+                                          * ~2 MB each; later ones count for
+                                          * the fleet only */
+#define MT_REPORT_WINDOW_DEFAULT  65536  /* records in the reorder window
+                                          * (--window): 380 bytes each,
+                                          * 25 MB */
+#define MT_REPORT_WINDOW_MAX      (1 << 22) /* records: the most --window
+                                          * takes, ~1.5 GiB */
+#define MT_REPORT_FLEET_PROCS     1024   /* count: process slots of the
+                                          * fleet's state (3.3 MB), for the
+                                          * processes of all servers */
+
+/* Reading (mt_report_read.c, mt_report_input.c, mt_report_parse.c) */
+#define MT_REPORT_SOURCES_MAX 1000       /* count: inputs open at once: each
+                                          * a descriptor (the usual limit is
+                                          * 1024) and 1.3 MB of buffers */
+#define MT_REPORT_LINE_MAX  65536        /* bytes: longest line read as a
+                                          * record; the module writes at most
+                                          * PIPE_BUF (4096), its Redis
+                                          * writer MT_REDIS_LINE_MAX */
+#define MT_REPORT_BUF_BYTES (1024 * 1024) /* bytes: text buffer per input,
+                                          * whatever the file: 16 lines of
+                                          * MT_REPORT_LINE_MAX */
+#define MT_REPORT_DEPTH_MAX   16         /* count: nesting of objects and
+                                          * arrays in a line (a record's is
+                                          * 2: gc_stats_*); bounds the
+                                          * parser's recursion */
+#define MT_REPORT_SERVER_MAX  255        /* bytes of a record's server name
+                                          * kept: the record's own cap
+                                          * (MT_NAME_MAX) */
+
+/* The Redis stream (mt_report_redis.c) */
+#define MT_REPORT_REDIS_BATCH 2000       /* records: stream entries per
+                                          * XRANGE; one batch is in memory
+                                          * at a time, a few MB */
+#define MT_REPORT_REDIS_LAG   apr_time_from_sec(600) /* µs: read past
+                                          * --until by this, the longest a
+                                          * record waits in a child's
+                                          * queue */
+
+/* Heap diff results (mt_report_hd*.c) */
+#define MT_REPORT_HD_DOC_MAX  (256 * 1024) /* bytes of one document: a
+                                          * result of MT_HEAPDIFF_ROWS rows
+                                          * is far less; more is not one */
+#define MT_REPORT_HD_KEEP     64         /* count: results kept, the newest;
+                                          * the others are counted */
+#define MT_REPORT_HD_FILES    4096       /* count: entries read of a
+                                          * directory, keys taken of Redis */
+#define MT_REPORT_HD_SCAN     1000       /* count: SCAN calls at most, so a
+                                          * large Redis ends the search */
+#define MT_REPORT_HD_SERVER_MAX 63       /* bytes of the server named in
+                                          * a result's Redis key; a longer
+                                          * one is unknown (""). One short
+                                          * of MT_MAX_SERVER_NAME: a name of
+                                          * 64 characters is unknown too */
+
+
+/* ---- The heap dump reader and the diff (mt_heapdump.c, mt_heapdiff.c) --- */
+
+/* The reader: its memory is the parser struct, whatever the dump */
+#define MT_HEAPDUMP_STR_MAX  255         /* bytes kept of a wanted string (a
+                                          * file name keeps its end): more
+                                          * than a result keeps of a file or
+                                          * class (MT_HEAPDIFF_FILE_MAX,
+                                          * MT_HEAPDIFF_CLASS_MAX) */
+#define MT_HEAPDUMP_TYPE_MAX 15          /* bytes of an object's "type":
+                                          * Ruby's are short words (STRING,
+                                          * IMEMO); a longer one is none */
+#define MT_HD_READ_CHUNK     (64 * 1024) /* bytes: one read() of a dump; a
+                                          * cancelled diff stops within
+                                          * one */
+#define MT_HD_KEY_MAX        15          /* bytes of a key kept: the longest
+                                          * wanted is "generation" (10); a
+                                          * longer key is skipped */
+#define MT_HD_NUM_DIGITS     18          /* count: digits of a number kept
+                                          * (line, generation, memsize): 18
+                                          * never overflow an apr_int64_t */
+
+/* The diff: memory in proportion to what was kept, and capped */
+#define MT_HD_SET_MIN        1024        /* count: slots an address set
+                                          * starts with (8 KiB; a power of
+                                          * two, grown at half load) */
+#define MT_HD_GEN_BITS       256         /* count: GC generations a group
+                                          * tells apart (README: exact up to
+                                          * 256), 32 bytes of bitmap each */
+#define MT_HD_NAMES_MAX      (1u << 20)  /* count: class names kept, one per
+                                          * class address */
+#define MT_HD_FILES_MAX      (64u << 10) /* count: distinct file names kept;
+                                          * a later one is no file */
+#define MT_HD_TYPES_MAX      64          /* count: distinct object types
+                                          * kept: Ruby's are fewer */
 
 #endif

@@ -28,9 +28,8 @@
 
 #include <apr_pools.h>
 #include <apr_time.h>
+#include "mt_limits.h"   /* MT_PIDCACHE_SLOTS */
 #include "mt_sample.h"
-
-#define MT_PIDCACHE_SLOTS 64
 
 typedef struct mt_pidcache_t mt_pidcache_t;
 

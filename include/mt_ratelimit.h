@@ -18,7 +18,7 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
-#define MT_RATELIMIT_SLOTS 64
+#include "mt_limits.h"   /* MT_RATELIMIT_SLOTS */
 
 typedef struct mt_ratelimit_t mt_ratelimit_t;
 

@@ -33,14 +33,13 @@
 #include <apr_time.h>
 
 #include "mt_analysis.h"
+#include "mt_limits.h"
 #include "mt_report_input.h"
 #include "mt_report_parse.h"
 #include "mt_state.h"
 
-#define MT_REPORT_SERVERS_DEFAULT 64
-#define MT_REPORT_WINDOW_DEFAULT  65536
-#define MT_REPORT_WINDOW_MAX      (1 << 22)
-#define MT_REPORT_FLEET_PROCS     1024
+/* The limits (MT_REPORT_SERVERS_DEFAULT, MT_REPORT_WINDOW_*,
+ * MT_REPORT_FLEET_PROCS, MT_REPORT_SOURCES_MAX, ...): mt_limits.h. */
 #define MT_REPORT_UNKNOWN_SERVER  "(unnamed)"
 #define MT_REPORT_FLEET_ONLY      0xFFFFFFFFu  /* rec->server: no state */
 
@@ -131,8 +130,6 @@ apr_status_t mt_report_analysis(mt_an_report_t **rep,
 apr_size_t mt_report_memory(const mt_report_t *r);
 
 /* ---- reading (mt_report_read.c) ---- */
-
-#define MT_REPORT_SOURCES_MAX 1000   /* inputs open at once */
 
 /* One input and what came of it. */
 typedef struct mt_report_source_t {

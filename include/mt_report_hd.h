@@ -21,12 +21,7 @@
 #include <apr_tables.h>
 
 #include "mt_heapctl.h"
-
-#define MT_REPORT_HD_DOC_MAX  (256 * 1024)   /* bytes of one document */
-#define MT_REPORT_HD_KEEP     64             /* results kept */
-#define MT_REPORT_HD_FILES    4096           /* entries read of a directory */
-#define MT_REPORT_HD_SCAN     1000           /* SCAN calls at most */
-#define MT_REPORT_HD_SERVER_MAX 63
+#include "mt_limits.h"   /* MT_REPORT_HD_* */
 
 typedef struct mt_report_hd_t {
     mt_heapctl_result_t res;

@@ -21,8 +21,7 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
-#define MT_REPORT_LINE_MAX  65536        /* longest line read as a record */
-#define MT_REPORT_BUF_BYTES (1024 * 1024) /* text buffer per input */
+#include "mt_limits.h"   /* MT_REPORT_LINE_MAX, MT_REPORT_BUF_BYTES */
 
 typedef struct mt_report_input_t mt_report_input_t;
 

@@ -25,10 +25,8 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+#include "mt_limits.h"   /* MT_REPORT_DEPTH_MAX, MT_REPORT_SERVER_MAX */
 #include "mt_state.h"
-
-#define MT_REPORT_DEPTH_MAX   16      /* nesting of objects and arrays */
-#define MT_REPORT_SERVER_MAX  255     /* bytes of a server name kept */
 
 /* One record as the analysis needs it (see mt_note_t). */
 typedef struct mt_report_rec_t {

@@ -12,13 +12,11 @@
 #include <apr_strings.h>
 
 #include "mt_heapctl.h"
+#include "mt_limits.h"   /* MT_HC_LOCK_*, MT_HEAPCTL_* */
 #include "mt_sample.h"
 #include "mt_util.h"
 
 #define MT_HC_MAGIC      0x6d74686300000002ULL     /* "mthc", layout 2 */
-#define MT_HC_LOCK_TRIES 64
-#define MT_HC_LOCK_YIELDS 4
-#define MT_HC_LOCK_STALE 5                          /* seconds */
 #define MT_HC_SEC        APR_USEC_PER_SEC
 
 apr_size_t mt_heapctl_bytes(void)

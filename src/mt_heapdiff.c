@@ -17,13 +17,8 @@
 
 #include "mt_heapdiff.h"
 #include "mt_heapdump.h"
+#include "mt_limits.h"   /* MT_HD_SET_MIN, _GEN_BITS, _NAMES_MAX, ... */
 #include "mt_util.h"
-
-#define MT_HD_SET_MIN     1024
-#define MT_HD_GEN_BITS    256
-#define MT_HD_NAMES_MAX   (1u << 20)   /* class names kept */
-#define MT_HD_FILES_MAX   (64u << 10)  /* distinct file names kept */
-#define MT_HD_TYPES_MAX   64
 
 /* ---- address sets ---- */
 

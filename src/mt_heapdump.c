@@ -17,10 +17,7 @@
 #include <apr_strings.h>
 
 #include "mt_heapdump.h"
-
-#define MT_HD_READ_CHUNK (64 * 1024)
-#define MT_HD_KEY_MAX    15
-#define MT_HD_NUM_DIGITS 18
+#include "mt_limits.h"   /* MT_HD_READ_CHUNK, _KEY_MAX, _NUM_DIGITS */
 
 typedef enum {
     S_LINE,            /* before the line's '{' */

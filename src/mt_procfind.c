@@ -19,7 +19,8 @@
 
 #include "mt_procfind.h"
 #include "mt_sample.h"
-#include "mt_limits.h"   /* MT_PROTO_PID_MAX: above any real pid_max */
+#include "mt_limits.h"   /* MT_PROTO_PID_MAX: above any real pid_max;
+                          * MT_CACHE_SLOTS, MT_CACHE_ROOT */
 #include "mt_util.h"
 
 /* Read up to size - 1 bytes of a /proc file below dirfd; NUL-terminates.
@@ -313,10 +314,7 @@ apr_status_t mt_procfind_single(int *pid, const char *app_root,
     return APR_SUCCESS;
 }
 
-/* ---- cache ---- */
-
-#define MT_CACHE_SLOTS 16
-#define MT_CACHE_ROOT  512
+/* ---- cache (MT_CACHE_SLOTS, MT_CACHE_ROOT: mt_limits.h) ---- */
 
 typedef struct {
     char         root[MT_CACHE_ROOT];   /* "" when the slot is free */

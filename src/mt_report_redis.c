@@ -15,11 +15,9 @@
 #include <hiredis/hiredis.h>
 #include <apr_strings.h>
 
+#include "mt_limits.h"   /* MT_REPORT_REDIS_BATCH, MT_REPORT_REDIS_LAG */
 #include "mt_redis.h"
 #include "mt_report_input.h"
-
-#define MT_REPORT_REDIS_BATCH 2000
-#define MT_REPORT_REDIS_LAG   apr_time_from_sec(600)  /* an --until margin */
 
 typedef struct rs_t {
     redisContext *c;

@@ -6,14 +6,12 @@
 #include <apr_strings.h>
 
 #include "mt_endpoint.h"
+#include "mt_limits.h"   /* MT_STATE_LOCK_*, the sizes */
 #include "mt_sample.h"
 #include "mt_state.h"
 #include "mt_stats.h"
 #include "mt_util.h"
 
-#define MT_STATE_LOCK_TRIES 64
-#define MT_STATE_LOCK_YIELDS 4
-#define MT_STATE_LOCK_STALE 5     /* seconds */
 #define MT_STATE_MAGIC_BASE 0x6d74737400000000ULL   /* "mtst" */
 #define MT_STATE_LAYOUT     4
 

@@ -118,12 +118,12 @@ ok(!@dbare, 'every README directive row has a context and a meaning')
 # ---- defaults and limits: README against include/mt_limits.h ----
 
 # The constants: name => { value (a number or a string), unit }. A value is
-# a number, a string, an arithmetic expression of them, another constant or
-# apr_time_from_sec/msec (µs); the unit is the first word of the comment on
-# the #define line.
+# a number (a fraction too: the analysis's ratios), a string, an arithmetic
+# expression of them, another constant or apr_time_from_sec/msec (µs); the
+# unit is the first word of the comment on the #define line.
 my %UNITS = map { $_ => 1 }
     qw(bytes ms seconds µs records requests count characters flag pid port
-       header);
+       header ratio);
 my %limit;
 {
     my $h = slurp("$root/include/mt_limits.h");
@@ -145,7 +145,7 @@ sub limit_value {
     $e =~ s/apr_time_from_msec\(([^()]+)\)/(($1) * 1000)/g;
     $e =~ s/\b(\d+)(?:LL|ULL|u|U|L)\b/$1/g;
     $e =~ s/\b(MT_\w+)\b/ ($depth || 0) < 5 ? (limit_value($1, ($depth || 0) + 1) \/\/ 'undef') : 'undef' /ge;
-    return $l->{value} = undef unless $e =~ m{^[\d\s()*+/<-]+$};
+    return $l->{value} = undef unless $e =~ m{^[\d\s()*+/<.-]+$};
     return $l->{value} = eval $e;
 }
 
