@@ -454,11 +454,11 @@
                                           * directory, keys taken of Redis */
 #define MT_REPORT_HD_SCAN     1000       /* count: SCAN calls at most, so a
                                           * large Redis ends the search */
-#define MT_REPORT_HD_SERVER_MAX 63       /* bytes of the server named in
-                                          * a result's Redis key; a longer
-                                          * one is unknown (""). One short
-                                          * of MT_MAX_SERVER_NAME: a name of
-                                          * 64 characters is unknown too */
+#define MT_REPORT_HD_SERVER_MAX MT_MAX_SERVER_NAME /* bytes of the
+                                          * server named in a result's
+                                          * Redis key: any name
+                                          * MemTrackServerName takes; a
+                                          * longer one is unknown ("") */
 
 
 /* ---- The heap dump reader and the diff (mt_heapdump.c, mt_heapdiff.c) --- */

@@ -155,10 +155,13 @@ like($page, qr/&lt;script&gt;alert\(1\)&lt;\/script&gt;/, 'HTML: the class escap
 
 # ---- from a real Redis ----
 SKIP: {
-    eval { require MTRedis; 1 } or skip 'no MTRedis', 8;
-    skip 'no redis-server', 8 if system('redis-server --version >/dev/null 2>&1') != 0;
+    eval { require MTRedis; 1 } or skip 'no MTRedis', 9;
+    skip 'no redis-server', 9 if system('redis-server --version >/dev/null 2>&1') != 0;
     my $rd = MTRedis->start;
     $rd->cmd('SET', 'memtrack:heap:web-2-4711-98765:result', result_doc(token => 201, min => 7));
+    # a server name of MemTrackServerName's longest (64 characters)
+    my $long = 'w' x 64;
+    $rd->cmd('SET', "memtrack:heap:$long-4712-98766:result", result_doc(token => 150, min => 6));
     $rd->cmd('SET', 'memtrack:heap:web-3-1-2:result', '{"schema":1');
     $rd->cmd('SET', 'memtrack:heap:web-1-5-6:result', '{"schema":1,"endpoint":"' . ('A' x 400000) . '"}');
     $rd->cmd('LPUSH', 'memtrack:heap:web-1-7-8:result', 'a list');
@@ -168,9 +171,11 @@ SKIP: {
     is($r->{asan} // '', '', 'no sanitizer report') if $ENV{MT_ASAN};
     $j = eval { decode_json($r->{out}) } // {};
     $hd = $j->{heap_diffs} // [];
-    is(scalar(@$hd), 3, 'the Redis result beside the two files');
+    is(scalar(@$hd), 4, 'the Redis results beside the two files');
     is($hd->[0]{token}, 201, 'the Redis one is the newest');
     is($hd->[0]{server}, 'web-2', 'its server from its key');
+    my ($l) = grep { $_->{token} == 150 } @$hd;
+    is($l && $l->{server}, $long, 'a server name of 64 characters, whole');
     is($hd->[0]{diff}{top}[0]{site}, $SITE, "Redis: $SITE ranked first");
     like($r->{err}, qr/key memtrack:heap:web-3-1-2:result: skipped: .*cut short/, 'a cut value: its key named');
     like($r->{err}, qr/key memtrack:heap:web-1-5-6:result: skipped: .*(cut short|over)/, 'a huge value: refused unread');
