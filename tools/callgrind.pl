@@ -9,6 +9,14 @@
 #   perl tools/callgrind.pl [setup ...]      (default: every setup)
 #   CG_N1=200 CG_N2=1200 CG_WARM=100
 #
+# The event setups run the event MPM's -X (one process, its listener and
+# worker threads): a child that has threads without the module, where the
+# prefork child is single-threaded until the module's log writer thread
+# starts, and from then on each of httpd's own system calls goes through
+# glibc's cancellation wrappers (about 30 instructions each, some 17
+# calls a static request). Their totals vary by a hundred or so from run
+# to run (the threads' hand-offs).
+#
 # Every thread of the httpd process is counted (the sinks' writer threads
 # too), and the request thread (httpd -X's main thread) also alone; the
 # piped logger and redis-server are other processes and are not:
@@ -34,8 +42,12 @@ my %SETUPS = (
     'pipe'       => [{ conf => "MemTrackAnalysis Off\n", log => 'pipe' }, '/static.txt'],
     'redis'      => [{ conf => "MemTrackAnalysis Off\nMemTrackRedis \@REDIS\@\n" },
                      '/static.txt'],
+    # the event MPM (httpd -X: one process, its worker threads): a child
+    # that has threads anyway
+    'event-off'    => [{ memtrack => 0, mpm => 'event' }, '/static.txt'],
+    'event-probes' => [{ mpm => 'event' }, '/static.txt'],
 );
-my @ORDER = qw(off records analysis probes pipe redis);
+my @ORDER = qw(off records analysis probes pipe redis event-off event-probes);
 
 my $REDIS;          # an MTRedis, started for the first setup that needs one
 sub redis_url {
@@ -52,7 +64,7 @@ sub run_one {
     my $out = "/tmp/mt-callgrind-$$-$name-$n.out";
     # httpd -X becomes www-data (User) before callgrind writes at exit;
     # one file per thread ($out-01 the main thread, which serves requests)
-    my @files = map { sprintf "%s-%02d", $out, $_ } 1 .. 16;
+    my @files = map { sprintf "%s-%02d", $out, $_ } 1 .. 64;
     for my $f (@files) {
         open my $touch, '>', $f or die "$f: $!";
         close $touch;
@@ -61,7 +73,7 @@ sub run_one {
             chown $uid, $gid, $f;
         }
     }
-    my $h = MTTest->start(%$opts, mpm => 'prefork', single => 1,
+    my $h = MTTest->start(mpm => 'prefork', %$opts, single => 1,
         name => "callgrind-$name", up_secs => 120,
         wrap => ['valgrind', '--tool=callgrind', '--quiet',
                  '--separate-threads=yes', "--callgrind-out-file=$out"]);
@@ -97,5 +109,8 @@ printf "  analysis over records only: %+.0f instructions per request\n",
     $per{analysis} - $per{records} if defined $per{analysis} && defined $per{records};
 printf "  module over module off:     %+.0f instructions per request\n",
     $per{probes} - $per{off} if defined $per{probes} && defined $per{off};
+printf "  the same, event MPM:         %+.0f instructions per request\n",
+    $per{'event-probes'} - $per{'event-off'}
+    if defined $per{'event-probes'} && defined $per{'event-off'};
 printf "  Redis over the file log:     %+.0f instructions per request\n",
     $per{redis} - $per{records} if defined $per{redis} && defined $per{records};
