@@ -79,6 +79,6 @@ printf "  Redis took %d of %d records (%.0f records/s sustained over the %d s of
     $stored, $logged, $stored / $total_secs, $total_secs, $logged - $stored;
 my @drops = $h{redis}->error_log =~ /(memtrack: redis .*(?:dropped|cannot|lost|refused).*)/g;
 print "  $_\n" for @drops[0 .. ($#drops > 4 ? 4 : $#drops)];
-$_->stop for values %h;
+$_->discard for values %h;
 %h = ();
 undef $rd;

@@ -101,7 +101,7 @@ sub passenger_pair {
         return ($off, $on)
             if eval { MTPassenger::warm($_, procs => 2, timeout => 60) for $off, $on; 1 };
         print "  (Passenger pool not ready, attempt $try: ", ($@ =~ /^(.*)/)[0], ")\n";
-        MTPassenger::stop($_) for $off, $on;
+        MTPassenger::stop($_), $_->discard for $off, $on;
     }
     die "Passenger pools did not come up\n";
 }
@@ -111,7 +111,7 @@ if (!$ONLY || $ONLY eq 'static') {
     my $on = MTTest->start(name => 'bench-on', mpm_conf => $mpm);
     compare('static file, event MPM', $off, $on, '/static.txt');
     overhead_us($on);
-    $_->stop for $off, $on;
+    $_->discard for $off, $on;
 }
 
 if ((!$ONLY || $ONLY eq 'passenger') && !MTPassenger::why_not()) {
@@ -121,7 +121,7 @@ if ((!$ONLY || $ONLY eq 'passenger') && !MTPassenger::why_not()) {
                                     { app => 'rack', name => 'bench-pon' });
     compare('Passenger Rack app, event MPM', $off, $on, '/hello');
     overhead_us($on);
-    MTPassenger::stop($_) for $off, $on;
+    MTPassenger::stop($_), $_->discard for $off, $on;
 }
 
 if ((!$ONLY || $ONLY eq 'rails') && !MTPassenger::why_not()) {
@@ -132,7 +132,7 @@ if ((!$ONLY || $ONLY eq 'rails') && !MTPassenger::why_not()) {
         { app => 'rails', name => 'bench-ron' });
     compare('Passenger Rails 6.1 app, items#index (3 queries), event MPM', $off, $on, '/items');
     overhead_us($on);
-    MTPassenger::stop($_) for $off, $on;
+    MTPassenger::stop($_), $_->discard for $off, $on;
 }
 
 if (!$ONLY || $ONLY eq 'ruby') {

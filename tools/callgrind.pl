@@ -80,7 +80,7 @@ sub run_one {
     my $rcpu0 = $REDIS ? cpu_secs($REDIS->pid) : 0;
     system("ab -q -n " . ($WARM + $n) . " -c 1 '" . $h->url($path) . "' >/dev/null") == 0
         or die "ab failed";
-    $h->stop;
+    $h->discard;
     my $rcpu = $REDIS ? cpu_secs($REDIS->pid) - $rcpu0 : 0;
     my ($ir, $main) = (0, 0);
     for my $f (grep { -s $_ } @files) {

@@ -60,6 +60,7 @@ my $st = MTAnalysis::status($h);
 printf "  probes: %s asked, %s started, %s counted\n",
     map { $st->{counters}{"probes_$_"} // "?" } qw(asked started done);
 MTPassenger::stop($h);
+$h->discard;
 
 printf "\n== 2. %d requests of bloat, churn and flat, no leak\n", $N;
 $h = server();
@@ -81,4 +82,5 @@ printf "  %d requests in %.0f s; endpoints ever called a leak: %s\n", $N,
 printf "  %-24s %-8s %s\n", $_, $v->{$_}{verdict}, $v->{$_}{evidence} // ''
     for sort keys %$v;
 MTPassenger::stop($h);
+$h->discard;
 exit(($named && !%called) ? 0 : 1);

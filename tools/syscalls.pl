@@ -104,7 +104,7 @@ sub run_one {
     $rcpu = redis_cpu() - $rcpu;
     kill 'INT', $perf;
     waitpid($perf, 0);
-    $h->stop;
+    $h->discard;
     my ($total, $thread) = perf_parse($out);
     unlink $out;
     return ($total, $thread, $rcpu);

@@ -132,6 +132,7 @@ use JSON::PP;
 use Encode ();
 use B ();
 use POSIX qw(WNOHANG);
+use Scalar::Util ();
 use Time::HiRes qw(sleep);
 use MTClock qw(time);
 use MTTmp;
@@ -148,6 +149,7 @@ our @REQUIRED_FIELDS = qw(request_id time host method url status controller
 
 my %LIVE;          # pid => harness, for END
 our @CRASHED;      # directories of the servers that died at start (kept)
+my %MADE;          # every harness made, weakly: refaddr => harness
 my $SEQ = 0;
 my $JSON = JSON::PP->new->utf8(0);
 
@@ -384,6 +386,7 @@ sub _spawn {
     $o{dir} = _mkdir_tmp($o{name});
     $o{port} = _free_port();
     my $self = bless { %o }, $class;
+    Scalar::Util::weaken($MADE{ Scalar::Util::refaddr($self) } = $self);
     _write("$o{dir}/httpd.conf", _config(\%o));
 
     my %env = _env_for_httpd($o{dir});
@@ -722,10 +725,25 @@ sub DESTROY {
     $self->_cleanup;
 }
 
+# A tool's server (a benchmark's, not a test's) is kept like a failed
+# test's unless the tool discards it: stopped, its directory removed.
+sub discard {
+    my ($self) = @_;
+    $self->stop if $self->{pid};
+    return if $self->{cleaned} || !$self->{dir};
+    $self->{cleaned} = 1;
+    remove_tree($self->{dir}, { error => \my $ignored });
+}
+
 END {
     local $?;
     for my $h (values %LIVE) {
         $h->stop;
+    }
+    # every harness still around, running or stopped by the test: a
+    # server a test stopped itself and kept in a file-scoped variable
+    # would otherwise reach DESTROY only in global destruction, too late
+    for my $h (grep { defined } values %MADE) {
         $h->_cleanup;
     }
 }
