@@ -37,7 +37,10 @@ C<LogLevel info memtrack:debug>; C<User>/C<Group www-data> when root.
 C<$ENV{MT_MODULE}> overrides the path of the module under test (for
 example an installed one); C<$ENV{MT_KEEP_TMP}> keeps every temp dir. A
 temp dir that is kept (a test failed, or MT_KEEP_TMP) is named in the
-test's diagnostics. No server reads the checkout: the modules are loaded
+test's diagnostics; a passing test's are removed at its end, also those of
+servers it stopped itself. Outside a test (a benchmark, the demo) a
+server's directory is kept unless the tool calls C<< $h->discard >>
+(stop, then remove it), as the benchmark tools do. No server reads the checkout: the modules are loaded
 from copies (MTTmp::readable), so a checkout in a home of mode 0700 works.
 
 A server that dies at start fails the test, its directory kept (and listed
