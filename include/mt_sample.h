@@ -52,6 +52,12 @@ apr_status_t mt_sample_status(mt_sample_t *s, mt_proc_t *proc);
 apr_status_t mt_sample_parse_statm(mt_sample_t *s, const char *text,
                                    apr_int64_t page_bytes);
 
+/* The same, where MT_STATM_PAD bytes past any byte of buf up to its NUL
+ * may be read (its counts of up to 7 digits then go the quick way). */
+#define MT_STATM_PAD 8
+apr_status_t mt_sample_parse_statm_padded(mt_sample_t *s, const char *buf,
+                                          apr_int64_t page_bytes);
+
 /* Parse the text of a status file; exposed for unit tests. */
 apr_status_t mt_sample_parse_status(mt_sample_t *s, const char *text);
 

@@ -9,58 +9,89 @@
 #include "mt_endpoint.h"
 #include "mt_util.h"
 
-/* Writes into a bounded buffer; full stops all further writes. */
+/* Writes into a bounded buffer; full stops all further writes. The text
+ * goes at p; room ends 3 bytes before the buffer's end, kept for the
+ * "..." of a cut. */
 typedef struct {
-    char  *buf;
-    size_t len;
-    int    full;
+    char       *p;
+    const char *room_end;
+    int         full;
 } out_t;
 
-/* Append len bytes as clean text: controls become '?', invalid UTF-8 U+FFFD.
- * A sequence that does not fit ends the name with "...". Runs of plain
- * printable ASCII (every byte of most names) are copied whole. */
-static
-void put(out_t *o, const char *text, size_t len)
+static void out_init(out_t *o, char *buf)
+{
+    o->p = buf;
+    o->room_end = buf + MT_ENDPOINT_MAX - 3;
+    o->full = 0;
+    *buf = '\0';
+}
+
+/* The end of the name: its NUL. */
+static void out_end(out_t *o)
+{
+    *o->p = '\0';
+}
+
+/* Byte c, printable ASCII. */
+static void put1(out_t *o, char c)
+{
+    if (o->full) return;
+    if (o->p < o->room_end) {
+        *o->p++ = c;
+        return;
+    }
+    memcpy(o->p, "...", 3);
+    o->p += 3;
+    o->full = 1;
+}
+
+/* The rare bytes: a control byte becomes '?', invalid UTF-8 U+FFFD; a
+ * sequence that does not fit ends the name with "...". Returns the bytes
+ * of text taken, 0 when the name is full. */
+static size_t put_other(out_t *o, const unsigned char *s, size_t avail)
+{
+    size_t n = mt_utf8_seq_len(s, avail);
+    const char *w = n ? (const char *)s : "\xEF\xBF\xBD";
+    size_t wl = n ? n : 3;
+
+    if (n == 1 && (s[0] < 0x20 || s[0] == 0x7F)) {
+        w = "?";
+    }
+    if ((size_t)(o->room_end - o->p) < wl) {
+        memcpy(o->p, "...", 3);
+        o->p += 3;
+        o->full = 1;
+        return 0;
+    }
+    memcpy(o->p, w, wl);
+    o->p += wl;
+    return n ? n : 1;
+}
+
+/* Append len bytes as clean text. Runs of plain printable ASCII (every
+ * byte of most names) are copied while scanned: a name is short, a memcpy
+ * call is not. */
+static void put(out_t *o, const char *text, size_t len)
 {
     const unsigned char *s = (const unsigned char *)text;
-    size_t i = 0;
+    const unsigned char *end = s + len;
 
-    while (i < len && !o->full) {
-        size_t lim = len - i < MT_ENDPOINT_MAX - 3 - o->len
-                     ? len : i + (MT_ENDPOINT_MAX - 3 - o->len);
-        size_t n, wl;
-        const char *w;
+    while (s < end && !o->full) {
+        size_t room = (size_t)(o->room_end - o->p);
+        const unsigned char *lim = (size_t)(end - s) < room ? end : s + room;
+        char *dst = o->p;
+        size_t took;
 
-        /* copied while scanned: a name is short, a memcpy call is not
-         * (locals: stores through o->buf could alias o->len) */
-        size_t start = i;
-        char *dst = o->buf + o->len;
-
-        while (i < lim && (unsigned char)(s[i] - 0x20) < 0x5F) {
-            *dst++ = (char)s[i++];
+        while (s < lim && (unsigned char)(*s - 0x20) < 0x5F) {
+            *dst++ = (char)*s++;
         }
-        o->len += i - start;
-        if (i == len) {
+        o->p = dst;
+        if (s == end) {
             break;
         }
-        n = mt_utf8_seq_len(s + i, len - i);
-        w = n ? text + i : "\xEF\xBF\xBD";
-        wl = n ? n : 3;
-        if (n == 1 && (s[i] < 0x20 || s[i] == 0x7F)) {
-            w = "?";
-        }
-        if (o->len + wl > MT_ENDPOINT_MAX - 3) {
-            /* keep room for "..." so that a cut is always visible */
-            memcpy(o->buf + o->len, "...", 3);
-            o->len += 3;
-            o->full = 1;
-            break;
-        }
-        memcpy(o->buf + o->len, w, wl);     /* the rare path */
-        o->len += wl;
-        i += n ? n : 1;
+        took = put_other(o, s, (size_t)(end - s));
+        s += took;
     }
-    o->buf[o->len] = '\0';
 }
 
 static int is_hex(char c)
@@ -126,38 +157,45 @@ static void put_segment(out_t *o, const char *seg, size_t len)
     }
 }
 
-const char *mt_endpoint_from_path(char *out, const char *method,
-                                  const char *path)
+/* Rule 3 into o. */
+static void put_path(out_t *o, const char *method, const char *path)
 {
-    out_t o = { out, 0, 0 };
     const char *p = path ? path : "";
     const char *end = p + strcspn(p, "?#");
+    const char *m = method && *method ? method : "-";
     int segments = 0;
 
-    const char *m = method && *method ? method : "-";
-
-    out[0] = '\0';
-    put(&o, m, strnlen(m, 32));
-    put(&o, " ", 1);
+    put(o, m, strnlen(m, 32));
+    put1(o, ' ');
     if (p == end) {
-        put(&o, "/", 1);
+        put1(o, '/');
     }
-    while (p < end && !o.full) {
+    while (p < end && !o->full) {
         const char *slash = memchr(p + 1, '/', (size_t)(end - p - 1));
         const char *segend = slash ? slash : end;
 
         if (*p != '/') {            /* "*" (OPTIONS *) or a proxy URL */
-            put(&o, p, (size_t)(end - p));
+            put(o, p, (size_t)(end - p));
             break;
         }
         if (++segments > MT_ENDPOINT_SEGMENTS) {
-            put(&o, "/...", 4);
+            put(o, "/...", 4);
             break;
         }
-        put(&o, "/", 1);
-        put_segment(&o, p + 1, (size_t)(segend - p - 1));
+        put1(o, '/');
+        put_segment(o, p + 1, (size_t)(segend - p - 1));
         p = segend;
     }
+}
+
+const char *mt_endpoint_from_path(char *out, const char *method,
+                                  const char *path)
+{
+    out_t o;
+
+    out_init(&o, out);
+    put_path(&o, method, path);
+    out_end(&o);
     return out;
 }
 
@@ -165,20 +203,22 @@ const char *mt_endpoint_name(char *out, const char *configured,
                              const char *controller, const char *action,
                              const char *method, const char *path)
 {
-    out_t o = { out, 0, 0 };
+    out_t o;
 
-    out[0] = '\0';
+    out_init(&o, out);
     if (configured && *configured) {
         put(&o, configured, strlen(configured));
-        return out;
     }
-    if (controller && *controller && action && *action) {
+    else if (controller && *controller && action && *action) {
         put(&o, controller, strlen(controller));
-        put(&o, "#", 1);
+        put1(&o, '#');
         put(&o, action, strlen(action));
-        return out;
     }
-    return mt_endpoint_from_path(out, method, path);
+    else {
+        put_path(&o, method, path);
+    }
+    out_end(&o);
+    return out;
 }
 
 unsigned int mt_endpoint_hash(const char *name)

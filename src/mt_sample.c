@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -109,43 +110,99 @@ static apr_status_t read_fd(int fd, char *buf, apr_size_t size)
     return APR_SUCCESS;
 }
 
-apr_status_t mt_sample_parse_statm(mt_sample_t *s, const char *text,
-                                   apr_int64_t page_bytes)
+/* A count of at most 7 digits at s, where 8 bytes may be read, in a few
+ * multiplications instead of a loop over its digits (the SWAR method of
+ * W. Mula and D. Lemire). NULL for an empty run or one of 8 digits or
+ * more: the caller then takes the loop. */
+static const char *count8(apr_int64_t *v, const char *s)
+{
+    const uint64_t hi = 0xF0F0F0F0F0F0F0F0ULL, zeros = 0x3030303030303030ULL;
+    uint64_t w, other;
+    unsigned int n;
+
+    memcpy(&w, s, 8);
+    /* a nonzero byte for each byte that is not a digit; a carry out of
+     * the + 6 only reaches bytes after the first such byte */
+    other = ((w & hi) ^ zeros) | (((w + 0x0606060606060606ULL) & hi) ^ zeros);
+    if (other == 0) {
+        return NULL;
+    }
+    n = (unsigned int)__builtin_ctzll(other) / 8;
+    if (n == 0) {
+        return NULL;
+    }
+    w <<= 8 * (8 - n);          /* leading zeros in front, as bytes 0 */
+    w = ((w & 0x0F0F0F0F0F0F0F0FULL) * 2561) >> 8;
+    w = ((w & 0x00FF00FF00FF00FFULL) * 6553601) >> 16;
+    w = ((w & 0x0000FFFF0000FFFFULL) * 42949672960001ULL) >> 32;
+    *v = (apr_int64_t)w;
+    return s + n;
+}
+
+/* One count of a padded statm: the quick way for up to 7 digits after one
+ * space, the careful one for anything else. */
+static const char *statm_count(apr_int64_t *v, const char *s, apr_int64_t max)
+{
+    const char *e = count8(v, s + (*s == ' '));
+
+    return e && *v <= max ? e : mt_dec_scan(v, s, max);
+}
+
+/* The counts of statm at text; padded: 8 bytes may be read past any of
+ * its bytes (mt_sample_statm's buffer), so the quick way may be taken. */
+static apr_status_t parse_statm(mt_sample_t *s, const char *text,
+                                apr_int64_t page_bytes, int padded)
 {
     /* Pages; a count whose bytes would not fit is refused. */
     apr_int64_t max = APR_INT64_MAX / (page_bytes > 0 ? page_bytes : 1);
-    apr_int64_t size, resident, shared;
+    apr_int64_t v[3];
+    int i;
 
     /* By hand rather than sscanf or strtoll: this runs twice per request,
      * and their setup (locale, errno) cost more than the digits. */
-    if ((text = mt_dec_scan(&size, text, max)) == NULL
-        || (text = mt_dec_scan(&resident, text, max)) == NULL
-        || mt_dec_scan(&shared, text, max) == NULL) {
-        return APR_EINVAL;
+    for (i = 0; i < 3; i++) {
+        text = padded ? statm_count(&v[i], text, max)
+                      : mt_dec_scan(&v[i], text, max);
+        if (text == NULL) {
+            return APR_EINVAL;
+        }
     }
-    if (size == 0) {
+    if (v[0] == 0) {
         /* A zombie (exited, not yet reaped) reads "0 0 0 0 0 0 0": gone,
          * not a process of zero bytes. */
         return APR_ENOENT;
     }
-    s->vsize_bytes = size * page_bytes;
-    s->rss_bytes = resident * page_bytes;
-    s->shared_bytes = shared * page_bytes;
+    s->vsize_bytes = v[0] * page_bytes;
+    s->rss_bytes = v[1] * page_bytes;
+    s->shared_bytes = v[2] * page_bytes;
     /* statm's "shared" is RssFile + RssShmem, so the rest is RssAnon. */
     s->rss_anon_bytes = s->rss_bytes >= s->shared_bytes
                         ? s->rss_bytes - s->shared_bytes : MT_UNKNOWN;
     return APR_SUCCESS;
 }
 
+apr_status_t mt_sample_parse_statm(mt_sample_t *s, const char *text,
+                                   apr_int64_t page_bytes)
+{
+    return parse_statm(s, text, page_bytes, 0);
+}
+
+apr_status_t mt_sample_parse_statm_padded(mt_sample_t *s, const char *buf,
+                                          apr_int64_t page_bytes)
+{
+    return parse_statm(s, buf, page_bytes, 1);
+}
+
 apr_status_t mt_sample_statm(mt_sample_t *s, mt_proc_t *proc)
 {
-    char buf[128];
+    /* zeroed, so that 8 bytes past the text's NUL may be read */
+    char buf[128 + MT_STATM_PAD] = { 0 };
     apr_status_t rv;
 
-    if (APR_SUCCESS != (rv = read_fd(proc->statm_fd, buf, sizeof(buf)))) {
+    if (APR_SUCCESS != (rv = read_fd(proc->statm_fd, buf, 128))) {
         return rv;
     }
-    return mt_sample_parse_statm(s, buf, proc->page_bytes);
+    return parse_statm(s, buf, proc->page_bytes, 1);
 }
 
 /* A /proc file of another process, by its real pid (never "self"). */

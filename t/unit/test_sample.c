@@ -1,5 +1,7 @@
 /* Unit tests: /proc parsing and sampling of this very process. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <apr_general.h>
 #include "mt_tap.h"
@@ -104,6 +106,72 @@ static void test_parent(void)
        "no such process: -1");
 }
 
+/* One statm text both ways: the padded (quick) parse must say exactly
+ * what the plain one says. */
+static int same_both_ways(const char *text, apr_int64_t page)
+{
+    char buf[256 + MT_STATM_PAD] = { 0 };
+    mt_sample_t a, b;
+    apr_status_t ra, rb;
+
+    memcpy(buf, text, strlen(text) + 1);
+    mt_sample_clear(&a);
+    mt_sample_clear(&b);
+    ra = mt_sample_parse_statm(&a, text, page);
+    rb = mt_sample_parse_statm_padded(&b, buf, page);
+    return ra == rb && a.vsize_bytes == b.vsize_bytes
+           && a.rss_bytes == b.rss_bytes && a.shared_bytes == b.shared_bytes
+           && a.rss_anon_bytes == b.rss_anon_bytes;
+}
+
+/* A count of n digits (n <= 20), random, the first possibly 0. */
+static void digits(char *out, int n, unsigned int *seed)
+{
+    int i;
+
+    for (i = 0; i < n; i++) out[i] = (char)('0' + rand_r(seed) % 10);
+    out[n] = '\0';
+}
+
+static void test_padded(void)
+{
+    static const char *const odd[] = {
+        "", " ", "garbage", "1 -2 3", "0 0 0 0 0 0 0\n", "1  2 3\n",
+        "1\t2 3", " 1 2 3", "1 2", "1 2 x", "12345678 1 1", "1234567 1 1",
+        "9999999 9999999 9999999 0 0 0 0\n", "1 2 3\n", "07 08 09",
+        "2251799813685247 1 1", "2251799813685248 1 1",
+        "99999999999999999999 1 1", "1:2 3", "1 2/3", "1 2 3@"
+    };
+    static const apr_int64_t pages[] = { 4096, 65536, 1 };
+    unsigned int seed = 4711, i, bad = 0, tried = 0;
+    size_t k, pg;
+
+    for (k = 0; k < sizeof(odd) / sizeof(odd[0]); k++) {
+        for (pg = 0; pg < 3; pg++) {
+            if (!same_both_ways(odd[k], pages[pg])) {
+                bad++;
+                printf("# differs: \"%s\" (page %lld)\n", odd[k], (long long)pages[pg]);
+            }
+            tried++;
+        }
+    }
+    /* every length of each of the three counts, 1 to 20 digits */
+    for (i = 0; i < 20000; i++) {
+        char a[24], b[24], c[24], text[96];
+
+        digits(a, 1 + (int)(rand_r(&seed) % 20), &seed);
+        digits(b, 1 + (int)(rand_r(&seed) % 20), &seed);
+        digits(c, 1 + (int)(rand_r(&seed) % 20), &seed);
+        snprintf(text, sizeof(text), "%s %s %s 1 0 2 0\n", a, b, c);
+        if (!same_both_ways(text, pages[i % 3])) {
+            if (bad++ < 5) printf("# differs: %s", text);
+        }
+        tried++;
+    }
+    ok(bad == 0, "the quick statm parse says what the careful one says "
+       "(%u of %u texts differ)", bad, tried);
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -111,6 +179,7 @@ int main(void)
     apr_initialize();
     apr_pool_create(&p, NULL);
     test_parse();
+    test_padded();
     test_self(p);
     test_started(p);
     test_parent();
