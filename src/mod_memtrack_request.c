@@ -97,7 +97,9 @@ static void settle_request_id(request_rec *r, mt_req_t *st)
      * so that it can never name (and overwrite) another request's record.
      * Not copied: the id lives in r->pool, as the table does. */
     apr_table_setn(r->headers_in, "X-Request-Id", st->request_id);
-    apr_table_setn(r->notes, "memtrack_request_id", st->request_id);
+    /* the note is only ever set here, once per request (an internal
+     * redirect keeps the original's state): added, not searched for */
+    apr_table_addn(r->notes, "memtrack_request_id", st->request_id);
 }
 
 static int post_read_request(request_rec *r)
@@ -219,8 +221,8 @@ static int log_transaction(request_rec *r)
     }
     fill_record(&rec, r, last, st, dc);
     mt_target_sample(&rec, r, st, dc, mt_self);
-    rec.request_time = (double)(mt_mono_now() - st->mono_start)
-                       / APR_USEC_PER_SEC;
+    /* the request ended when this hook began (t0) */
+    rec.request_time = (double)(t0 - st->mono_start) / APR_USEC_PER_SEC;
     mt_analysis_record(r, st, &rec, dc);
     growth = mt_record_growth(&rec, &known);
     if (known) {   /* unknown stays unset: LogFormat prints "-" */
