@@ -222,10 +222,12 @@ def cpuone(setup, n)
   puts JSON.generate(one(setup, n))
 end
 
-case ARGV[0]
-when "one" then one(ARGV[1], Integer(ARGV[2]))
-when "cpuone" then cpuone(ARGV[1], Integer(ARGV[2]))
-when "cpu" then cpu(Integer(ARGV[1] || "200000"))
-when nil then drive
-else abort "usage: #{$PROGRAM_NAME} [cpu [N] | one SETUP N]"
+if __FILE__ == $PROGRAM_NAME
+  case ARGV[0]
+  when "one" then one(ARGV[1], Integer(ARGV[2]))
+  when "cpuone" then cpuone(ARGV[1], Integer(ARGV[2]))
+  when "cpu" then cpu(Integer(ARGV[1] || "200000"))
+  when nil then drive
+  else abort "usage: #{$PROGRAM_NAME} [cpu [N] | one SETUP N]"
+  end
 end
