@@ -237,7 +237,7 @@ module MemTrack
         args << b << a
         i += 1
       end
-      out = format(REPORT_FORMAT, *args)
+      out = REPORT_FORMAT % args   # as format(F, *args), without the splat's copy
       add_num(out, LABELS_BEFORE[i], before[i])
       add_num(out, LABELS_AFTER[i], after[i])
       out
