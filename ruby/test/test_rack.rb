@@ -233,6 +233,22 @@ class TestMemTrackRack < Minitest::Test
     assert_equal "index", h["action"]
   end
 
+  # Names.clean remembers what it cleaned (by content, frozen): a name the
+  # app changes afterwards is neither changed in the memo nor mistaken for
+  # the old one, and past CLEAN_MAX names it still cleans.
+  def test_cleaned_names_are_remembered_by_content
+    names = MemTrack::Rack::Names
+    name = +"Memo::Ctl#a"
+    assert_equal "Memo::Ctl#a", names.clean(name)
+    name << " b;"
+    assert_equal "Memo::Ctl#a", names.clean(+"Memo::Ctl#a")
+    assert_predicate names.clean(+"Memo::Ctl#a"), :frozen?
+    assert_equal "Memo::Ctl#a_b_", names.clean(name)
+    (names::CLEAN_MAX + 10).times { |i| assert_equal "n_#{i}", names.clean("n #{i}") }
+    assert_operator names::CLEANED.size, :<=, names::CLEAN_MAX
+    assert_equal "late_one", names.clean("late one")
+  end
+
   def test_hostile_names_are_sanitised_or_omitted
     clean = MemTrack::Rack::Names.method(:clean)
     assert_equal "a_b__c_", clean.call("a b\"\nc;")

@@ -237,7 +237,7 @@ module MemTrack
         args << b << a
         i += 1
       end
-      out = format(REPORT_FORMAT, *args)
+      out = REPORT_FORMAT % args   # as format(F, *args), without the splat's copy
       add_num(out, LABELS_BEFORE[i], before[i])
       add_num(out, LABELS_AFTER[i], after[i])
       out
@@ -416,11 +416,29 @@ module MemTrack
         path.split("/").map { |s| s.split("_").map(&:capitalize).join }.join("::") + "Controller"
       end
 
+      # Names already cleaned, by content: an app has a few dozen
+      # controllers and actions, and the regexp check was 2,000 of the
+      # companion's instructions a name, a lookup here is some 300. Bounded:
+      # past CLEAN_MAX names, new ones are cleaned each time. Threads may
+      # race on an insert; both store the same value.
+      CLEAN_MAX = 256
+      CLEANED = {}
+
       # A name that fits [A-Za-z0-9_:/.#-]{1,128}, or nil.
       def clean(name)
         return nil if name.nil?
 
         s = name.is_a?(String) ? name : name.to_s
+        c = CLEANED[s]
+        return c if c
+
+        c = clean_now(s)
+        # Frozen: the app's own string may change after this request.
+        CLEANED[s] = -c if c && CLEANED.size < CLEAN_MAX
+        c
+      end
+
+      def clean_now(s)
         return s if NAME_RE.match?(s)
 
         s = s.b.gsub(NAME_CHARS, "_")[0, NAME_MAX]
