@@ -120,6 +120,11 @@ static const char *count8(apr_int64_t *v, const char *s)
     uint64_t w, other;
     unsigned int n;
 
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+    (void)v; (void)s;
+    return NULL;        /* byte 0 is the first character only on little
+                         * endian machines: the loop elsewhere */
+#endif
     memcpy(&w, s, 8);
     /* a nonzero byte for each byte that is not a digit; a carry out of
      * the + 6 only reaches bytes after the first such byte */

@@ -54,7 +54,7 @@ for t in $failed; do
         if (/^\S/ && !/^#/) { $first //= $_; $last = $_ }
         END { if (!$printed && defined $first) {
                   print "$ENV{T}: died\n";
-                  print "    ", substr($_, 0, 160)
+                  print "    ", substr($_, 0, 160) =~ s/\n?\z/\n/r
                       for $first, $last ne $first ? $last : () } }
     ' "$MT_PROVE_DIAG/$(basename "$t").err" 2>/dev/null | head -n 16
 done

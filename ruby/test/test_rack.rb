@@ -244,6 +244,10 @@ class TestMemTrackRack < Minitest::Test
     assert_equal "Memo::Ctl#a", names.clean(+"Memo::Ctl#a")
     assert_predicate names.clean(+"Memo::Ctl#a"), :frozen?
     assert_equal "Memo::Ctl#a_b_", names.clean(name)
+    names::CLEANED.clear     # room for the long one, whatever ran before
+    long = "L" * 500
+    assert_equal "L" * 128, names.clean(long)
+    refute names::CLEANED.key?(long), "a name over NAME_MAX is not kept"
     (names::CLEAN_MAX + 10).times { |i| assert_equal "n_#{i}", names.clean("n #{i}") }
     assert_operator names::CLEANED.size, :<=, names::CLEAN_MAX
     assert_equal "late_one", names.clean("late one")

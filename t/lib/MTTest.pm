@@ -368,14 +368,41 @@ sub start {
     }
 }
 
-# The kernel's line about a crashed pid; undef when it logged none or
-# dmesg may not be read (then the second value says which).
-sub _crash_line {
-    my ($pid) = @_;
+# Seconds since boot, as dmesg stamps its lines.
+sub _uptime {
+    my ($up) = _slurp('/proc/uptime') =~ /^([\d.]+)/;
+    return $up // 0;
+}
+
+# The kernel's fault lines about httpd since uptime $since (a thread's id is
+# in them, not the parent's pid: the thread that faulted), the last one;
+# undef and why when there is none or dmesg may not be read. $KERNEL_LINES
+# is what reads them (t/07 gives its own).
+our $KERNEL_LINES = sub {
     my $out = qx{dmesg 2>/dev/null} // '';
-    return (undef, 'dmesg not readable') if $? != 0 || $out eq '';
-    my @l = grep { /\[$pid\]: (segfault|.*trap)/ } split /\n/, $out;
+    return $? == 0 && $out ne '' ? [split /\n/, $out] : undef;
+};
+
+sub _crash_line {
+    my ($since) = @_;
+    my $lines = $KERNEL_LINES->();
+    return (undef, 'dmesg not readable') unless $lines;
+    my @l = grep {
+        /^\[\s*([\d.]+)\]\s+(?:traps: )?\S+\[\d+\]:? (?:segfault|general protection|trap)/
+            && $1 >= $since
+    } @$lines;
     return @l ? ($l[-1], undef) : (undef, 'the kernel logged no fault');
+}
+
+# Is a death at start mod_passenger's own crash? Only on evidence: the
+# kernel's fault line, or under ASan its faulting frame, naming
+# mod_passenger.so, with mod_passenger loaded. Anything else fails.
+sub _passenger_crash {
+    my (%c) = @_;       # signal, kernel (line), frame (ASan #0), passenger
+    return 0 unless $c{passenger};
+    return ($c{frame} // '') =~ /mod_passenger\.so\+/ ? 1 : 0 if !$c{signal};
+    return 0 unless grep { $_ == $c{signal} } 7, 11;       # SIGBUS, SIGSEGV
+    return ($c{kernel} // '') =~ /\bin mod_passenger\.so\[/ ? 1 : 0;
 }
 
 sub _note {
@@ -406,6 +433,7 @@ sub _spawn {
             or POSIX::_exit(127);
     }
     $self->{pid} = $self->{parent_pid} = $pid;
+    $self->{up_at_spawn} = _uptime() - 1;    # dmesg's stamps: a second's slack
     $LIVE{$pid} = $self;
     $self->{http} = HTTP::Tiny->new(timeout => 30, keep_alive => 0,
                                     max_redirect => 0);
@@ -425,7 +453,7 @@ sub _wait_up {
             $self->{pid} = undef;
             $self->{cleaned} = 1;    # keep its directory for a look
             push @CRASHED, $self->{dir};
-            my ($kernel, $why) = $sig ? _crash_line($pid) : ();
+            my ($kernel, $why) = $sig ? _crash_line($self->{up_at_spawn}) : ();
             my $asan = join '', map { _slurp($_) } sort glob("$self->{dir}/san/asan.*");
             my $text = ($sig ? "httpd died by signal $sig" : "httpd exited ($rc)")
                 . " at start (kept $self->{dir}):\n"
@@ -436,15 +464,12 @@ sub _wait_up {
             # the faulting frame (#0) its line for where.
             my ($frame) = $asan =~ /ERROR: AddressSanitizer: (?:SEGV|BUS).*?\n\s*(#0 [^\n]*)/s;
             croak $text unless $sig || $frame;
-            # Passenger's crash: a fatal signal (or ASan's word for one),
-            # mod_passenger loaded, and the kernel's line or ASan's frame,
-            # when there is one, naming mod_passenger.so.
-            my $where = $frame // $kernel;
-            my $passenger = ($frame || grep({ $_ == $sig } 6, 7, 11))
-                && _slurp("$self->{dir}/httpd.conf") =~ /^LoadModule passenger_module/m
-                && (!defined $where || $where =~ /mod_passenger\.so[\[+]/);
+            my $passenger = _passenger_crash(signal => $sig, kernel => $kernel,
+                frame => $frame,
+                passenger => scalar(_slurp("$self->{dir}/httpd.conf")
+                                    =~ /^LoadModule passenger_module/m));
             return { signal => $sig || 'SEGV (ASan)', text => $text,
-                     passenger => $passenger, where => $where // $why };
+                     passenger => $passenger, where => $frame // $kernel // $why };
         }
         my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                       PeerPort => $self->{port}, Timeout => 1);
@@ -738,11 +763,16 @@ sub discard {
     remove_tree($self->{dir}, { error => \my $ignored });
 }
 
+my $LOAD_PID = $$;
+
 END {
-    local $?;
+    my $rc = $?;        # a test that died: every directory is kept, even
+    local $?;           # when Test::Builder does not know it failed yet
+    return unless $$ == $LOAD_PID;      # a forked child's exit
     for my $h (values %LIVE) {
         $h->stop;
     }
+    return if $rc != 0;
     # every harness still around, running or stopped by the test: a
     # server a test stopped itself and kept in a file-scoped variable
     # would otherwise reach DESTROY only in global destruction, too late

@@ -107,21 +107,28 @@ static void test_parent(void)
 }
 
 /* One statm text both ways: the padded (quick) parse must say exactly
- * what the plain one says. */
-static int same_both_ways(const char *text, apr_int64_t page)
+ * what the plain one says. The padded copy is a block of just its bytes,
+ * its NUL and MT_STATM_PAD bytes of noise, so that ASan sees a read beyond
+ * and the noise cannot count. */
+static int same_both_ways(const char *text, apr_int64_t page, unsigned int *seed)
 {
-    char buf[256 + MT_STATM_PAD] = { 0 };
+    size_t n = strlen(text) + 1, i;
+    char *buf = malloc(n + MT_STATM_PAD);
     mt_sample_t a, b;
     apr_status_t ra, rb;
+    int same;
 
-    memcpy(buf, text, strlen(text) + 1);
+    memcpy(buf, text, n);
+    for (i = 0; i < MT_STATM_PAD; i++) buf[n + i] = (char)rand_r(seed);
     mt_sample_clear(&a);
     mt_sample_clear(&b);
     ra = mt_sample_parse_statm(&a, text, page);
     rb = mt_sample_parse_statm_padded(&b, buf, page);
-    return ra == rb && a.vsize_bytes == b.vsize_bytes
+    free(buf);
+    same = ra == rb && a.vsize_bytes == b.vsize_bytes
            && a.rss_bytes == b.rss_bytes && a.shared_bytes == b.shared_bytes
            && a.rss_anon_bytes == b.rss_anon_bytes;
+    return same;
 }
 
 /* A count of n digits (n <= 20), random, the first possibly 0. */
@@ -148,28 +155,43 @@ static void test_padded(void)
 
     for (k = 0; k < sizeof(odd) / sizeof(odd[0]); k++) {
         for (pg = 0; pg < 3; pg++) {
-            if (!same_both_ways(odd[k], pages[pg])) {
+            if (!same_both_ways(odd[k], pages[pg], &seed)) {
                 bad++;
                 printf("# differs: \"%s\" (page %lld)\n", odd[k], (long long)pages[pg]);
             }
             tried++;
         }
     }
-    /* every length of each of the three counts, 1 to 20 digits */
+    /* every length of each of the three counts, 1 to 20 digits, with
+     * odd separators and ends now and then (bytes from 0xFA up are the
+     * ones whose + 6 carries) */
     for (i = 0; i < 20000; i++) {
+        static const char *const sep[] = { " ", " ", " ", " ", "  ", "\t", "" };
+        static const char ends[] = ":;<=>?*+,-./@\xfa\xff\xb0\n\n\n\n";
         char a[24], b[24], c[24], text[96];
 
         digits(a, 1 + (int)(rand_r(&seed) % 20), &seed);
         digits(b, 1 + (int)(rand_r(&seed) % 20), &seed);
         digits(c, 1 + (int)(rand_r(&seed) % 20), &seed);
-        snprintf(text, sizeof(text), "%s %s %s 1 0 2 0\n", a, b, c);
-        if (!same_both_ways(text, pages[i % 3])) {
+        snprintf(text, sizeof(text), "%s%s%s%s%s%c1 0 2 0\n", a,
+                 sep[rand_r(&seed) % 7], b, sep[rand_r(&seed) % 7], c,
+                 ends[rand_r(&seed) % (sizeof(ends) - 1)]);
+        if (!same_both_ways(text, pages[i % 3], &seed)) {
             if (bad++ < 5) printf("# differs: %s", text);
         }
         tried++;
     }
     ok(bad == 0, "the quick statm parse says what the careful one says "
        "(%u of %u texts differ)", bad, tried);
+    {
+        char buf[64 + MT_STATM_PAD] = "1234567 7654321 42 1 0 2 0\n";
+        mt_sample_t s;
+
+        mt_sample_clear(&s);
+        ok(mt_sample_parse_statm_padded(&s, buf, 4096) == APR_SUCCESS
+           && s.vsize_bytes == 1234567LL * 4096 && s.rss_bytes == 7654321LL * 4096
+           && s.shared_bytes == 42 * 4096, "the quick parse's values, by hand");
+    }
 }
 
 int main(void)

@@ -419,8 +419,10 @@ module MemTrack
       # Names already cleaned, by content: an app has a few dozen
       # controllers and actions, and the regexp check was 2,000 of the
       # companion's instructions a name, a lookup here is some 300. Bounded:
-      # past CLEAN_MAX names, new ones are cleaned each time. Threads may
-      # race on an insert; both store the same value.
+      # past CLEAN_MAX names, new ones are cleaned each time, and a name
+      # longer than NAME_MAX is never kept (at most 256 x 128 bytes of
+      # keys). Threads may race on an insert; both store the same value
+      # (CRuby's lock makes each Hash access whole).
       CLEAN_MAX = 256
       CLEANED = {}
 
@@ -434,7 +436,9 @@ module MemTrack
 
         c = clean_now(s)
         # Frozen: the app's own string may change after this request.
-        CLEANED[s] = -c if c && CLEANED.size < CLEAN_MAX
+        if c && s.bytesize <= NAME_MAX && CLEANED.size < CLEAN_MAX
+          CLEANED[-s] = -c      # the key frozen too (a String subclass's)
+        end
         c
       end
 
