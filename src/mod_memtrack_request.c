@@ -215,6 +215,11 @@ static int log_transaction(request_rec *r)
         return DECLINED;
     }
     while (last->next) last = last->next;
+    if (last != r) {
+        /* An internal redirect (ErrorDocument): mod_log_config's %{...}n
+         * reads the last request's notes, a table of its own. */
+        apr_table_setn(last->notes, "memtrack_request_id", st->request_id);
+    }
     dc = mt_config_dir(last);
     if (!mt_config_enabled(dc) || sampled_out(dc)) {
         return DECLINED;
@@ -230,6 +235,9 @@ static int log_transaction(request_rec *r)
 
         mt_dec_format(note, growth);
         apr_table_setn(r->notes, "memtrack_growth", note);
+        if (last != r) {
+            apr_table_setn(last->notes, "memtrack_growth", note);
+        }
     }
     rec.overhead_us = st->overhead_us + (mt_mono_now() - t0);
     rv = mt_record_to_json(&line, &len, &rec, PIPE_BUF, r->pool);
