@@ -32,6 +32,15 @@ static void out_end(out_t *o)
     *o->p = '\0';
 }
 
+/* No room for what comes next: "..." ends the name (the room kept for it
+ * makes a cut always visible), and nothing more is written. */
+static void cut(out_t *o)
+{
+    memcpy(o->p, "...", 3);
+    o->p += 3;
+    o->full = 1;
+}
+
 /* Byte c, printable ASCII. */
 static void put1(out_t *o, char c)
 {
@@ -40,9 +49,7 @@ static void put1(out_t *o, char c)
         *o->p++ = c;
         return;
     }
-    memcpy(o->p, "...", 3);
-    o->p += 3;
-    o->full = 1;
+    cut(o);
 }
 
 /* The rare bytes: a control byte becomes '?', invalid UTF-8 U+FFFD; a
@@ -58,9 +65,7 @@ static size_t put_other(out_t *o, const unsigned char *s, size_t avail)
         w = "?";
     }
     if ((size_t)(o->room_end - o->p) < wl) {
-        memcpy(o->p, "...", 3);
-        o->p += 3;
-        o->full = 1;
+        cut(o);
         return 0;
     }
     memcpy(o->p, w, wl);
