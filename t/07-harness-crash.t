@@ -79,6 +79,13 @@ exec "$@"
 EOS
 sub wrap { my ($name) = @_; return ['sh', '-c', $crash, 'sh', "$tmp/$name"] }
 
+# A Passenger server started through the wrapper (marker file $name): the
+# harness, or undef and $@.
+sub passenger_start {
+    my ($name) = @_;
+    return eval { MTPassenger->start(app => 'rack', procs => 1, wrap => wrap($name)) };
+}
+
 # the kernel's line a real mod_passenger crash leaves, stamped now
 my $evidence = sub {
     my ($up) = MTTest::_slurp('/proc/uptime') =~ /^([\d.]+)/;
@@ -98,8 +105,7 @@ SKIP: {
     skip MTPassenger::why_not(), 5 if MTPassenger::why_not();
     {
         local $ENV{MT_CRASH} = 'once';
-        my $h = eval { MTPassenger->start(app => 'rack', procs => 1,
-                                          wrap => wrap('noevidence')) };
+        my $h = passenger_start('noevidence');
         like($@, qr/httpd died by signal 11 at start/,
              'with Passenger but no kernel line naming it: fails at once');
         ok(!$h, 'and no server is returned');
@@ -107,8 +113,7 @@ SKIP: {
     {
         local $ENV{MT_CRASH} = 'once';
         local $MTTest::KERNEL_LINES = $evidence;
-        my $h = eval { MTPassenger->start(app => 'rack', procs => 1,
-                                          wrap => wrap('once')) };
+        my $h = passenger_start('once');
         ok($h && $h->get('/static.txt')->{status} == 200,
            'with Passenger and the kernel naming it, one crash at start: '
            . 'started once more, and it serves') or diag($@);
@@ -117,8 +122,7 @@ SKIP: {
     {
         local $ENV{MT_CRASH} = 'always';
         local $MTTest::KERNEL_LINES = $evidence;
-        my $h = eval { MTPassenger->start(app => 'rack', procs => 1,
-                                          wrap => wrap('always')) };
+        my $h = passenger_start('always');
         like($@, qr/httpd died by signal 11 at start/,
              'a second crash fails the test');
         ok(!$h, 'and no server is returned');
@@ -130,8 +134,7 @@ SKIP: {
     skip MTPassenger::why_not(), 1 if MTPassenger::why_not();
     local $ENV{MT_CRASH} = 'once';
     local $ENV{MT_CRASH_ASAN} = 1;
-    my $h = eval { MTPassenger->start(app => 'rack', procs => 1,
-                                      wrap => wrap('asan')) };
+    my $h = passenger_start('asan');
     like($@, qr/httpd exited \(1\) at start.*AddressSanitizer: SEGV/s,
          'a SEGV that ASan puts outside mod_passenger fails at once');
     MTPassenger::stop($h) if $h;

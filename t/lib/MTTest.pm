@@ -47,10 +47,12 @@ A server that dies at start fails the test, its directory kept (and listed
 in C<@MTTest::CRASHED>), with one exception: mod_passenger has a start-up
 crash of its own (a NULL write in a boost thread's exit, in the httpd
 parent, a few times in some thousand starts), so a server with
-mod_passenger loaded that dies by SIGSEGV, SIGBUS or SIGABRT before it
-answers, where the kernel's line (when dmesg can be read) puts the fault
-in F<mod_passenger.so>, is started once more, and the diagnostics say so.
-A second crash fails (t/07-harness-crash.t).
+mod_passenger loaded that dies by SIGSEGV or SIGBUS before it answers is
+started once more, and the diagnostics say so, when there is evidence:
+the kernel's fault line since that start (dmesg), or under ASan the
+faulting frame, names F<mod_passenger.so>. No line (dmesg unreadable, a
+rate-limited kernel), SIGABRT, a fault anywhere else or a second crash
+fails the test (t/07-harness-crash.t).
 
 =head1 OPTIONS of start() (all optional)
 
