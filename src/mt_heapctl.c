@@ -438,31 +438,7 @@ const char *mt_heapctl_error_words(const char *code)
     return "an error the module does not know";
 }
 
-/* What the companion said about this attempt. */
-static int heap_items(mt_heapctl_shm_t *s, const mt_heapctl_obs_t *o,
-                      apr_time_t now, apr_time_t now_mono, char *msg,
-                      apr_size_t msglen)
-{
-    mt_heapctl_attempt_t *a = &s->cur;
-
-    if (a->state == MT_HEAPCTL_STOP && o->heap_step == 0) {
-        set_state(s, MT_HEAPCTL_IDLE, now_mono);
-        return 0;
-    }
-    if (a->state != MT_HEAPCTL_ASK || o->heap_step != a->step) {
-        return 0;                         /* a repeat, or stale */
-    }
-    if (o->heap_error) {
-        apr_snprintf(msg, msglen, "process %d could not take snapshot %d: %s "
-                     "(heap_error=%s)", a->pid, a->step,
-                     mt_heapctl_error_words(o->heap_error), o->heap_error);
-        end_attempt(s, MT_HEAPCTL_FAILED, msg, 0, now, now_mono);
-        return MT_HEAPCTL_OBS_MSG;
-    }
-    return snapshot_taken(s, o, now, now_mono, msg, msglen);
-}
-
-/* A request of the attempt's process, without heap items. */
+/* A request of the attempt's process, without news of the attempt. */
 static void count_request(mt_heapctl_shm_t *s, const mt_heapctl_obs_t *o,
                           apr_time_t now_mono)
 {
@@ -477,6 +453,36 @@ static void count_request(mt_heapctl_shm_t *s, const mt_heapctl_obs_t *o,
         a->step++;
         set_state(s, MT_HEAPCTL_ASK, now_mono);
     }
+}
+
+/* What the companion said about this attempt. */
+static int heap_items(mt_heapctl_shm_t *s, const mt_heapctl_obs_t *o,
+                      apr_time_t now, apr_time_t now_mono, char *msg,
+                      apr_size_t msglen)
+{
+    mt_heapctl_attempt_t *a = &s->cur;
+
+    if (a->state == MT_HEAPCTL_STOP && o->heap_step == 0) {
+        set_state(s, MT_HEAPCTL_IDLE, now_mono);
+        return 0;
+    }
+    if (a->state != MT_HEAPCTL_ASK || o->heap_step != a->step) {
+        /* A repeat: the request carried an ask the process had answered
+         * already (every request carries the ask until the answer is
+         * logged), so it ran after that snapshot and counts like any. */
+        if (o->heap_step > 0 && o->heap_step <= a->step) {
+            count_request(s, o, now_mono);
+        }
+        return 0;
+    }
+    if (o->heap_error) {
+        apr_snprintf(msg, msglen, "process %d could not take snapshot %d: %s "
+                     "(heap_error=%s)", a->pid, a->step,
+                     mt_heapctl_error_words(o->heap_error), o->heap_error);
+        end_attempt(s, MT_HEAPCTL_FAILED, msg, 0, now, now_mono);
+        return MT_HEAPCTL_OBS_MSG;
+    }
+    return snapshot_taken(s, o, now, now_mono, msg, msglen);
 }
 
 static int observe_locked(mt_heapctl_shm_t *s, const mt_heapctl_obs_t *o,

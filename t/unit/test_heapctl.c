@@ -129,8 +129,12 @@ static void test_a_whole_attempt(void)
     is_int(state(hc), MT_HEAPCTL_WAIT, "waiting");
     is_int(hc->shm->cur.count, 1, "the request that took it ran after it");
     ok(!mt_heapctl_want(hc, want, sizeof(want)), "no ask while waiting");
-    is_int(ack(hc, 1, EP, NULL, msg), 0, "a repeated acknowledgement: nothing");
-    for (i = 0; i < 3; i++) rec(hc, PID, EP, msg);
+    is_int(ack(hc, 1, EP, NULL, msg), 0, "a repeated acknowledgement: no news");
+    is_int(hc->shm->cur.count, 2, "but a request of the endpoint that ran after "
+           "the snapshot: it counts");
+    ack(hc, 1, EP + 1, NULL, msg);
+    is_int(hc->shm->cur.count, 2, "a repeat on another endpoint does not");
+    for (i = 0; i < 2; i++) rec(hc, PID, EP, msg);
     rec(hc, PID, EP + 1, msg);
     is_int(state(hc), MT_HEAPCTL_WAIT, "4 of 5 requests: still waiting");
     rec(hc, PID, EP, msg);
