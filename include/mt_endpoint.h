@@ -41,7 +41,8 @@ const char *mt_endpoint_name(char *out, const char *configured,
 const char *mt_endpoint_from_path(char *out, const char *method,
                                   const char *path);
 
-/* FNV-1a of a name: the hash the endpoint table and the route hints use. */
+/* The hash of a name the endpoint table and the route hints use (a word at
+ * a time; in memory only, never stored). */
 unsigned int mt_endpoint_hash(const char *name);
 
 /* Is segment [s, s+len) an id by the rules above? Exposed for the tests. */

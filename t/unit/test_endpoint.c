@@ -4,6 +4,7 @@
 #include "mt_endpoint.h"
 #include "mt_util.h"
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *from(const char *method, const char *path)
@@ -117,9 +118,14 @@ static void test_clean_random(void)
     srand(11);
     for (i = 0; i < 20000 && !bad; i++) {
         size_t len = 0, target = (size_t)(rand() % 400) + 1;
+        /* every other name printable ASCII only (the copy at once), most
+         * of those around the limit */
+        int plain = i % 2, nbits = plain ? 1 : (int)(sizeof(bits) / sizeof(bits[0]));
 
+        if (plain) target = (size_t)(rand() % 40) + (i % 4 == 1 ? 140 : 1);
         while (len < target) {
-            const char *b = bits[rand() % (int)(sizeof(bits) / sizeof(bits[0]))];
+            const char *b = plain ? "abcdefghijklmnopqrstuvwxyz0123456789~ /" + rand() % 38
+                                  : bits[rand() % nbits];
             size_t bl = strlen(b);
             if (len + bl >= sizeof(in)) break;
             memcpy(in + len, b, bl);
@@ -134,6 +140,46 @@ static void test_clean_random(void)
         }
     }
     ok(!bad, "20000 random names cleaned and cut as byte by byte");
+    memset(in, 'q', MT_ENDPOINT_MAX - 3);
+    in[MT_ENDPOINT_MAX - 3] = '\0';
+    mt_endpoint_name(got, in, NULL, NULL, "GET", "/");
+    is_int((int)strlen(got), MT_ENDPOINT_MAX - 3, "a name that just fits is whole");
+    strcat(in, "q");
+    mt_endpoint_name(got, in, NULL, NULL, "GET", "/");
+    ok(!strcmp(got + MT_ENDPOINT_MAX - 6, "qqq..."), "one byte more: cut");
+}
+
+/* The hash: every byte of a name counts, at any length; few collisions. */
+static void test_hash(void)
+{
+    char a[80], b[80];
+    unsigned int *h = malloc(20000 * sizeof(*h));
+    int bad = 0, same = 0, i, j;
+    size_t n, k;
+
+    for (n = 0; n < 70; n++) {
+        memset(a, 'x', n);
+        a[n] = '\0';
+        for (k = 0; k < n; k++) {
+            memcpy(b, a, n + 1);
+            b[k] = 'y';
+            bad += mt_endpoint_hash(a) == mt_endpoint_hash(b);
+        }
+        memcpy(b, a, n + 1);
+        strcat(b, "x");
+        bad += mt_endpoint_hash(a) == mt_endpoint_hash(b);
+    }
+    is_int(bad, 0, "a byte changed anywhere, or one more: another hash");
+    srand(5);
+    for (i = 0; i < 20000; i++) {
+        snprintf(a, sizeof(a), "GET /%c%x/%d", 'a' + rand() % 26, rand(), i);
+        h[i] = mt_endpoint_hash(a);
+    }
+    for (i = 0; i < 20000; i++) {
+        for (j = i + 1; j < 20000; j++) same += h[i] == h[j];
+    }
+    ok(same <= 2, "20000 names: %d colliding pairs (0.05 expected)", same);
+    free(h);
 }
 
 int main(void)
@@ -143,6 +189,7 @@ int main(void)
     test_clean();
     test_clean_random();
     test_names();
+    test_hash();
     apr_terminate();
     return done_testing();
 }
