@@ -203,6 +203,28 @@ class TestMemTrackProbe < Minitest::Test
     assert_operator h["probe_bytes"].abs, :<, 8 << 10, "an empty request"
   end
 
+  # The probe's own objects are the same on both of its sides: the header's
+  # string leaves the env and its items go into one Want per fiber, so an
+  # empty request keeps nothing (the median of 9; each env is built here, so
+  # that no frame of the test holds the header's string, as in Passenger).
+  # Before, every probe counted those two objects freed: -2, -80 bytes.
+  def test_a_probe_counts_nothing_of_its_own
+    mw = retained_mw
+    results = Array.new(9) do |i|
+      token = 100 + i
+      env = Rack::MockRequest.env_for("/noop", "HTTP_X_MEMTRACK_WANT" => "probe=#{token}; ps=1000")
+      assert_equal token, parse_strict(header_of(mw.call(env)[1]))["probe"]
+      env = nil
+      h = req(mw, nil, "/noop")
+      assert_equal token, h["probe_done"]
+      h
+    end
+    objects = results.map { |h| h["probe_objects"] }.sort
+    bytes = results.map { |h| h["probe_bytes"] }.sort
+    assert_equal 0, objects[4], "objects kept, median of 9: #{objects}"
+    assert_operator bytes[4].abs, :<, 40, "bytes kept, median of 9: #{bytes}"
+  end
+
   def test_both_malloc_readers_agree
     skip "mallinfo2 through a hidden struct pointer is x86_64 Linux only" unless
       MemTrack::MallocStats::Mallinfo2.platform?
