@@ -151,8 +151,8 @@ subtest 'probes in a Passenger app process' => sub {
     cmp_ok(abs(($got{'/leak'} // 0) - 55_200), '<', 5_000, '/leak: ~55 KB kept');
     cmp_ok(abs(($got{'/leak_native'} // 0) - 50_000), '<', 5_000,
            '/leak_native: ~50 KB of malloc kept');
-    cmp_ok(abs(($got{'/cache_fill'} // 0) - 4_200), '<', 2_000,
-           '/cache_fill (under 300 entries): ~4 KB kept');
+    cmp_ok(abs(($got{'/cache_fill'} // 0) - 2_200), '<', 1_000,
+           '/cache_fill (under 300 entries): ~2 KB kept');
     for my $path (qw(/bloat /garbage /hello)) {
         ok(defined $got{$path} && abs($got{$path}) < 8192,
            "$path: nothing kept after its first call");
