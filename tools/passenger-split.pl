@@ -19,9 +19,10 @@
 #    single-process discovery's /proc scan every 250 ms, a verified pid's
 #    check every second, probes at most 2 a second) happens more often per
 #    request under valgrind's slowness; runs differ by a few hundred.
-# 2. (Tried and dropped: the app under callgrind, with PassengerRuby a
-#    script running ruby in valgrind. The app started but had not answered
-#    its first request after 300 s; Passenger's spawn did not complete.)
+# 2. (The app under callgrind is tools/passenger-app-callgrind.pl's: with
+#    PassengerRuby a script running ruby in valgrind the app answers; what
+#    failed here was MTPassenger::warm, which finds app processes by their
+#    title, and under valgrind /proc/PID/cmdline is valgrind's.)
 # 3. CPU time per request (user + system, /proc/PID/stat, 10 ms ticks) of
 #    the httpd children, the Passenger core and the app process, over
 #    SPLIT_N requests (ab -c1) per round, SPLIT_ROUNDS rounds, the servers
