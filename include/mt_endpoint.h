@@ -42,7 +42,8 @@ const char *mt_endpoint_from_path(char *out, const char *method,
                                   const char *path);
 
 /* The hash of a name the endpoint table and the route hints use (a word at
- * a time; in memory only, never stored). */
+ * a time). Never written to a file or sent; the shared state holds it
+ * across graceful restarts, so a change to it is a new MT_STATE_LAYOUT. */
 unsigned int mt_endpoint_hash(const char *name);
 
 /* Is segment [s, s+len) an id by the rules above? Exposed for the tests. */

@@ -13,7 +13,9 @@
 #include "mt_util.h"
 
 #define MT_STATE_MAGIC_BASE 0x6d74737400000000ULL   /* "mtst" */
-#define MT_STATE_LAYOUT     4
+/* 5: endpoint hashes a word at a time (mt_endpoint_hash); the tables of a
+ * module before it, kept over a graceful restart, hold FNV-1a hashes. */
+#define MT_STATE_LAYOUT     5
 
 typedef char mt_ep_name_fits[MT_EP_NAME_MAX == MT_ENDPOINT_MAX ? 1 : -1];
 
