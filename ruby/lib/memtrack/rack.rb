@@ -137,9 +137,9 @@ module MemTrack
       out
     end
 
-    # An X-MemTrack-Want value as a Want (into, cleared first). Items are
-    # separated by ";", spaces around them are ignored, unknown or malformed
-    # items too; of a key given twice the first valid one counts.
+    # An X-MemTrack-Want value as a Want (the one given, cleared first).
+    # Items are separated by ";", spaces around them are ignored, unknown or
+    # malformed items too; of a key given twice the first valid one counts.
     def parse_want(value, want = Want.new)
       want.smaps = false
       want.token = want.ps = want.heap = nil
