@@ -2,9 +2,26 @@
 #ifndef MT_UTIL_H
 #define MT_UTIL_H
 
+#include <stdint.h>
+#include <string.h>
 #include <apr_pools.h>
 #include <apr_time.h>
 #include <apr_thread_proc.h>
+
+/* Sixteen bytes as the lanes of a GCC and Clang vector (SSE2 on x86-64,
+ * NEON on arm64), for the scans of text on the request's path: the record
+ * writer's strings, endpoint names. */
+typedef signed char mt_v16 __attribute__((vector_size(16)));
+
+/* Whether a lane of the mask m (all ones or all zeros each) is set: among
+ * the first 8 only (all16 0), or among all 16. */
+static inline int mt_v16_any(mt_v16 m, int all16)
+{
+    uint64_t h[2];
+
+    memcpy(h, &m, sizeof(h));
+    return (h[0] | (all16 ? h[1] : 0)) != 0;
+}
 
 /* apr_thread_create with every signal blocked while the thread is made,
  * so that it inherits that mask: signals meant for the MPM (graceful stop,

@@ -74,18 +74,12 @@ static size_t put_other(out_t *o, const unsigned char *s, size_t avail)
     return n ? n : 1;
 }
 
-/* Sixteen bytes at once (GCC and Clang vectors: SSE2 on x86-64, NEON on
- * arm64): a lane is all ones where the byte is not printable ASCII (below
- * 0x20, DEL, or 0x80 and above: negative as signed char). */
-typedef signed char mt_ev16 __attribute__((vector_size(16)));
-
-static inline int not_plain(mt_ev16 x)
+/* Whether a lane of x (mt_v16, mt_util.h) holds a byte that is not
+ * printable ASCII (below 0x20, DEL, or 0x80 and above: negative as signed
+ * char): among the first 8 (all16 0) or all 16. */
+static inline int not_plain(mt_v16 x, int all16)
 {
-    mt_ev16 m = (x < 0x20) | (x == 0x7f);
-    uint64_t h[2];
-
-    memcpy(h, &m, sizeof(h));
-    return (h[0] | h[1]) != 0;
+    return mt_v16_any((x < 0x20) | (x == 0x7f), all16);
 }
 
 /* The usual case of put: len bytes, all printable ASCII, that fit before
@@ -94,7 +88,7 @@ static inline int not_plain(mt_ev16 x)
 static int put_plain(out_t *o, const char *s, size_t len)
 {
     const char *e = s + len;
-    mt_ev16 x = { 0 };
+    mt_v16 x = { 0 };
 
     if (o->full || len > (size_t)(o->room_end - o->p)) {
         return 0;
@@ -103,25 +97,23 @@ static int put_plain(out_t *o, const char *s, size_t len)
         const char *c;
         for (c = s; e - c >= 16; c += 16) {
             memcpy(&x, c, 16);
-            if (not_plain(x)) return 0;
+            if (not_plain(x, 1)) return 0;
         }
         memcpy(&x, e - 16, 16);
-        if (not_plain(x)) return 0;
+        if (not_plain(x, 1)) return 0;
         memcpy(o->p, s, len);
     }
     else if (len >= 8) {
         memcpy(&x, s, 8);
         memcpy((char *)&x + 8, e - 8, 8);
-        if (not_plain(x)) return 0;
+        if (not_plain(x, 1)) return 0;
         memcpy(o->p, s, 8);
         memcpy(o->p + len - 8, e - 8, 8);
     }
     else if (len >= 4) {
         memcpy(&x, s, 4);
         memcpy((char *)&x + 4, e - 4, 4);
-        memcpy((char *)&x + 8, s, 4);        /* lanes 8..15: plain too */
-        memcpy((char *)&x + 12, e - 4, 4);
-        if (not_plain(x)) return 0;
+        if (not_plain(x, 0)) return 0;
         memcpy(o->p, s, 4);
         memcpy(o->p + len - 4, e - 4, 4);
     }

@@ -185,24 +185,13 @@ static char *put_escape(char *o, unsigned char c)
     return o + 6;
 }
 
-/* Sixteen bytes at once (GCC and Clang vectors: SSE2 on x86-64, NEON on
- * arm64): a lane is all ones where the byte is not plain, i.e. below 0x20
- * or 0x80 and above (negative as signed char), DEL, '"' or '\\'. */
-typedef signed char mt_v16 __attribute__((vector_size(16)));
-
-MT_INLINE mt_v16 special_lanes(mt_v16 x)
-{
-    return (x < 0x20) | (x == 0x7f) | (x == '"') | (x == '\\');
-}
-
-/* Any special byte in the first 8 lanes (all16 0) or in all 16. */
+/* Whether x (mt_v16, mt_util.h) holds a byte that is not plain: below
+ * 0x20 or 0x80 and above (negative as signed char), DEL, '"' or '\\';
+ * among its first 8 lanes (all16 0) or all 16. */
 MT_INLINE int special(mt_v16 x, int all16)
 {
-    mt_v16 m = special_lanes(x);
-    uint64_t h[2];
-
-    memcpy(h, &m, sizeof(h));
-    return (h[0] | (all16 ? h[1] : 0)) != 0;
+    return mt_v16_any((x < 0x20) | (x == 0x7f) | (x == '"') | (x == '\\'),
+                      all16);
 }
 
 /* One character of s at o, cleaned and escaped, with no limit (the caller
