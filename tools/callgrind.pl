@@ -27,7 +27,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MTTest ':noskip';
-use MTBench qw(cpu_secs callgrind_total);
+use MTBench qw(cpu_secs callgrind_total ab_serial);
 
 my ($N1, $N2, $WARM) = ($ENV{CG_N1} // 200, $ENV{CG_N2} // 1200,
                         $ENV{CG_WARM} // 100);
@@ -78,8 +78,7 @@ sub run_one {
         wrap => ['valgrind', '--tool=callgrind', '--quiet',
                  '--separate-threads=yes', "--callgrind-out-file=$out"]);
     my $rcpu0 = $REDIS ? cpu_secs($REDIS->pid) : 0;
-    system("ab -q -n " . ($WARM + $n) . " -c 1 '" . $h->url($path) . "' >/dev/null") == 0
-        or die "ab failed";
+    ab_serial($h->url($path), $WARM + $n);
     $h->discard;
     my $rcpu = $REDIS ? cpu_secs($REDIS->pid) - $rcpu0 : 0;
     my ($ir, $main) = (0, 0);

@@ -42,7 +42,7 @@ use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MTTest ':noskip';
 use MTPassenger;
-use MTBench qw(callgrind_total);
+use MTBench qw(callgrind_total ab_serial);
 use File::Path ();
 use File::Temp ();
 use Time::HiRes qw(sleep);
@@ -105,18 +105,6 @@ sub wrapper {
     return $w;
 }
 
-sub ab {
-    my ($h, $n, $extra) = @_;
-    my @cmd = ('ab', '-q', '-s', '120', '-n', $n, '-c', 1, @{ $extra || [] },
-               $h->url($PATH));
-    my $out = `@{[ map { "'$_'" } @cmd ]} 2>&1`;
-    die "ab failed: $out\n" if $?;
-    my ($fail) = $out =~ /^Failed requests:\s+(\d+)/m;
-    my ($non2) = $out =~ /^Non-2xx responses:\s+(\d+)/m;
-    die "ab: $fail failed requests\n" if $fail;
-    die "ab: $non2 non-2xx answers\n" if $non2;
-}
-
 # One server, $n requests, stopped: the app's callgrind total.
 sub one_total {
     my ($name, $tag, $n) = @_;
@@ -137,7 +125,7 @@ sub one_total {
     }, $UP) or die "$name: the app did not answer /pid in $UP s\n";
     my $exe = readlink("/proc/$pid/exe") // '';
     die "$name: app $pid is not under callgrind ($exe)\n" unless $exe =~ /callgrind/;
-    ab($h, $n, $abx);
+    ab_serial($h->url($PATH), $n, @{ $abx || [] });
     my ($again) = $h->get('/pid')->{content} =~ /^(\d+)/;
     die "$name: the app process changed ($pid, now $again)\n" unless ($again // '') eq $pid;
     MTPassenger::stop($h);

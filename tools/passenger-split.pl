@@ -45,7 +45,7 @@ use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MTTest ':noskip';
 use MTPassenger;
-use MTBench qw(median cpu_secs callgrind_total);
+use MTBench qw(median cpu_secs callgrind_total ab_serial);
 use File::Path ();
 
 $| = 1;
@@ -92,12 +92,6 @@ sub stop_server {
         unless $ENV{MT_KEEP_TMP};
 }
 
-sub ab {
-    my ($h, $n) = @_;
-    system("ab -q -n $n -c 1 '" . $h->url($PATH) . "' >/dev/null") == 0
-        or die "ab failed against " . $h->url($PATH) . "\n";
-}
-
 # One prefork child serves every request. httpd -X cannot host Passenger
 # (its watchdog stops at once), so the parent and its child run under
 # callgrind and the agents and the app it execs do not
@@ -118,7 +112,7 @@ sub callgrind_one {
                  "--callgrind-out-file=$dir/cg.%p"]);
     my @kids = $h->child_pids;
     die "want one httpd child, have @kids\n" unless @kids == 1;
-    ab($h, $WARM + $n);
+    ab_serial($h->url($PATH), $WARM + $n);
     die "the httpd child changed\n" unless join(',', $h->child_pids) eq $kids[0];
     stop_server($h);
     my $ir = callgrind_total("$dir/cg.$kids[0]");
@@ -171,14 +165,14 @@ if ($PART{callgrind} && system('sh', '-c', 'command -v valgrind >/dev/null') == 
 if ($PART{cpu}) {
     print "== CPU per $PATH request by process (us, /proc/PID/stat; $ROUNDS rounds of $N, ab -c1)\n";
     my %h = map { $_ => start_server($_) } @want;
-    ab($h{$_}, 500) for @want;    # the app's first requests fill caches
+    ab_serial($h{$_}->url($PATH), 500) for @want;    # the app's first requests fill caches
     for my $round (1 .. $ROUNDS) {
         # Rotate the order so no setup always follows the same one.
         my @order = (@want[($round - 1) % @want .. $#want],
                      @want[0 .. ($round - 1) % @want - 1]);
         for my $name (@order) {
             my $c0 = tree_cpu($h{$name});
-            ab($h{$name}, $N);
+            ab_serial($h{$name}->url($PATH), $N);
             my $c1 = tree_cpu($h{$name});
             push @{ $cpu{$name}{$_} }, ($c1->{$_} - $c0->{$_}) / $N * 1e6 for @PARTS;
         }
