@@ -281,6 +281,9 @@
 #define MT_BLAME_MAX          8      /* count: peak-raising requests kept
                                       * per process */
 #define MT_BLAME_ID_MAX       47     /* bytes of a request id kept in blame */
+#define MT_FIRST_RECENT       8      /* count: a process's latest first calls
+                                      * kept, to set their order right when
+                                      * their notes come out of order */
 #define MT_EP_NAME_MAX        MT_ENDPOINT_MAX /* bytes */
 #define MT_EP_PROBES          64     /* count: probe results kept per
                                       * endpoint */

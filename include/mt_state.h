@@ -44,6 +44,14 @@
  * ...): mt_limits.h. */
 #define MT_EP_WORDS      ((MT_EP_LIMIT + 1 + 63) / 64)
 
+/* A process's first call of an endpoint, as its notes have it so far. */
+typedef struct mt_first_t {
+    apr_int32_t ep;                  /* endpoint index */
+    apr_int32_t reserved;
+    apr_int64_t order;               /* its note's order (mt_note_t) */
+    apr_int64_t growth_bytes;        /* its growth, MT_UNKNOWN unknown */
+} mt_first_t;
+
 /* One point of a process's resident-size history. */
 typedef struct mt_hist_point_t {
     apr_int64_t requests;            /* the process's request count then */
@@ -110,6 +118,15 @@ typedef struct mt_proc_slot_t {
     apr_int64_t  early_us;
     apr_time_t   early_at;
     apr_uint64_t ep_seen[MT_EP_WORDS];  /* endpoints this process served */
+    /* Its latest first calls. A request's note comes when its response is
+     * out, so a slow client can hold a first call's note back until the
+     * process's next calls of that endpoint are in: the note that comes
+     * first is marked first, and a one-time load lands on a later call.
+     * The order of the notes says which came first; the first such note
+     * takes the mark back. */
+    apr_uint32_t first_next;         /* ring position */
+    apr_uint32_t first_reserved;
+    mt_first_t   first[MT_FIRST_RECENT];
 } mt_proc_slot_t;
 
 /* One probe result: what one request of an endpoint retained. */
@@ -251,6 +268,11 @@ typedef struct mt_note_t {
                                       * (not the process's previous after) */
     int          threshold_exceeded;
     apr_int64_t  alloc_objects;      /* objects the request allocated */
+    apr_int64_t  order;              /* where the request stands in its
+                                      * process: a count that only rises,
+                                      * request by request (the app's
+                                      * total_allocated_objects at its
+                                      * start); MT_UNKNOWN when not known */
     int          app_reported;       /* an app sent a report */
     int          probeable;          /* it could have been probed (a
                                       * companion, or an httpd child that

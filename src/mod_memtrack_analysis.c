@@ -229,6 +229,9 @@ void mt_analysis_record(request_rec *r, mt_req_t *st, mt_record_t *rec,
                         || !strcmp(rec->before_source, MT_BEFORE_MODULE));
     in.threshold_exceeded = mt_record_exceeded(rec);
     in.alloc_objects = allocated(app);
+    if (app && app->gc_before.allocated != MT_UNKNOWN) {
+        in.order = app->gc_before.allocated;
+    }
     in.app_reported = app != NULL;
     in.probeable = mt_config_probe_rate(mt_config_srv(r->server)) > 0
                    && (self ? mt_exclusive : app != NULL);

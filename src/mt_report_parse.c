@@ -939,6 +939,9 @@ void mt_report_rec_note(mt_note_t *in, const mt_report_rec_t *rec, int pid)
     if (rec->alloc_before >= 0 && rec->alloc_after >= rec->alloc_before) {
         in->alloc_objects = rec->alloc_after - rec->alloc_before;
     }
+    if (rec->alloc_before >= 0) {
+        in->order = rec->alloc_before;
+    }
     in->app_reported = rec->app_reported;
     in->probeable = rec->exclusive && (rec->self || rec->app_reported);
     in->duration_us = rec->duration_us;

@@ -15,7 +15,7 @@
 #define MT_STATE_MAGIC_BASE 0x6d74737400000000ULL   /* "mtst" */
 /* 5: endpoint hashes a word at a time (mt_endpoint_hash); the tables of a
  * module before it, kept over a graceful restart, hold FNV-1a hashes. */
-#define MT_STATE_LAYOUT     5
+#define MT_STATE_LAYOUT     6
 
 typedef char mt_ep_name_fits[MT_EP_NAME_MAX == MT_ENDPOINT_MAX ? 1 : -1];
 
@@ -304,6 +304,8 @@ typedef struct {
     unsigned int proc;
     apr_uint32_t gen;
     int          first_call;
+    int          unfirst;            /* an earlier note was marked first */
+    apr_int64_t  unfirst_bytes;      /* its growth, MT_UNKNOWN unknown */
     int          blamed;
     apr_int64_t  raised;
     int          accepted;           /* a probe result matched */
@@ -379,6 +381,46 @@ static void probes_of(mt_state_t *st, mt_proc_slot_t *s, const mt_note_t *in,
     }
 }
 
+static apr_int64_t growth_of(const mt_note_t *in)
+{
+    return in->rss_before >= 0 && in->rss_after >= 0
+           ? in->rss_after - in->rss_before : MT_UNKNOWN;
+}
+
+/* Is this the process's first call of ep? Its first note says so unless a
+ * later note of the endpoint stands before it in the process's order: then
+ * that one is the first call, and the earlier-marked note an ordinary one
+ * (pp->unfirst). */
+static void first_of(mt_proc_slot_t *s, const mt_note_t *in, int ep,
+                     proc_part_t *pp)
+{
+    mt_first_t *f;
+    unsigned int i;
+
+    pp->first_call = ep >= 0 && !bit_test_set(s->ep_seen, ep);
+    if (ep < 0 || in->order < 0) {
+        return;
+    }
+    if (pp->first_call) {
+        f = &s->first[s->first_next++ % MT_FIRST_RECENT];
+        f->ep = ep;
+        f->order = in->order;
+        f->growth_bytes = growth_of(in);
+        return;
+    }
+    for (i = 0; i < MT_FIRST_RECENT; i++) {
+        f = &s->first[i];
+        if (f->ep == ep && f->order > in->order) {
+            pp->first_call = 1;
+            pp->unfirst = 1;
+            pp->unfirst_bytes = f->growth_bytes;
+            f->order = in->order;
+            f->growth_bytes = growth_of(in);
+            return;
+        }
+    }
+}
+
 static void proc_update(mt_state_t *st, mt_proc_slot_t *s, const mt_note_t *in,
                         int ep, proc_part_t *pp)
 {
@@ -392,7 +434,7 @@ static void proc_update(mt_state_t *st, mt_proc_slot_t *s, const mt_note_t *in,
     }
     pp->proc = (unsigned int)(s - st->slots);
     pp->gen = s->gen;
-    pp->first_call = ep >= 0 && !bit_test_set(s->ep_seen, ep);
+    first_of(s, in, ep, pp);
     gap(s, in);
     pp->blamed = blame(s, in, ep, &pp->raised);
     s->kind = in->kind;
@@ -479,6 +521,20 @@ int mt_state_endpoint(mt_state_t *st, const char *name, int create,
     return idx;
 }
 
+/* A note marked first that turned out a later call: counted as one. */
+static void ep_unfirst(mt_ep_slot_t *e, apr_int64_t g)
+{
+    e->first_calls--;
+    if (g == MT_UNKNOWN) {
+        return;
+    }
+    e->first_growth_bytes -= g;
+    if (g >= MT_STEP_BYTES) {
+        e->steps++;
+        e->step_growth_bytes += g;
+    }
+}
+
 static void ep_update(mt_ep_slot_t *e, const mt_note_t *in,
                       const proc_part_t *pp)
 {
@@ -508,6 +564,9 @@ static void ep_update(mt_ep_slot_t *e, const mt_note_t *in,
         }
     }
     e->first_calls += pp->first_call;
+    if (pp->unfirst) {
+        ep_unfirst(e, pp->unfirst_bytes);
+    }
     if (pp->blamed) {
         e->blames++;
         e->blame_bytes += pp->raised;
@@ -584,7 +643,7 @@ void mt_note_clear(mt_note_t *in)
 {
     memset(in, 0, sizeof(*in));
     in->rss_before = in->rss_after = MT_UNKNOWN;
-    in->alloc_objects = in->duration_us = MT_UNKNOWN;
+    in->alloc_objects = in->duration_us = in->order = MT_UNKNOWN;
     in->probe_bytes = in->probe_objects = MT_NOTE_NO_VALUE;
     in->probe_us = MT_UNKNOWN;
 }

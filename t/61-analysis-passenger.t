@@ -82,7 +82,8 @@ for my $e (sort keys %NOT_LEAK) {
 }
 is($v->{'MTTestApp#garbage'}{verdict}, 'churn', 'garbage is churn');
 like($v->{'MTTestApp#bloat'}{verdict}, qr/^(bloat|flat)$/,
-     'the one-time load is bloat (or flat once its first calls are behind)');
+     'the one-time load is bloat (or flat once its first calls are behind)')
+    or diag(explain($v->{'MTTestApp#bloat'}));
 
 # A real Prometheus scraping the metrics: the leak suspects are the two
 # leaking endpoints, and nothing else.

@@ -20,6 +20,11 @@
  * plus noise (a Gaussian of sd noise_bytes and, with probability
  * outlier_p, a one-off of up to outlier_bytes: interpreter caches and the
  * like).
+ *
+ * Notes can come late (late_p): a slow client holds a request's note back
+ * until up to late_max later requests' notes are in, as httpd logs a
+ * request only when its answer is out. Each note carries the process's order (its
+ * objects allocated so far, as the companion's total_allocated_objects).
  */
 #ifndef MT_SIM_H
 #define MT_SIM_H
@@ -36,6 +41,7 @@
 #define SIM_EPS   12
 #define SIM_PROCS 8
 #define SIM_PAGE  4096.0
+#define SIM_HELD  8
 
 typedef struct {
     const char *name;
@@ -57,6 +63,7 @@ typedef struct {
     int    alive;
     long   requests;
     double live, garbage, gc_at, arena, base;
+    double allocated;            /* objects allocated so far (the order) */
     int    calls[SIM_EPS];
     unsigned char *keys[SIM_EPS];
     apr_uint64_t probe_token;    /* the companion's pending probe */
@@ -79,6 +86,8 @@ typedef struct {
     int        phases;           /* varying mix: 4 phases over the run */
     long       total;            /* requests to run */
     long       restart_every;    /* replace a process every N requests */
+    double     late_p;           /* a note comes after 1..late_max later */
+    int        late_max;
     apr_uint64_t rng;
     /* running */
     double     now;
@@ -87,6 +96,9 @@ typedef struct {
     int        next_pid;
     apr_uint64_t next_token;
     volatile apr_uint32_t credit;
+    mt_note_t  held[SIM_HELD];   /* late notes, ... */
+    int        held_due[SIM_HELD]; /* ... delivered after this many more */
+    int        n_held;
     mt_state_t st;
     void      *mem;
 } sim_t;
@@ -242,6 +254,30 @@ static int sim_companion_takes(sim_t *s, sim_proc_t *p)
     return 1;
 }
 
+/* Hand a note to the analysis, or hold it back (late_p); then deliver the
+ * held notes that are due. */
+static void sim_deliver(sim_t *s, const mt_note_t *in)
+{
+    int i;
+
+    if (s->late_p > 0 && s->n_held < SIM_HELD && sim_unif(s) < s->late_p) {
+        s->held[s->n_held] = *in;
+        s->held_due[s->n_held++] = 1 + (int)(sim_rand(s)
+            % (apr_uint64_t)(s->late_max > 0 ? s->late_max : 3));
+        return;
+    }
+    mt_analysis_note(&s->st, in, NULL);
+    for (i = 0; i < s->n_held; ) {
+        if (--s->held_due[i] > 0) {
+            i++;
+            continue;
+        }
+        mt_analysis_note(&s->st, &s->held[i], NULL);
+        s->held[i] = s->held[--s->n_held];
+        s->held_due[i] = s->held_due[s->n_held];
+    }
+}
+
 /* One request; the truth of what it kept goes to *kept_out. */
 static void sim_step(sim_t *s)
 {
@@ -297,8 +333,10 @@ static void sim_step(sim_t *s)
     in.before_own = 1;
     in.rss_after = (apr_int64_t)sim_rss(p);
     in.alloc_objects = s->companion ? (apr_int64_t)e->alloc_objects : MT_UNKNOWN;
+    in.order = s->companion ? (apr_int64_t)p->allocated : MT_UNKNOWN;
+    p->allocated += e->alloc_objects;
     in.duration_us = 2000;
-    mt_analysis_note(&s->st, &in, NULL);
+    sim_deliver(s, &in);
     p->requests++;
     s->ep_requests[ei]++;
     s->done++;

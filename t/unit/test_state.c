@@ -149,8 +149,11 @@ static void test_history(void)
     free(mem);
 }
 
-static void note_ep(mt_state_t *st, const char *ep, int pid, apr_int64_t before,
-                    apr_int64_t after, apr_time_t now, mt_note_out_t *out)
+/* A note of an app process's request, where it stands in its process
+ * (order, MT_UNKNOWN when not known). */
+static void note_at(mt_state_t *st, const char *ep, int pid, apr_int64_t before,
+                    apr_int64_t after, apr_int64_t order, apr_time_t now,
+                    mt_note_out_t *out)
 {
     mt_note_t in;
 
@@ -164,8 +167,15 @@ static void note_ep(mt_state_t *st, const char *ep, int pid, apr_int64_t before,
     in.before_own = 1;
     in.rss_before = before;
     in.rss_after = after;
+    in.order = order;
     in.now = now;
     mt_state_note(st, &in, out);
+}
+
+static void note_ep(mt_state_t *st, const char *ep, int pid, apr_int64_t before,
+                    apr_int64_t after, apr_time_t now, mt_note_out_t *out)
+{
+    note_at(st, ep, pid, before, after, MT_UNKNOWN, now, out);
 }
 
 static void test_endpoints(void)
@@ -203,6 +213,75 @@ static void test_endpoints(void)
     is_int(mt_state_hint_get(&st, 0xABCDE123u), 2, "hint kept");
     is_int(mt_state_hint_get(&st, 0x12345123u), -1, "same bucket, other hash: none");
     is_int(mt_state_priority(&st, -1), 256, "unknown endpoint weighs most");
+    free(mem);
+}
+
+/* A first call whose note comes after the process's next calls of the
+ * endpoint (its client read the answer slowly): the order of the notes
+ * gives the first call its mark back, and its one-time load stays a first
+ * call's growth, not a later step. */
+static void note_ord(mt_state_t *st, const char *ep, int pid, apr_int64_t order,
+                     apr_int64_t growth, apr_time_t now, mt_note_out_t *out)
+{
+    note_at(st, ep, pid, 50000000, 50000000 + growth, order, now, out);
+}
+
+static const mt_ep_slot_t *ep_named(const mt_ep_slot_t *e, unsigned int n,
+                                    const char *name)
+{
+    unsigned int i;
+    for (i = 0; i < n; i++) {
+        if (!strcmp(e[i].name, name)) return &e[i];
+    }
+    return NULL;
+}
+
+static void test_first_out_of_order(void)
+{
+    mt_state_t st;
+    void *mem = fresh_state(&st, 4);
+    mt_ep_slot_t e[8];
+    const mt_ep_slot_t *a, *b;
+    mt_note_out_t out;
+    apr_time_t now = apr_time_now();
+    unsigned int n;
+
+    /* process 60: B#b's first call (order 100) loads 30 MB; its note comes
+     * third, after its second and third calls (orders 200, 300) */
+    note_ord(&st, "B#b", 60, 200, 0, now, &out);
+    ok(out.first_call, "the first note of B#b is marked first, for now");
+    note_ord(&st, "B#b", 60, 300, 4096, now, &out);
+    ok(!out.first_call, "the next one is not");
+    note_ord(&st, "B#b", 60, 100, 30 << 20, now, &out);
+    ok(out.first_call, "the late note that stands first takes the mark");
+    note_ord(&st, "B#b", 60, 50, 0, now, &out);
+    ok(out.first_call, "and gives it up to one that stands before it");
+    note_ord(&st, "B#b", 60, 400, 0, now, &out);
+    ok(!out.first_call, "later notes are not first");
+    /* a note without an order is never moved */
+    note_ord(&st, "A#a", 61, MT_UNKNOWN, 0, now, &out);
+    note_ord(&st, "A#a", 61, MT_UNKNOWN, 30 << 20, now, &out);
+    ok(!out.first_call, "without an order, the first note stays first");
+    /* another process's first call is its own */
+    note_ord(&st, "B#b", 62, 900, 1000, now, &out);
+    ok(out.first_call, "another process's first call");
+
+    n = mt_state_copy_endpoints(&st, e, NULL, 8, NULL);
+    a = ep_named(e, n, "A#a");
+    b = ep_named(e, n, "B#b");
+    ok(a && b, "both endpoints there");
+    if (a && b) {
+        is_int(b->requests, 6, "B#b requests");
+        is_int(b->first_calls, 2, "B#b: one first call in each of two processes");
+        is_int(b->first_growth_bytes, 1000, "their growth: the true first "
+               "calls' (0 in 60, 1000 in 62)");
+        is_int(b->steps, 1, "the 30 MB call is a later step: its order says "
+               "it came after order 50");
+        is_int(b->growth_pos_sum_bytes, (30 << 20) + 4096 + 1000,
+               "positive growth unchanged");
+        is_int(a->first_calls, 1, "A#a: one first call");
+        is_int(a->steps, 1, "and one step");
+    }
     free(mem);
 }
 
@@ -425,6 +504,7 @@ int main(void)
     test_reuse();
     test_history();
     test_endpoints();
+    test_first_out_of_order();
     test_gaps_and_blame();
     test_probes();
     test_pick();
