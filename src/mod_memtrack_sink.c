@@ -311,8 +311,15 @@ static apr_status_t exit_report(void *data)
 
     (void)data;
     for (i = 0; mt_sinks && i < mt_sinks->nelts; i++) {
-        report(APR_ARRAY_IDX(mt_sinks, i, mt_sink_t *), mt_sink_server,
-               "; child exiting");
+        mt_sink_t *sink = APR_ARRAY_IDX(mt_sinks, i, mt_sink_t *);
+        report(sink, mt_sink_server, "; child exiting");
+        /* the child's totals, so that a log's lines can be reconciled
+         * with what each child sent (t/53) */
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, mt_sink_server,
+                     "memtrack: %s: child exiting: %" APR_UINT64_T_FMT
+                     " records written, %" APR_UINT64_T_FMT " dropped",
+                     sink->name, apr_atomic_read64(&sink->written),
+                     apr_atomic_read64(&sink->dropped));
     }
     mt_sinks = NULL;
     return APR_SUCCESS;

@@ -59,7 +59,22 @@ for my $mpm (qw(event prefork)) {
     my ($told, $el) = (0, $h->error_log);
     $told += $1 while $el =~ /memtrack: MemTrackLog \Q$log\E: dropped (\d+) records since the last report/g;
     cmp_ok($told, '>', 0, "$mpm: records were dropped ($told)");
-    is(@lines + $told, $sent, "$mpm: written " . scalar(@lines) . " + told dropped $told = sent $sent");
+    # each child's totals at its exit (debug), for the balance below
+    my (%started, %tot);
+    $started{$1} = 1 while $el =~ /\[pid (\d+):tid \d+\][^\n]*writer thread started/g;
+    $tot{$1} = [$2, $3] while $el =~ /\[pid (\d+):tid \d+\][^\n]*: child exiting: (\d+) records written, (\d+) dropped/g;
+    my @silent = grep { !$tot{$_} } sort keys %started;
+    my ($w, $d) = (0, 0);
+    for (values %tot) { $w += $_->[0]; $d += $_->[1] }
+    is(scalar @silent, 0, "$mpm: every child told its totals at exit")
+        or diag("children that did not: @silent; the error log's stop: "
+                . join('', grep { /did not exit|SIGKILL|shutting down/ } split /^/, $el));
+    is($w, scalar @lines, "$mpm: the children wrote $w records, the file has "
+       . scalar(@lines));
+    is($d, $told, "$mpm: the children dropped $d records, told $told");
+    is(@lines + $told, $sent, "$mpm: written " . scalar(@lines) . " + told dropped $told = sent $sent")
+        or diag("back records missing: " . join(' ', grep {
+            my $i = $_; !grep { /\?back=$i"/ } @lines } 1 .. 20));
     is($h->sanitizer_log, '', "$mpm: no sanitizer reports");
 }
 
