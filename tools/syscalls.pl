@@ -8,7 +8,7 @@
 # of httpd is counted (the log writer's too, when it runs).
 #
 #   perl tools/syscalls.pl [setup ...]       (default: off probes)
-#   SC_N1=200 SC_N2=1200 SC_WARM=100
+#   SC_N1=200 SC_N2=1200 SC_WARM=100 SC_C=16 (event setups' clients)
 use strict;
 use warnings;
 use FindBin;
@@ -22,7 +22,18 @@ my %SETUPS = (
     'off'     => { memtrack => 0 },
     'records' => { conf => "MemTrackAnalysis Off\n" },
     'probes'  => {},
+    # the event MPM's -X (one process, its worker threads) under 16
+    # concurrent clients, as make bench runs it
+    'event-off'    => { memtrack => 0, mpm => 'event' },
+    'event-probes' => { mpm => 'event' },
 );
+my $C = $ENV{SC_C} // 16;
+
+sub load {
+    my ($name, $url, $n) = @_;
+    return ab_serial($url, $n) unless $name =~ /^event/;
+    system("ab -q -c $C -n $n '$url' >/dev/null") == 0 or die "ab failed\n";
+}
 
 # {syscall => calls} of one run of n requests
 sub run_one {
@@ -30,7 +41,7 @@ sub run_one {
     my $out = "/tmp/mt-strace-$$-$name-$n.out";
     my $h = MTTest->start(mpm => 'prefork', log => 'file', %{ $SETUPS{$name} },
         single => 1, name => "strace-$name");
-    ab_serial($h->url('/static.txt'), $WARM);
+    load($name, $h->url('/static.txt'), $WARM);
     # attached after the warm-up, detached (SIGINT: the summary) after n
     my $st = fork // die "fork: $!";
     if (!$st) {
@@ -39,7 +50,7 @@ sub run_one {
         die "strace: $!";
     }
     sleep 1;
-    ab_serial($h->url('/static.txt'), $n);
+    load($name, $h->url('/static.txt'), $n);
     kill 'INT', $st;
     waitpid($st, 0);
     $h->discard;
@@ -70,11 +81,13 @@ for my $name (@want) {
                    grep { abs($d{$_}) >= 0.005 }
                    sort { $d{$b} <=> $d{$a} || $a cmp $b } keys %d);
 }
-if ($per{off} && @want > 1) {
-    for my $name (grep { $_ ne 'off' } @want) {
+for my $name (grep { !/off$/ } @want) {
+    (my $base = $name) =~ s/(^|-)\w+$/$1off/;
+    next unless $per{$base};
+    {
         my %x = %{ $per{$name} };
-        $x{$_} = ($x{$_} // 0) - $per{off}{$_} for keys %{ $per{off} };
-        printf "  %s over off: %s\n", $name, join(', ', map {
+        $x{$_} = ($x{$_} // 0) - $per{$base}{$_} for keys %{ $per{$base} };
+        printf "  %s over %s: %s\n", $name, $base, join(', ', map {
             sprintf '%s %+.2f', $_, $x{$_} } grep { abs($x{$_}) >= 0.005 }
             sort { $x{$b} <=> $x{$a} || $a cmp $b } keys %x);
     }
