@@ -6,20 +6,28 @@
 #     module off, the module with the log sink, and the module with the log
 #     and the Redis sink; then whether every record reached Redis.
 #
-#   BENCH_ROUNDS=5 BENCH_SECS=5 BENCH_CONNS=16 perl tools/bench-redis.pl
+# With two cores or more the servers run on core 0 and wrk and
+# redis-server on the others, as with a Redis on another host
+# (BENCH_REDIS_CORE=server puts it with the servers), in 10 rounds of 2 s
+# (MTBench::pin_cores; BENCH_PIN=0: every core shared, 5 rounds of 5 s).
+#
+#   BENCH_ROUNDS=10 BENCH_SECS=2 BENCH_CONNS=16 perl tools/bench-redis.pl
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MTTest;
 use MTRedis;
-use MTBench qw(median);
+use MTBench qw(median pin_cores pin_tree load_prefix);
 use Time::HiRes qw(sleep);
 use MTClock qw(time);
 
 $| = 1;
-my $ROUNDS = $ENV{BENCH_ROUNDS} // 5;
-my $SECS   = $ENV{BENCH_SECS}   // 5;
+my $PIN    = pin_cores();
+my $ROUNDS = $ENV{BENCH_ROUNDS} // ($PIN ? 10 : 5);
+my $SECS   = $ENV{BENCH_SECS}   // ($PIN ? 2 : 5);
+my $THREADS = $PIN ? ($PIN > 2 ? $PIN - 1 : 1) : 2;
+my $WRK    = load_prefix() . "wrk -t$THREADS";
 my $CONNS  = $ENV{BENCH_CONNS}  // 16;
 my $ROOT   = "$FindBin::Bin/..";
 
@@ -34,7 +42,7 @@ for my $w (1, 2) {
 
 sub wrk {
     my ($h, $path) = @_;
-    my $out = `timeout 120 wrk -t2 -c$CONNS -d${SECS}s --latency '${\ $h->url($path)}' 2>&1`;
+    my $out = `timeout 120 $WRK -c$CONNS -d${SECS}s --latency '${\ $h->url($path)}' 2>&1`;
     my ($rps) = $out =~ /Requests\/sec:\s+([\d.]+)/;
     my ($p99) = $out =~ /^\s+99%\s+(\S+)/m;
     die "wrk failed:\n$out" unless $rps;
@@ -49,7 +57,17 @@ my %h = (
                            conf => "MemTrackRedis ${\ $rd->url}\nMemTrackRedisTTL 3600\n"),
 );
 my @names = qw(off log redis);
-print "\n== static file, event MPM, wrk -t2 -c$CONNS -d${SECS}s, $ROUNDS rounds\n";
+print "\n== static file, event MPM, wrk -t$THREADS -c$CONNS -d${SECS}s, $ROUNDS rounds",
+    $PIN ? ", servers on core 0, wrk on the others\n" : ", every core shared\n";
+if ($PIN) {
+    pin_tree($_) for map { $h{$_}->pid } @names;
+    # redis-server: where the clients are (BENCH_REDIS_CORE=server: with
+    # the servers, as a Redis on the web server itself)
+    my $core = ($ENV{BENCH_REDIS_CORE} // '') eq 'server' ? '0'
+             : load_prefix() =~ /-c (\S+)/ ? $1 : '1';
+    system("taskset -a -p -c $core ${\ $rd->pid} >/dev/null");
+    print "  redis-server on core $core\n";
+}
 wrk($h{$_}, '/static.txt') for @names;    # warm-up
 my (%rps, @ratio);
 for my $round (1 .. $ROUNDS) {

@@ -4,7 +4,13 @@
 # interleaved rounds so that drift of the machine hits both alike. Prints
 # requests/s per round, the median on/off ratio and its spread.
 #
-#   BENCH_ROUNDS=5 BENCH_SECS=5 BENCH_CONNS=16 make bench
+# With two cores or more the servers run on core 0 and wrk on the others
+# (MTBench::pin_cores: BENCH_PIN=0 shares every core as before), in 20
+# short rounds: each round's two runs are a second or two apart, so the
+# machine's drift cancels in their ratio.
+#
+#   BENCH_ROUNDS=20 BENCH_SECS=2 BENCH_CONNS=16 make bench
+#   (5 rounds of 5 s when not pinned)
 #   BENCH_ONLY=static|passenger|passenger-split|rails|ruby|redis|instructions|
 #   status|probe to run one scenario (report: only make's report-bench)
 use strict;
@@ -13,11 +19,14 @@ use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MTTest;
 use MTPassenger;
-use MTBench qw(median cpu_secs);
+use MTBench qw(median cpu_secs pin_cores pin_tree load_prefix);
 
 $| = 1;
-my $ROUNDS = $ENV{BENCH_ROUNDS} // 5;
-my $SECS   = $ENV{BENCH_SECS}   // 5;
+my $PIN    = pin_cores();
+my $ROUNDS = $ENV{BENCH_ROUNDS} // ($PIN ? 20 : 5);
+my $SECS   = $ENV{BENCH_SECS}   // ($PIN ? 2 : 5);
+my $THREADS = $PIN ? ($PIN > 2 ? $PIN - 1 : 1) : 2;
+my $WRK    = load_prefix() . "wrk -t$THREADS";
 my $CONNS  = $ENV{BENCH_CONNS}  // 16;
 my $ONLY   = $ENV{BENCH_ONLY}   // '';
 
@@ -35,7 +44,7 @@ sub tree_cpu {
 sub wrk {
     my ($h, $path) = @_;
     my $cpu0 = tree_cpu($h->pid);
-    my $out = `timeout 120 wrk -t2 -c$CONNS -d${SECS}s --latency '${\ $h->url($path)}' 2>&1`;
+    my $out = `timeout 120 $WRK -c$CONNS -d${SECS}s --latency '${\ $h->url($path)}' 2>&1`;
     my $cpu = tree_cpu($h->pid) - $cpu0;
     my ($rps) = $out =~ /Requests\/sec:\s+([\d.]+)/;
     my ($n) = $out =~ /(\d+) requests in/;
@@ -47,7 +56,11 @@ sub wrk {
 sub compare {
     my ($name, $off, $on, $path) = @_;
     my (@ratio, @roff, @ron, @coff, @con);
-    print "\n== $name: $path, wrk -t2 -c$CONNS -d${SECS}s, $ROUNDS rounds\n";
+    print "\n== $name: $path, wrk -t$THREADS -c$CONNS -d${SECS}s, $ROUNDS rounds",
+        $PIN ? ", servers on core 0 and wrk on the others\n" : ", every core shared\n";
+    if ($PIN) {
+        printf "  pinned: %d and %d processes\n", pin_tree($off->pid), pin_tree($on->pid);
+    }
     # Warm-up: Rails loads code and fills caches on its first requests.
     wrk($_, $path) for $off, $on, $off, $on;
     for my $round (1 .. $ROUNDS) {
@@ -65,8 +78,9 @@ sub compare {
             $r{$on}[1], $ratio[-1];
     }
     my @s = sort { $a <=> $b } @ratio;
-    printf "  median: off %.0f req/s, on %.0f req/s; on/off %.3f (cost %.1f%%), spread %.3f..%.3f\n",
-        median(@roff), median(@ron), median(@ratio), (1 - median(@ratio)) * 100, $s[0], $s[-1];
+    printf "  median: off %.0f req/s, on %.0f req/s; on/off %.3f (cost %.1f%%), middle half %.3f..%.3f, spread %.3f..%.3f\n",
+        median(@roff), median(@ron), median(@ratio), (1 - median(@ratio)) * 100,
+        $s[int($#s / 4)], $s[int($#s * 3 / 4 + 0.5)], $s[0], $s[-1];
     printf "  CPU per request (server, agents and apps): off %.0f us, on %.0f us: +%.0f us (+%.1f%%)\n",
         median(@coff), median(@con), median(@con) - median(@coff),
         (median(@con) / median(@coff) - 1) * 100;

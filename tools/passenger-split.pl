@@ -26,10 +26,11 @@
 # 3. CPU time per request (user + system, /proc/PID/stat, 10 ms ticks) of
 #    the httpd children, the Passenger core and the app process, over
 #    SPLIT_N requests (ab -c1) per round, SPLIT_ROUNDS rounds, the servers
-#    interleaved; the median and the spread of the rounds. On a shared
-#    2-core machine these swing by tens of microseconds between rounds:
-#    they place the cost by process, the instruction counts compare
-#    changes. (Callgrind on the core, a threaded C++ agent that the
+#    interleaved; the median and the spread of the rounds. With two cores
+#    or more the servers run on core 0 and ab on the others (MTBench's
+#    pinning; BENCH_PIN=0 shares every core): shared, these swing by tens
+#    of microseconds between rounds. They place the cost by process, the
+#    instruction counts compare changes. (Callgrind on the core, a threaded C++ agent that the
 #    watchdog starts and times, was not tried.)
 # 4. Inside Ruby, what the companion adds per request: objects allocated
 #    (GC.stat total_allocated_objects) and the bytes of the X-MemTrack
@@ -45,7 +46,8 @@ use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MTTest ':noskip';
 use MTPassenger;
-use MTBench qw(median cpu_secs callgrind_total ab_serial);
+use MTBench qw(median cpu_secs callgrind_total ab_serial pin_cores pin_tree
+               load_prefix);
 use File::Path ();
 
 $| = 1;
@@ -163,8 +165,14 @@ if ($PART{callgrind} && system('sh', '-c', 'command -v valgrind >/dev/null') == 
 }
 
 if ($PART{cpu}) {
-    print "== CPU per $PATH request by process (us, /proc/PID/stat; $ROUNDS rounds of $N, ab -c1)\n";
+    my $pin = pin_cores();
+    print "== CPU per $PATH request by process (us, /proc/PID/stat; $ROUNDS rounds of $N, ab -c1",
+        $pin ? "; the servers on core 0, ab on the others)\n" : ")\n";
     my %h = map { $_ => start_server($_) } @want;
+    if ($pin) {
+        pin_tree($h{$_}->pid) for @want;
+        $MTBench::AB_PREFIX = load_prefix();
+    }
     ab_serial($h{$_}->url($PATH), 500) for @want;    # the app's first requests fill caches
     for my $round (1 .. $ROUNDS) {
         # Rotate the order so no setup always follows the same one.
@@ -178,6 +186,7 @@ if ($PART{cpu}) {
         }
     }
     stop_server($h{$_}) for @want;
+    $MTBench::AB_PREFIX = '';
 }
 
 # The table: per setup and process; CPU as the median (min..max) of rounds.

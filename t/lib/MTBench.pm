@@ -1,13 +1,15 @@
 package MTBench;
 # What the measuring tools share (tools/bench.pl, bench-redis.pl,
 # callgrind.pl, passenger-split.pl, passenger-app-callgrind.pl): a median,
-# a process's CPU time so far, callgrind's total of an output file and ab
-# run one request at a time.
+# a process's CPU time so far, callgrind's total of an output file, ab
+# run one request at a time, and the servers and the load generator kept
+# on cores of their own.
 use strict;
 use warnings;
 use POSIX ();
 use Exporter 'import';
-our @EXPORT_OK = qw(median cpu_secs callgrind_total ab_serial);
+our @EXPORT_OK = qw(median cpu_secs callgrind_total ab_serial pin_tree
+                    pin_cores load_prefix);
 use MTTest ();    # stat_fields only; no import, no skip
 
 my $TICK = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
@@ -37,15 +39,53 @@ sub callgrind_total {
 
 # n requests of url with ab, one at a time (more ab arguments in extra);
 # dies when ab fails, or any request failed or was answered other than 2xx.
+# $AB_PREFIX goes before the command (a tool that pins sets load_prefix()).
+our $AB_PREFIX = '';
 sub ab_serial {
     my ($url, $n, @extra) = @_;
     my @cmd = ('ab', '-q', '-s', '120', '-n', $n, '-c', 1, @extra, $url);
-    my $out = `@{[ map { "'$_'" } @cmd ]} 2>&1`;
+    my $out = `$AB_PREFIX@{[ map { "'$_'" } @cmd ]} 2>&1`;
     die "ab failed against $url: $out\n" if $?;
     my ($fail) = $out =~ /^Failed requests:\s+(\d+)/m;
     my ($non2) = $out =~ /^Non-2xx responses:\s+(\d+)/m;
     die "ab: $fail failed requests against $url\n" if $fail;
     die "ab: $non2 non-2xx answers from $url\n" if $non2;
+}
+
+# Pinning. On a small machine a load generator and a server that share
+# every core make throughput a matter of scheduling: the server's extra
+# thread or an extra wake-up steals the load generator's time as much as
+# its own, and the same server's throughput swings by half between runs.
+# With two cores or more, the servers (every process of their trees, and
+# the processes they start later, which inherit it) run on core 0 and the
+# load generator on the others: the servers are then bound by their own
+# CPU, which is what a cost is. pin_cores() says whether that is done:
+# BENCH_PIN=0 turns it off, and one core cannot.
+sub pin_cores {
+    my $n = 0;
+    if (open my $fh, '<', '/proc/cpuinfo') {
+        $n = grep { /^processor\s*:/ } <$fh>;
+    }
+    return 0 if ($ENV{BENCH_PIN} // 1) eq '0' || $n < 2
+                || system('sh', '-c', 'command -v taskset >/dev/null') != 0;
+    return $n;
+}
+
+# Every thread of pid and of its descendants (MTPassenger::descendants) on
+# core 0; the number of processes pinned.
+sub pin_tree {
+    my ($pid) = @_;
+    require MTPassenger;
+    my @p = ($pid, map { $_->[0] } MTPassenger::descendants($pid));
+    system("taskset -a -p -c 0 $_ >/dev/null 2>&1") for @p;
+    return scalar @p;
+}
+
+# What a load generator's command line starts with: taskset onto the other
+# cores when pinning, else nothing.
+sub load_prefix {
+    my $n = pin_cores() or return '';
+    return 'taskset -c ' . ($n == 2 ? '1' : "1-" . ($n - 1)) . ' ';
 }
 
 1;
