@@ -1,94 +1,145 @@
 #!/usr/bin/perl
-# System calls per request, counted by strace: what the instruction counts
-# of tools/callgrind.pl do not see (the kernel's side). One httpd -X
-# (prefork: one process serves every request) runs under `strace -f -c`
-# twice for each setup (strace attached after the warm-up), with N1 and
-# N2 requests; the difference of the two counts divided by N2 - N1 is what one request
-# makes, per system call, start-up and shutdown cancelled out. Every thread
-# of httpd is counted (the log writer's too, when it runs).
+# System calls per request, and the CPU time of each thread per request,
+# of one httpd -X (prefork, one process serves every request) under ab -c 1
+# (the event setups: the event MPM's -X, its worker threads, under ab -c 16,
+# as make bench loads it):
+# the kernel side that callgrind (user space only) does not see. perf stat
+# (tracepoints and the task-clock software event) attaches to the running
+# server after a warm-up, for N requests; every thread of the httpd process
+# is counted (the sinks' writer threads too), the piped logger and
+# redis-server are not (the latter's own CPU comes from INFO cpu).
 #
-#   perl tools/syscalls.pl [setup ...]       (default: off probes)
-#   SC_N1=200 SC_N2=1200 SC_WARM=100 SC_C=16 (event setups' clients)
+#   perl tools/syscalls.pl [setup ...]      (default: every setup)
+#   SC_N=3000 SC_WARM=300
+#
+# Counts depend a little on timing (how many records a writer finds waiting
+# when it wakes), unlike callgrind's instruction counts: ab -c 1 on an idle
+# machine gives steady figures.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MTTest ':noskip';
-use MTBench qw(ab_serial);
+use POSIX ();
+use Time::HiRes qw(sleep);
 
-my ($N1, $N2, $WARM) = ($ENV{SC_N1} // 200, $ENV{SC_N2} // 1200,
-                        $ENV{SC_WARM} // 100);
+my ($N, $WARM) = ($ENV{SC_N} // 3000, $ENV{SC_WARM} // 300);
+my @EVENTS = qw(raw_syscalls:sys_enter syscalls:sys_enter_write
+                syscalls:sys_enter_writev syscalls:sys_enter_fcntl
+                syscalls:sys_enter_futex syscalls:sys_enter_poll
+                syscalls:sys_enter_read syscalls:sys_enter_sendto
+                syscalls:sys_enter_recvfrom syscalls:sys_enter_pread64
+                syscalls:sys_enter_getrandom);
+
 my %SETUPS = (
-    'off'     => { memtrack => 0 },
-    'records' => { conf => "MemTrackAnalysis Off\n" },
-    'probes'  => {},
-    # the event MPM's -X (one process, its worker threads) under 16
-    # concurrent clients, as make bench runs it
-    'event-off'    => { memtrack => 0, mpm => 'event' },
-    'event-probes' => { mpm => 'event' },
+    'off'     => [{ memtrack => 0 }, '/static.txt'],
+    'records' => [{ conf => "MemTrackAnalysis Off\n" }, '/static.txt'],
+    'pipe'    => [{ conf => "MemTrackAnalysis Off\n", log => 'pipe' }, '/static.txt'],
+    'redis'   => [{ conf => "MemTrackAnalysis Off\nMemTrackRedis \@REDIS\@\n" },
+                  '/static.txt'],
+    'probes'  => [{}, '/static.txt'],
+    'event-off'    => [{ memtrack => 0, mpm => 'event' }, '/static.txt'],
+    'event-probes' => [{ mpm => 'event' }, '/static.txt'],
 );
-my $C = $ENV{SC_C} // 16;
+my @ORDER = qw(off records pipe redis probes event-off event-probes);
 
-sub load {
-    my ($name, $url, $n) = @_;
-    return ab_serial($url, $n) unless $name =~ /^event/;
-    system("ab -q -c $C -n $n '$url' >/dev/null") == 0 or die "ab failed\n";
+my $REDIS;
+sub redis {
+    require MTRedis;
+    $REDIS //= MTRedis->start;
+    return $REDIS;
 }
 
-# {syscall => calls} of one run of n requests
-sub run_one {
-    my ($name, $n) = @_;
-    my $out = "/tmp/mt-strace-$$-$name-$n.out";
-    my $h = MTTest->start(mpm => 'prefork', log => 'file', %{ $SETUPS{$name} },
-        single => 1, name => "strace-$name");
-    load($name, $h->url('/static.txt'), $WARM);
-    # attached after the warm-up, detached (SIGINT: the summary) after n
-    my $st = fork // die "fork: $!";
-    if (!$st) {
-        open STDERR, '>', '/dev/null';
-        exec 'strace', '-f', '-c', '-o', $out, '-p', $h->{pid};
-        die "strace: $!";
-    }
-    sleep 1;
-    load($name, $h->url('/static.txt'), $n);
-    kill 'INT', $st;
-    waitpid($st, 0);
-    $h->discard;
-    my %calls;
-    open my $fh, '<', $out or die "$out: $!";
+sub redis_cpu {
+    return 0 unless $REDIS;
+    my $info = $REDIS->cmd('INFO', 'cpu');
+    my ($s) = $info =~ /used_cpu_sys:([\d.]+)/;
+    my ($u) = $info =~ /used_cpu_user:([\d.]+)/;
+    return $s + $u;
+}
+
+sub ab {
+    my ($h, $path, $n, $c) = @_;
+    system("ab -q -n $n -c $c '" . $h->url($path) . "' >/dev/null") == 0
+        or die "ab failed";
+}
+
+# perf stat's CSV: value,unit,event,... per line; per thread with
+# --per-thread: comm-tid,value,unit,event,...
+sub perf_parse {
+    my ($file) = @_;
+    my (%total, %thread);
+    open my $fh, '<', $file or die "$file: $!";
     while (<$fh>) {
-        # % time, seconds, usecs/call, calls, [errors,] syscall
-        next unless /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$/;
-        $calls{$2} = $1 unless $2 eq 'total';
+        chomp;
+        my @f = split /,/;
+        next unless @f >= 3;
+        my ($comm, $tid) = $f[0] =~ /^(.+)-(\d+)$/;
+        if (defined $tid && $f[1] =~ /^[\d.]+$/) {
+            $thread{"$comm-$tid"}{ $f[3] } += $f[1];
+            $total{ $f[3] } += $f[1];
+        }
+        elsif ($f[0] =~ /^[\d.]+$/) {
+            $total{ $f[2] } += $f[0];
+        }
     }
-    close $fh;
-    unlink $out unless $ENV{SC_KEEP};
-    return \%calls;
+    return (\%total, \%thread);
 }
 
-my @want = @ARGV ? @ARGV : qw(off probes);
+sub run_one {
+    my ($name) = @_;
+    my ($o, $path) = @{ $SETUPS{$name} };
+    my $opts = { log => 'file', %$o };
+    $opts->{conf} =~ s/\@REDIS\@/redis()->url/e if defined $opts->{conf};
+    my $c = $name =~ /^event/ ? 16 : 1;
+    my $h = MTTest->start(mpm => 'prefork', %$opts, single => 1,
+                          name => "syscalls-$name");
+    ab($h, $path, $WARM, $c);
+    sleep 0.3;                      # writers flushed the warm-up
+    my $out = "/tmp/mt-syscalls-$$-$name.csv";
+    my $perf = fork // die "fork: $!";
+    if (!$perf) {
+        exec 'perf', 'stat', '-x,', '--per-thread', '-o', $out,
+             '-e', join(',', 'task-clock', @EVENTS), '-p', $h->pid
+            or POSIX::_exit(127);
+    }
+    sleep 0.5;                      # attached
+    my $rcpu = redis_cpu();
+    ab($h, $path, $N, $c);
+    sleep 0.3;                      # the last batch written
+    $rcpu = redis_cpu() - $rcpu;
+    kill 'INT', $perf;
+    waitpid($perf, 0);
+    $h->discard;
+    my ($total, $thread) = perf_parse($out);
+    unlink $out;
+    return ($total, $thread, $rcpu);
+}
+
+my @want = @ARGV ? @ARGV : @ORDER;
 my %per;
 for my $name (@want) {
-    die "no setup $name (have: @{[sort keys %SETUPS]})\n" unless $SETUPS{$name};
-    my ($r1, $r2) = (run_one($name, $N1), run_one($name, $N2));
-    my %d = map { $_ => (($r2->{$_} // 0) - ($r1->{$_} // 0)) / ($N2 - $N1) }
-            keys %{ { %$r1, %$r2 } };
-    $per{$name} = \%d;
-    my $total = 0;
-    $total += $_ for values %d;
-    printf "  %-8s %5.2f system calls per request: %s\n", $name, $total,
-        join(', ', map { sprintf '%s %.2f', $_, $d{$_} }
-                   grep { abs($d{$_}) >= 0.005 }
-                   sort { $d{$b} <=> $d{$a} || $a cmp $b } keys %d);
+    die "no setup $name (have: @ORDER)\n" unless $SETUPS{$name};
+    my ($total, $thread, $rcpu) = run_one($name);
+    my %t = map { (my $k = $_) =~ s/^(raw_)?syscalls://; $k => $total->{$_} / $N }
+            keys %$total;
+    $per{$name} = \%t;
+    printf "  %-8s %6.2f syscalls per request (%s)\n", $name,
+        $t{sys_enter} // 0,
+        join(', ', map { sprintf '%s %.2f', s/^sys_enter_//r, $t{$_} }
+                   grep { /^sys_enter_/ && $t{$_} >= 0.005 } sort keys %t);
+    for my $th (sort keys %$thread) {
+        my $ms = $thread->{$th}{'task-clock'} // 0;
+        next unless $ms > 0;
+        printf "           thread %-20s %7.2f us CPU per request\n", $th,
+            $ms * 1000 / $N;
+    }
+    printf "           redis-server %.2f us CPU per request (INFO cpu)\n",
+        $rcpu * 1e6 / $N if $name eq 'redis';
 }
 for my $name (grep { !/off$/ } @want) {
-    (my $base = $name) =~ s/(^|-)\w+$/$1off/;
-    next unless $per{$base};
-    {
-        my %x = %{ $per{$name} };
-        $x{$_} = ($x{$_} // 0) - $per{$base}{$_} for keys %{ $per{$base} };
-        printf "  %s over %s: %s\n", $name, $base, join(', ', map {
-            sprintf '%s %+.2f', $_, $x{$_} } grep { abs($x{$_}) >= 0.005 }
-            sort { $x{$b} <=> $x{$a} || $a cmp $b } keys %x);
-    }
+    my $base = $name =~ /^event/ ? 'event-off' : 'off';
+    next unless $per{$base} && $per{$name};
+    printf "  %-8s over %s: %+.2f syscalls per request\n", $name, $base,
+        ($per{$name}{sys_enter} // 0) - ($per{$base}{sys_enter} // 0);
 }
