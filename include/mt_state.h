@@ -47,9 +47,9 @@
 /* A process's first call of an endpoint, as its notes have it so far. */
 typedef struct mt_first_t {
     apr_int32_t ep;                  /* endpoint index */
-    apr_int32_t reserved;
+    apr_int32_t known;               /* its growth is known */
     apr_int64_t order;               /* its note's order (mt_note_t) */
-    apr_int64_t growth_bytes;        /* its growth, MT_UNKNOWN unknown */
+    apr_int64_t growth_bytes;        /* its growth, when known */
 } mt_first_t;
 
 /* One point of a process's resident-size history. */

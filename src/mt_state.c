@@ -14,7 +14,8 @@
 
 #define MT_STATE_MAGIC_BASE 0x6d74737400000000ULL   /* "mtst" */
 /* 5: endpoint hashes a word at a time (mt_endpoint_hash); the tables of a
- * module before it, kept over a graceful restart, hold FNV-1a hashes. */
+ * module before it, kept over a graceful restart, hold FNV-1a hashes.
+ * 6: each process slot keeps its last first calls (mt_first_t). */
 #define MT_STATE_LAYOUT     6
 
 typedef char mt_ep_name_fits[MT_EP_NAME_MAX == MT_ENDPOINT_MAX ? 1 : -1];
@@ -305,7 +306,8 @@ typedef struct {
     apr_uint32_t gen;
     int          first_call;
     int          unfirst;            /* an earlier note was marked first */
-    apr_int64_t  unfirst_bytes;      /* its growth, MT_UNKNOWN unknown */
+    int          unfirst_known;      /* its growth is known: ... */
+    apr_int64_t  unfirst_bytes;      /* ... this */
     int          blamed;
     apr_int64_t  raised;
     int          accepted;           /* a probe result matched */
@@ -381,10 +383,13 @@ static void probes_of(mt_state_t *st, mt_proc_slot_t *s, const mt_note_t *in,
     }
 }
 
-static apr_int64_t growth_of(const mt_note_t *in)
+/* A request's growth into *g (0 when not known); whether it is known. */
+static int growth_of(const mt_note_t *in, apr_int64_t *g)
 {
-    return in->rss_before >= 0 && in->rss_after >= 0
-           ? in->rss_after - in->rss_before : MT_UNKNOWN;
+    int known = in->rss_before >= 0 && in->rss_after >= 0;
+
+    *g = known ? in->rss_after - in->rss_before : 0;
+    return known;
 }
 
 /* Is this the process's first call of ep? Its first note says so unless a
@@ -405,7 +410,7 @@ static void first_of(mt_proc_slot_t *s, const mt_note_t *in, int ep,
         f = &s->first[s->first_next++ % MT_FIRST_RECENT];
         f->ep = ep;
         f->order = in->order;
-        f->growth_bytes = growth_of(in);
+        f->known = growth_of(in, &f->growth_bytes);
         return;
     }
     for (i = 0; i < MT_FIRST_RECENT; i++) {
@@ -413,9 +418,10 @@ static void first_of(mt_proc_slot_t *s, const mt_note_t *in, int ep,
         if (f->ep == ep && f->order > in->order) {
             pp->first_call = 1;
             pp->unfirst = 1;
+            pp->unfirst_known = f->known;
             pp->unfirst_bytes = f->growth_bytes;
             f->order = in->order;
-            f->growth_bytes = growth_of(in);
+            f->known = growth_of(in, &f->growth_bytes);
             return;
         }
     }
@@ -522,10 +528,10 @@ int mt_state_endpoint(mt_state_t *st, const char *name, int create,
 }
 
 /* A note marked first that turned out a later call: counted as one. */
-static void ep_unfirst(mt_ep_slot_t *e, apr_int64_t g)
+static void ep_unfirst(mt_ep_slot_t *e, int known, apr_int64_t g)
 {
     e->first_calls--;
-    if (g == MT_UNKNOWN) {
+    if (!known) {
         return;
     }
     e->first_growth_bytes -= g;
@@ -538,8 +544,8 @@ static void ep_unfirst(mt_ep_slot_t *e, apr_int64_t g)
 static void ep_update(mt_ep_slot_t *e, const mt_note_t *in,
                       const proc_part_t *pp)
 {
-    int known = in->rss_before >= 0 && in->rss_after >= 0;
-    apr_int64_t g = known ? in->rss_after - in->rss_before : 0;
+    apr_int64_t g;
+    int known = growth_of(in, &g);
 
     e->requests++;
     e->last_seen = in->now;
@@ -565,7 +571,7 @@ static void ep_update(mt_ep_slot_t *e, const mt_note_t *in,
     }
     e->first_calls += pp->first_call;
     if (pp->unfirst) {
-        ep_unfirst(e, pp->unfirst_bytes);
+        ep_unfirst(e, pp->unfirst_known, pp->unfirst_bytes);
     }
     if (pp->blamed) {
         e->blames++;

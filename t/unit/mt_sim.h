@@ -23,8 +23,9 @@
  *
  * Notes can come late (late_p): a slow client holds a request's note back
  * until up to late_max later requests' notes are in, as httpd logs a
- * request only when its answer is out. Each note carries the process's order (its
- * objects allocated so far, as the companion's total_allocated_objects).
+ * request only when its answer is out. Each note carries the process's
+ * order (its objects allocated so far, as the companion's
+ * total_allocated_objects).
  */
 #ifndef MT_SIM_H
 #define MT_SIM_H
