@@ -18,7 +18,7 @@ use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MTTest;
 use MTRedis;
-use MTBench qw(median pin_cores pin_tree load_prefix);
+use MTBench qw(median pin_cores pin_tree load_cores wrk_command);
 use Time::HiRes qw(sleep);
 use MTClock qw(time);
 
@@ -26,8 +26,7 @@ $| = 1;
 my $PIN    = pin_cores();
 my $ROUNDS = $ENV{BENCH_ROUNDS} // ($PIN ? 10 : 5);
 my $SECS   = $ENV{BENCH_SECS}   // ($PIN ? 2 : 5);
-my $THREADS = $PIN ? ($PIN > 2 ? $PIN - 1 : 1) : 2;
-my $WRK    = load_prefix() . "wrk -t$THREADS";
+my $WRK    = wrk_command();
 my $CONNS  = $ENV{BENCH_CONNS}  // 16;
 my $ROOT   = "$FindBin::Bin/..";
 
@@ -57,14 +56,13 @@ my %h = (
                            conf => "MemTrackRedis ${\ $rd->url}\nMemTrackRedisTTL 3600\n"),
 );
 my @names = qw(off log redis);
-print "\n== static file, event MPM, wrk -t$THREADS -c$CONNS -d${SECS}s, $ROUNDS rounds",
+print "\n== static file, event MPM, $WRK -c$CONNS -d${SECS}s, $ROUNDS rounds",
     $PIN ? ", servers on core 0, wrk on the others\n" : ", every core shared\n";
 if ($PIN) {
     pin_tree($_) for map { $h{$_}->pid } @names;
     # redis-server: where the clients are (BENCH_REDIS_CORE=server: with
     # the servers, as a Redis on the web server itself)
-    my $core = ($ENV{BENCH_REDIS_CORE} // '') eq 'server' ? '0'
-             : load_prefix() =~ /-c (\S+)/ ? $1 : '1';
+    my $core = ($ENV{BENCH_REDIS_CORE} // '') eq 'server' ? '0' : load_cores();
     system("taskset -a -p -c $core ${\ $rd->pid} >/dev/null");
     print "  redis-server on core $core\n";
 }

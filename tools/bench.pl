@@ -19,14 +19,13 @@ use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MTTest;
 use MTPassenger;
-use MTBench qw(median cpu_secs pin_cores pin_tree load_prefix);
+use MTBench qw(median cpu_secs pin_cores pin_tree wrk_command);
 
 $| = 1;
 my $PIN    = pin_cores();
 my $ROUNDS = $ENV{BENCH_ROUNDS} // ($PIN ? 20 : 5);
 my $SECS   = $ENV{BENCH_SECS}   // ($PIN ? 2 : 5);
-my $THREADS = $PIN ? ($PIN > 2 ? $PIN - 1 : 1) : 2;
-my $WRK    = load_prefix() . "wrk -t$THREADS";
+my $WRK    = wrk_command();
 my $CONNS  = $ENV{BENCH_CONNS}  // 16;
 my $ONLY   = $ENV{BENCH_ONLY}   // '';
 
@@ -56,7 +55,7 @@ sub wrk {
 sub compare {
     my ($name, $off, $on, $path) = @_;
     my (@ratio, @roff, @ron, @coff, @con);
-    print "\n== $name: $path, wrk -t$THREADS -c$CONNS -d${SECS}s, $ROUNDS rounds",
+    print "\n== $name: $path, $WRK -c$CONNS -d${SECS}s, $ROUNDS rounds",
         $PIN ? ", servers on core 0 and wrk on the others\n" : ", every core shared\n";
     if ($PIN) {
         printf "  pinned: %d and %d processes\n", pin_tree($off->pid), pin_tree($on->pid);

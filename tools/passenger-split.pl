@@ -30,8 +30,9 @@
 #    or more the servers run on core 0 and ab on the others (MTBench's
 #    pinning; BENCH_PIN=0 shares every core): shared, these swing by tens
 #    of microseconds between rounds. They place the cost by process, the
-#    instruction counts compare changes. (Callgrind on the core, a threaded C++ agent that the
-#    watchdog starts and times, was not tried.)
+#    instruction counts compare changes. (Callgrind on the core, a
+#    threaded C++ agent that the watchdog starts and times, was not
+#    tried.)
 # 4. Inside Ruby, what the companion adds per request: objects allocated
 #    (GC.stat total_allocated_objects) and the bytes of the X-MemTrack
 #    header line (ruby/bench/allocs.rb).

@@ -9,7 +9,7 @@ use warnings;
 use POSIX ();
 use Exporter 'import';
 our @EXPORT_OK = qw(median cpu_secs callgrind_total ab_serial pin_tree
-                    pin_cores load_prefix);
+                    pin_cores load_cores load_prefix wrk_command);
 use MTTest ();    # stat_fields only; no import, no skip
 
 my $TICK = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
@@ -81,11 +81,24 @@ sub pin_tree {
     return scalar @p;
 }
 
-# What a load generator's command line starts with: taskset onto the other
-# cores when pinning, else nothing.
+# The load generator's cores when pinning ("1", or "1-N"), else undef.
+sub load_cores {
+    my $n = pin_cores() or return;
+    return $n == 2 ? '1' : '1-' . ($n - 1);
+}
+
+# What a load generator's command line starts with: taskset onto its cores
+# when pinning, else nothing.
 sub load_prefix {
-    my $n = pin_cores() or return '';
-    return 'taskset -c ' . ($n == 2 ? '1' : "1-" . ($n - 1)) . ' ';
+    my $c = load_cores();
+    return defined $c ? "taskset -c $c " : '';
+}
+
+# wrk with a thread per load core when pinning (two when not), and its
+# taskset; the caller adds the rest.
+sub wrk_command {
+    my $n = pin_cores();
+    return load_prefix() . 'wrk -t' . (!$n ? 2 : $n > 2 ? $n - 1 : 1);
 }
 
 1;
