@@ -46,6 +46,17 @@ for my $mpm (qw(event prefork)) {
         $h->get("/static.txt?back=$i");
         $sent++;
     }
+    # A record is made in the request's log phase, after its answer is out,
+    # and a stop (SIGTERM) ends a prefork child wherever it is: the last
+    # request's record was once never made at all (every child's totals
+    # added up, one short of what was sent). So the stop waits for the last
+    # line, which the writer writes within 50 ms; when it does not come, the
+    # checks below say so.
+    MTTest::wait_for(sub {
+        open my $f, '<', $log or return 0;
+        local $/;
+        return (<$f> // '') =~ /\?back=20"/;
+    }, 5);
     $h->stop;
 
     open my $fh, '<', $log or die "$log: $!";
