@@ -62,6 +62,15 @@ sub check_record {
     }
     $CHECKED++;
 }
+# What the status page's ?json says (MTAnalysis croaks on a bad answer),
+# or stop.
+sub status_of {
+    my ($h, $what) = @_;
+    my $got = eval { $what eq 'verdicts' ? MTAnalysis::verdicts($h) : MTAnalysis::status($h) };
+    stop_demo($h, "the status page's ?json failed: " . ($@ =~ s/\s+\z//r)) unless $got;
+    return $got;
+}
+
 sub mib { my ($b) = @_; return defined $b ? sprintf('%+.2f MiB', $b / 1048576) : 'n/a' }
 
 sub show_records {
@@ -149,7 +158,7 @@ while ($done < 8000 && ($done < 1200 || !$reached->())) {
     stop_demo($h, "$bad of 400 requests were not answered 2xx") if $bad;
     $CHECKED += 400;
     $done += 400;
-    $v = MTAnalysis::verdicts($h);
+    $v = status_of($h, 'verdicts');
     printf "  %5d requests: %s\n", $done,
         join(', ', map { "$EP{$_}[0] " . ($v->{$_}{verdict} // '-') } sort keys %EP);
 }
@@ -179,7 +188,7 @@ stop_demo($h, "after $done requests: " . join('; ', map {
     . ($v->{$_}{evidence} // '') . ($v->{$_}{needs} ? "; needs $v->{$_}{needs}" : '') } @wrong))
     if @wrong;
 $CHECKED += keys %EP;
-my $st = MTAnalysis::status($h);
+my $st = status_of($h, 'status');
 print "\n  app processes:\n";
 for my $p (grep { $_->{kind} eq 'app' } @{ $st->{processes} || [] }) {
     printf "    slot %-3s pid %-7s %5.1f MB now, peak %5.1f MB, %-6s %s\n", $p->{slot},

@@ -200,6 +200,12 @@ case_steps() {
     step "git clone into $home" as_case "cd ~ && git -c advice.detachedHead=false clone -q \
         /tmp/mod_memtrack.bundle mod_memtrack ${rev:+&& git -C mod_memtrack -c advice.detachedHead=false checkout -q $rev} \
         && git -C mod_memtrack log --oneline -1 && ls -ld ~ ~/mod_memtrack" || return 1
+    # The case this check is for: a home the servers' users cannot enter.
+    [ "$(in_root "stat -c %a $home")" = 700 ]
+    verdict "the home $home is mode 0700" $? || {
+        say "[$CASE] $home is not mode 0700: the check would not be the one README promises"
+        return 1
+    }
     # Plain `make` only builds: on the bare machine it stops at once, with
     # one line that names what to install (a failure here is counted, and
     # the check goes on).
