@@ -10,7 +10,8 @@ analysis tests (t/6x-analysis-*.t) and make hunt
     my $loc = MTAnalysis::status_location();         # conf text
     MTAnalysis::load($h, mix => { '/leak' => 10, '/hello' => 90 },
                      requests => 3000, clients => 4, batch => 200,
-                     after_batch => sub { my ($done) = @_; ... });
+                     after_batch => sub { my ($done) = @_; ... },
+                     sent => \my %sent);       # path => requests sent
     my $v = MTAnalysis::verdicts($h);   # endpoint => hash from ?json
     my $j = MTAnalysis::status($h);     # the whole ?json document
 
@@ -65,8 +66,8 @@ sub _draw {
 }
 
 # Requests in batches, each batch spread over `clients` forked clients;
-# after_batch($done) is called between batches. Returns the number of
-# answers that were not 2xx.
+# after_batch($done) is called between batches; sent, a hash, counts the
+# requests sent by path. Returns the number of answers that were not 2xx.
 sub load {
     my ($h, %o) = @_;
     my $n = $o{requests} // 1000;
@@ -76,6 +77,7 @@ sub load {
     while ($done < $n) {
         my $k = $n - $done < $batch ? $n - $done : $batch;
         my @paths = _draw($o{mix}, $k, $seed++);
+        $o{sent}{$_}++ for $o{sent} ? @paths : ();
         my @kids;
         for my $c (0 .. $clients - 1) {
             my @mine = @paths[grep { $_ % $clients == $c } 0 .. $#paths];

@@ -101,6 +101,8 @@ MaxSpareServers 4, ServerLimit 64, MaxRequestWorkers 64>.
     $h->ab(n => 2000, c => 50, path => '/', args => [...])
                                     runs ab, returns (exit code, output)
     $h->graceful                    USR1 to the parent
+    $h->start_again                 after ->stop: httpd once more in the same
+                                    directory, with the same httpd.conf and port
     $h->stop                        TERM the parent, KILL after 10 s
                                     (DESTROY and END stop too; DESTROY removes
                                     the temp dir unless a test failed or
@@ -420,25 +422,43 @@ sub _spawn {
     my $self = bless { %o }, $class;
     Scalar::Util::weaken($MADE{ Scalar::Util::refaddr($self) } = $self);
     _write("$o{dir}/httpd.conf", _config(\%o));
+    $self->_exec_httpd;
+    $self->{http} = HTTP::Tiny->new(timeout => 30, keep_alive => 0,
+                                    max_redirect => 0);
+    return $self;
+}
 
-    my %env = _env_for_httpd($o{dir});
+# httpd on DIR/httpd.conf, as our child in a session of its own.
+sub _exec_httpd {
+    my ($self) = @_;
+    my $dir = $self->{dir};
+    my %env = _env_for_httpd($dir);
     my $pid = fork // croak "fork: $!";
     if (!$pid) {
         # own session: prefork TERMs its whole process group at shutdown
         POSIX::setsid();
         $ENV{$_} = $env{$_} for keys %env;
         open STDIN, '<', '/dev/null';
-        open STDOUT, '>>', "$o{dir}/stderr.log";
+        open STDOUT, '>>', "$dir/stderr.log";
         open STDERR, '>&', \*STDOUT;
-        exec @{ $o{wrap} || [] }, $HTTPD, '-f', "$o{dir}/httpd.conf",
-            '-DFOREGROUND', $o{single} ? ('-X') : ()
+        exec @{ $self->{wrap} || [] }, $HTTPD, '-f', "$dir/httpd.conf",
+            '-DFOREGROUND', $self->{single} ? ('-X') : ()
             or POSIX::_exit(127);
     }
     $self->{pid} = $self->{parent_pid} = $pid;
     $self->{up_at_spawn} = _uptime() - 1;    # dmesg's stamps: a second's slack
     $LIVE{$pid} = $self;
-    $self->{http} = HTTP::Tiny->new(timeout => 30, keep_alive => 0,
-                                    max_redirect => 0);
+}
+
+# A stopped server started once more: the same directory (its logs and
+# DefaultRuntimeDir as the first run left them), httpd.conf and port. Croaks
+# when it does not come up, or dies at start.
+sub start_again {
+    my ($self) = @_;
+    croak "start_again: the server still runs (pid $self->{pid})" if $self->{pid};
+    $self->_exec_httpd;
+    my $crash = $self->_wait_up($self->{up_secs} // 20);
+    croak $crash->{text} if $crash;
     return $self;
 }
 
