@@ -2,7 +2,10 @@
 # make bench: what mod_memtrack costs. wrk against two local httpds, one
 # without the module ("off") and one tracking every request ("on"), in
 # interleaved rounds so that drift of the machine hits both alike. Prints
-# requests/s per round, the median on/off ratio and its spread.
+# requests/s per round, the median on/off ratio and its spread, and from
+# the "on" server's records the module's time in its hooks and, with the
+# companion, the probes' cost per probed request and per request on
+# average (MTBench::probe_cost_line).
 #
 # With two cores or more the servers run on core 0 and wrk on the others
 # (MTBench::pin_cores: BENCH_PIN=0 shares every core as before), in 20
@@ -19,7 +22,8 @@ use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MTTest;
 use MTPassenger;
-use MTBench qw(median cpu_secs pin_cores pin_tree wrk_command);
+use MTBench qw(median cpu_secs pin_cores pin_tree wrk_command record_costs
+               probe_cost_line);
 
 $| = 1;
 my $PIN    = pin_cores();
@@ -85,20 +89,17 @@ sub compare {
         (median(@con) / median(@coff) - 1) * 100;
 }
 
-sub overhead_us {
-    my ($h) = @_;
-    # Streamed: decoding hundreds of thousands of records would bloat this
-    # process, and every later fork (the Passenger warm-up) with it.
-    my @o;
-    open my $fh, '<', $h->records_path or return;
-    while (my $line = <$fh>) {
-        push @o, $1 if $line =~ /"overhead_us":(\d+)/;
+# What the records of the "on" server say: the module's time in its hooks
+# per request and, where the app has the companion, the probes' cost.
+sub record_figures {
+    my ($h, %o) = @_;
+    my $c = record_costs($h->records_path);
+    my @o = @{ $c->{overhead_us} };
+    if (@o) {
+        printf "  module time in its hooks per request (overhead_us over %d records): median %d us, p99 %d us\n",
+            scalar @o, $o[$#o / 2], $o[int($#o * 0.99)];
     }
-    close $fh;
-    return unless @o;
-    @o = sort { $a <=> $b } @o;
-    printf "  module time in its hooks per request (overhead_us over %d records): median %d us, p99 %d us\n",
-        scalar @o, $o[$#o / 2], $o[int($#o * 0.99)];
+    print probe_cost_line($c) if $o{probes};
 }
 
 my $mpm = "StartServers 1\nServerLimit 1\nThreadsPerChild 32\nMaxRequestWorkers 32\n";
@@ -123,7 +124,7 @@ if (!$ONLY || $ONLY eq 'static') {
     my $off = MTTest->start(name => 'bench-off', memtrack => 0, log => 'none', mpm_conf => $mpm);
     my $on = MTTest->start(name => 'bench-on', mpm_conf => $mpm);
     compare('static file, event MPM', $off, $on, '/static.txt');
-    overhead_us($on);
+    record_figures($on);
     $_->discard for $off, $on;
 }
 
@@ -133,7 +134,7 @@ if ((!$ONLY || $ONLY eq 'passenger') && !MTPassenger::why_not()) {
     my ($off, $on) = passenger_pair({ app => 'rack-plain', name => 'bench-poff' },
                                     { app => 'rack', name => 'bench-pon' });
     compare('Passenger Rack app, event MPM', $off, $on, '/hello');
-    overhead_us($on);
+    record_figures($on, probes => 1);
     MTPassenger::stop($_), $_->discard for $off, $on;
 }
 
@@ -144,7 +145,7 @@ if ((!$ONLY || $ONLY eq 'rails') && !MTPassenger::why_not()) {
         { app => 'rails', name => 'bench-roff', env => { MT_NO_MIDDLEWARE => 1 } },
         { app => 'rails', name => 'bench-ron' });
     compare('Passenger Rails 6.1 app, items#index (3 queries), event MPM', $off, $on, '/items');
-    overhead_us($on);
+    record_figures($on, probes => 1);
     MTPassenger::stop($_), $_->discard for $off, $on;
 }
 

@@ -2,14 +2,16 @@ package MTBench;
 # What the measuring tools share (tools/bench.pl, bench-redis.pl,
 # callgrind.pl, passenger-split.pl, passenger-app-callgrind.pl): a median,
 # a process's CPU time so far, callgrind's total of an output file, ab
-# run one request at a time, and the servers and the load generator kept
-# on cores of their own.
+# run one request at a time, the servers and the load generator kept on
+# cores of their own, and what a run's records say the module and the
+# probes cost.
 use strict;
 use warnings;
 use POSIX ();
 use Exporter 'import';
 our @EXPORT_OK = qw(median cpu_secs callgrind_total ab_serial pin_tree
-                    pin_cores load_cores load_prefix wrk_command);
+                    pin_cores load_cores load_prefix wrk_command
+                    record_costs probe_cost_line);
 use MTTest ();    # stat_fields only; no import, no skip
 
 my $TICK = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
@@ -99,6 +101,47 @@ sub load_prefix {
 sub wrk_command {
     my $n = pin_cores();
     return load_prefix() . 'wrk -t' . (!$n ? 2 : $n > 2 ? $n - 1 : 1);
+}
+
+# What a run's records say it cost, read in one pass (streamed: a bench
+# run writes hundreds of thousands of records, and decoding them would
+# bloat this process and every later fork): records, each one's
+# overhead_us (sorted), the probed requests (probe_started), the probe
+# results (probe_done) and the app's GC time of those (probe_gc_us).
+sub record_costs {
+    my ($path) = @_;
+    my %c = (records => 0, overhead_us => [], probed => 0, results => 0,
+             gc_us => 0);
+    open my $fh, '<', $path or return \%c;
+    while (my $line = <$fh>) {
+        $c{records}++;
+        push @{ $c{overhead_us} }, $1 if $line =~ /"overhead_us":(\d+)/;
+        $c{probed}++ if $line =~ /"probe_started":\d/;
+        next unless $line =~ /"probe_done":\d/;
+        $c{results}++;
+        $c{gc_us} += $1 if $line =~ /"probe_gc_us":(\d+)/;
+    }
+    close $fh;
+    @{ $c{overhead_us} } = sort { $a <=> $b } @{ $c{overhead_us} };
+    return \%c;
+}
+
+# The probes' cost in one line: per probed request, the app's GC time of
+# the results (both full GCs and snapshots: the probed request waits for
+# the first, the process's next request for the second); per request on
+# average, the same time spread over every recorded request of the run,
+# at the probe rate the module chose under that load.
+sub probe_cost_line {
+    my ($c) = @_;
+    return sprintf "  probes: none in %d records\n", $c->{records}
+        unless $c->{probed} && $c->{records};
+    my $per = $c->{results} ? $c->{gc_us} / $c->{results} : 0;
+    return sprintf "  probes (records' probe_started, probe_gc_us): %d of %d "
+        . "requests probed (1 in %.0f), %d results; the app's GC time %.0f us "
+        . "per probed request, %.2f us per request on average (that time "
+        . "summed over every record)\n", $c->{probed}, $c->{records},
+        $c->{records} / $c->{probed}, $c->{results}, $per,
+        $c->{gc_us} / $c->{records};
 }
 
 1;
