@@ -23,6 +23,8 @@ typedef struct mt_req_t {
     mt_sample_t      before;       /* the httpd child, post_read_request */
     const char      *request_id;
     const char      *id_source;    /* "client", "unique_id", "module" */
+    int              id_server_made;/* not "client": the Redis record may
+                                    * replace one a client put under it */
     apr_int64_t      overhead_us;  /* time spent in the module's hooks */
     mt_app_report_t *app;          /* what the app said, NULL when nothing */
     const char      *app_refused;  /* why an X-MemTrack header was refused */

@@ -36,9 +36,14 @@
 
 typedef struct mt_sink_t mt_sink_t;
 
-/* Take one record line (ends in "\n"); APR_SUCCESS when taken. */
+/* Take one record line (ends in "\n"); APR_SUCCESS when taken.
+ * id_server_made: 1 when the server made request_id (mod_unique_id's or
+ * the module's own), 0 when a trusted client header named it. A sink that
+ * keys records by id (Redis) lets a record of a server-made id replace
+ * what is under it, and one of a client's id never. */
 typedef apr_status_t mt_sink_emit_fn(void *ctx, const char *request_id,
-                                     const char *line, apr_size_t len);
+                                     int id_server_made, const char *line,
+                                     apr_size_t len);
 
 #define MT_SINK_DIRECT 0   /* emit's APR_SUCCESS means written */
 #define MT_SINK_QUEUED 1   /* emit's APR_SUCCESS means queued: the sink's own
@@ -57,7 +62,7 @@ void mt_sink_set_queued(mt_sink_t *sink);
 /* Hand one record to the sink, from a request thread; counts the result.
  * s is the server for messages. sink NULL: nothing. */
 void mt_sink_emit(mt_sink_t *sink, server_rec *s, const char *request_id,
-                  const char *line, apr_size_t len);
+                  int id_server_made, const char *line, apr_size_t len);
 
 /* From a MT_SINK_QUEUED sink's own thread: n queued records were written,
  * or lost (rv: why, APR_SUCCESS when there is no status to tell). */

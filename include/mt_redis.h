@@ -11,8 +11,13 @@
  * threads. It drains the queue in pipelined batches (at most batch_max
  * records and batch_bytes bytes) of
  *
- *   SET  memtrack:req:<id> <record> EX <ttl> NX
+ *   SET  memtrack:req:<id> <record> EX <ttl> [NX]
  *   XADD memtrack:stream MAXLEN ~ <n> * record <record>
+ *
+ * NX for a record whose id a client named (MemTrackTrustRequestId): it
+ * never replaces a record under that key. Without NX for an id the server
+ * made: whatever a client put there first (squatting an id it predicted)
+ * is replaced by the id's own record.
  *
  * with connect and command timeouts. When Redis is down, slow or refuses
  * AUTH, the writer frees the context, counts what it lost and reconnects with
@@ -81,8 +86,9 @@ typedef struct mt_redis_stats_t {
     apr_uint32_t dropped_lost;  /* queued, then lost: I/O error, error reply,
                                  * an id that has a record already, left
                                  * over at stop */
-    apr_uint32_t dropped_dup;   /* of those, refused by SET NX: the id had
-                                 * a record (the stream still got it) */
+    apr_uint32_t dropped_dup;   /* of those, refused by SET NX (a client's
+                                 * id): the id had a record (the stream
+                                 * still got it) */
     apr_uint32_t errors;        /* failed connects, AUTH, I/O, error replies */
     apr_uint32_t connects;      /* successful connects (AUTH and SELECT done) */
     apr_uint32_t batches;       /* pipelines sent */
@@ -105,9 +111,11 @@ apr_status_t mt_redis_start(mt_redis_t *r);
 
 /* Queue one record. Never blocks. APR_SUCCESS when queued; APR_EINVAL for an
  * unsafe id or an empty/over-long line; APR_EAGAIN when the queue is full. A
- * trailing "\n" is not sent. */
+ * trailing "\n" is not sent. replace: 1 when the server made the id, so
+ * the record replaces what is under its key (SET EX); 0 when a client
+ * named it, so it is written only where there is none (SET EX NX). */
 apr_status_t mt_redis_push(mt_redis_t *r, const char *request_id,
-                           const char *line, apr_size_t len);
+                           int replace, const char *line, apr_size_t len);
 
 /* Stop the writer: it writes what is queued while the connection works,
  * bounded by about two command timeouts, then closes it. What is left is

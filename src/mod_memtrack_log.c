@@ -59,12 +59,14 @@ static apr_array_header_t *mt_log_sinks;
 /* A log that could not be opened takes nothing: every record is a drop,
  * counted and told like any other, so the loss never goes unseen. */
 static apr_status_t log_emit(void *ctx, const char *request_id,
-                             const char *line, apr_size_t len)
+                             int id_server_made, const char *line,
+                             apr_size_t len)
 {
     mt_log_sink_t *ls = ctx;
     apr_status_t rv;
 
     (void)request_id;
+    (void)id_server_made;
     if (!ls->lf) {
         return ls->open_rv;
     }

@@ -70,11 +70,12 @@ static void glue_written(void *baton, apr_uint32_t n)
 }
 
 static apr_status_t redis_emit(void *ctx, const char *request_id,
-                               const char *line, apr_size_t len)
+                               int id_server_made, const char *line,
+                               apr_size_t len)
 {
     mt_redis_glue_t *g = ctx;
 
-    return mt_redis_push(g->redis, request_id, line, len);
+    return mt_redis_push(g->redis, request_id, id_server_made, line, len);
 }
 
 static mt_sink_t *sink_start(const mt_redis_opts_t *base, server_rec *s,

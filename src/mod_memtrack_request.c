@@ -88,10 +88,12 @@ static void settle_request_id(request_rec *r, mt_req_t *st)
              && mt_reqid_is_safe(id, MT_MAX_TRUSTED_ID)) {
         st->request_id = id;
         st->id_source = "unique_id";
+        st->id_server_made = 1;
     }
     else {
         st->request_id = mt_reqid_next(mt_ids, r->pool);
         st->id_source = "module";
+        st->id_server_made = 1;
     }
     /* The backend logs the same id; an untrusted client value is replaced
      * so that it can never name (and overwrite) another request's record.
@@ -250,9 +252,10 @@ static int log_transaction(request_rec *r)
         warn_threshold(r, &rec);
     }
     sc = mt_config_srv(r->server);
-    mt_sink_emit(mt_config_log_sink(sc), r->server, rec.request_id, line, len);
-    mt_sink_emit(mt_config_redis_sink(sc), r->server, rec.request_id, line,
-                 len);
+    mt_sink_emit(mt_config_log_sink(sc), r->server, rec.request_id,
+                 st->id_server_made, line, len);
+    mt_sink_emit(mt_config_redis_sink(sc), r->server, rec.request_id,
+                 st->id_server_made, line, len);
     return DECLINED;
 }
 

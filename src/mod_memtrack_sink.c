@@ -146,14 +146,14 @@ static void count_written(mt_sink_t *sink, apr_uint32_t n)
 }
 
 void mt_sink_emit(mt_sink_t *sink, server_rec *s, const char *request_id,
-                  const char *line, apr_size_t len)
+                  int id_server_made, const char *line, apr_size_t len)
 {
     apr_status_t rv;
 
     if (!sink) {
         return;
     }
-    rv = sink->emit(sink->ctx, request_id, line, len);
+    rv = sink->emit(sink->ctx, request_id, id_server_made, line, len);
     if (rv != APR_SUCCESS) {
         count_drops(sink, s, 1, rv);
     }

@@ -36,6 +36,7 @@ typedef struct mt_redis_item_t {
     struct mt_redis_item_t *next;
     apr_size_t key_len;
     apr_size_t val_len;
+    int replace;                   /* SET without NX: the server's id */
     char data[];                   /* key_len bytes of key, then the value */
 } mt_redis_item_t;
 
@@ -377,15 +378,18 @@ static apr_size_t resp_need(const mt_redis_t *r, const mt_redis_item_t *it)
 static char *resp_record(const mt_redis_t *r, char *p,
                          const mt_redis_item_t *it)
 {
-    /* NX: a record never replaces another request's (an id a client may
-     * name, MemTrackTrustRequestId, cannot overwrite any record). */
-    p = RESP_LIT(p, "*6\r\n$3\r\nSET\r\n");
+    /* NX for an id a client named (MemTrackTrustRequestId): it cannot
+     * overwrite any record. An id the server made replaces what is there:
+     * only a client that guessed it ahead could have put a record there. */
+    p = it->replace ? RESP_LIT(p, "*5\r\n$3\r\nSET\r\n")
+                    : RESP_LIT(p, "*6\r\n$3\r\nSET\r\n");
     p = resp_bulk(p, it->data, it->key_len);
     p = resp_bulk(p, it->data + it->key_len, it->val_len);
     p = RESP_LIT(p, "$2\r\nEX\r\n");
     memcpy(p, r->ttl_resp, r->ttl_resp_len);
     p += r->ttl_resp_len;
-    p = RESP_LIT(p, "$2\r\nNX\r\n");
+    if (!it->replace)
+        p = RESP_LIT(p, "$2\r\nNX\r\n");
     if (r->o.stream_maxlen <= 0)
         return p;
     p = RESP_LIT(p, "*8\r\n$4\r\nXADD\r\n");
@@ -421,8 +425,9 @@ static int batch_append(mt_redis_t *r, const mt_redis_item_t *batch)
                                        (size_t)(p - r->resp)) == REDIS_OK;
 }
 
-/* Read one reply: 1 fine, 0 error reply (counted) or, for SET, nil (the
- * id has a record already: NX), -1 connection broken. */
+/* Read one reply: 1 fine (SET's +OK, XADD's id), 0 error reply (counted)
+ * or, for SET NX, nil (the id has a record already), -1 connection
+ * broken. */
 static int batch_reply(mt_redis_t *r, const char *cmd)
 {
     redisReply *rep = NULL;
@@ -690,7 +695,7 @@ void mt_redis_stop(mt_redis_t *r)
 }
 
 apr_status_t mt_redis_push(mt_redis_t *r, const char *request_id,
-                           const char *line, apr_size_t len)
+                           int replace, const char *line, apr_size_t len)
 {
     mt_redis_item_t *it;
     apr_size_t key_len;
@@ -717,6 +722,7 @@ apr_status_t mt_redis_push(mt_redis_t *r, const char *request_id,
     it->next = NULL;
     it->key_len = key_len;
     it->val_len = len;
+    it->replace = replace != 0;
     memcpy(it->data, MT_REDIS_KEY_PREFIX, sizeof(MT_REDIS_KEY_PREFIX) - 1);
     memcpy(it->data + sizeof(MT_REDIS_KEY_PREFIX) - 1, request_id,
            key_len - (sizeof(MT_REDIS_KEY_PREFIX) - 1));

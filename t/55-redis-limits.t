@@ -4,6 +4,8 @@
 #   another vhost's record: a record never replaces an existing
 #   memtrack:req:<id> (SET ... NX); the refused one is counted as dropped,
 #   and still reaches the stream.
+# - Nor can they squat: a record whose id the server made replaces what a
+#   client wrote first under that id (SET ... EX, no NX).
 # - A Redis that answers with far more than a status reply (here a real
 #   redis-server whose MGET is renamed SET, so the writer's SET returns an
 #   array holding a 64 MiB value) does not make the child buffer it: the
@@ -50,6 +52,46 @@ subtest 'a trusted client id never overwrites another vhost\'s record' => sub {
     ok($h->error_log =~ /memtrack: redis \S+: dropped 1 records since the last report/,
        'the refused record is told as dropped');
     ok($h->error_log =~ /SET refused: the request id has a record already/, 'and why');
+};
+
+# The squat: a trusted.test client writes first under an id the server will
+# make later (a mod_unique_id id can be predicted from one a response
+# echoed). Here the id other.test's server makes is known in advance
+# because its config makes it: SetEnvIf sets UNIQUE_ID in post_read_request
+# before memtrack reads it (as mod_unique_id's own would be), so the record
+# is one whose id the server made (id source unique_id). Before, its SET NX
+# was refused and the squatter's record stayed under the key.
+subtest 'a client id written first does not squat an id the server makes' => sub {
+    my $rd = MTRedis->start;
+    my $id = 'squatted-id-1';
+    my $h = MTTest->start(mpm => 'event', modules => ['setenvif'], conf => join("\n",
+        "MemTrackRedis " . $rd->url,
+        '<VirtualHost 127.0.0.1:@PORT@>', '  ServerName other.test',
+        "  SetEnvIf Request_Method . UNIQUE_ID=$id", '</VirtualHost>',
+        '<VirtualHost 127.0.0.1:@PORT@>', '  ServerName trusted.test',
+        '  MemTrackTrustRequestId On', '</VirtualHost>', ''));
+    like($h->raw_request("GET /static.txt?squat=1 HTTP/1.0\r\nHost: trusted.test\r\n"
+                         . "X-Request-Id: $id\r\n\r\n"),
+         qr{^HTTP/1\.\d 200}, 'a trusted.test client names the id first');
+    ok(MTTest::wait_for(sub { defined $rd->cmd('GET', "memtrack:req:$id") }, 5),
+       "its record memtrack:req:$id is in Redis");
+    like($h->raw_request("GET /static.txt?real=1 HTTP/1.0\r\nHost: other.test\r\n\r\n"),
+         qr{^HTTP/1\.\d 200}, 'then a request to other.test');
+    my ($real) = grep { $_ && $_->{url} =~ /real/ } $h->wait_records(2, 10);
+    is($real->{request_id}, $id, 'whose server-made id is that one');
+    MTTest::wait_for(sub { ($rd->cmd('XLEN', 'memtrack:stream') // 0) >= 2 }, 5);
+    ok(MTTest::wait_for(sub {
+           (MTTest::decode_line(($rd->cmd('GET', "memtrack:req:$id") // '') . "\n")
+            || {})->{url} eq '/static.txt?real=1' }, 5),
+       'the stored record is the server-made id\'s own, not the squatter\'s');
+    my $stored = MTTest::decode_line($rd->cmd('GET', "memtrack:req:$id") . "\n") || {};
+    is($stored->{host}, 'other.test', 'of other.test');
+    my $ttl = $rd->cmd('TTL', "memtrack:req:$id");
+    ok($ttl > 0 && $ttl <= 86400, "it expires as every record does (TTL $ttl)");
+    is($rd->cmd('XLEN', 'memtrack:stream'), 2, 'both records are in the stream');
+    $h->stop;
+    unlike($h->error_log, qr/SET refused/, 'nothing was refused');
+    unlike($h->error_log, qr/dropped \d+ records/, 'nothing was dropped');
 };
 
 subtest 'a reply far beyond a status reply is not buffered' => sub {

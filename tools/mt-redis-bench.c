@@ -40,7 +40,7 @@ static void *APR_THREAD_FUNC produce(apr_thread_t *t, void *data)
     (void)t;
     while (!apr_atomic_read32(&stop_now)) {
         snprintf(id, sizeof(id), "bench-%d-%ld", pr->n, i++);
-        if (mt_redis_push(pr->sink, id, pr->line, pr->len) == APR_EAGAIN)
+        if (mt_redis_push(pr->sink, id, 1, pr->line, pr->len) == APR_EAGAIN)
             usleep(100);   /* full: let the writer catch up */
     }
     return NULL;
@@ -85,7 +85,7 @@ static void push_cost(const mt_redis_opts_t *base, const char *line,
     t0 = apr_time_now();
     for (i = 0; i < N; i++) {
         snprintf(id, sizeof(id), "cost-%d", i);
-        mt_redis_push(r, id, line, len);
+        mt_redis_push(r, id, 1, line, len);
     }
     printf("push() from a request thread: %.2f us per %zu-byte record\n",
            (double)(apr_time_now() - t0) / N, (size_t)len);

@@ -200,16 +200,16 @@ static void test_queue(void)
 
     ok(r != NULL, "sink created");
     for (i = 0; i < 8; i++) {
-        apr_status_t rv = mt_redis_push(r, "id-1", "{\"a\":1}\n", 8);
+        apr_status_t rv = mt_redis_push(r, "id-1", 1, "{\"a\":1}\n", 8);
         taken += rv == APR_SUCCESS;
         full += rv == APR_EAGAIN;
     }
     is_int(taken, 5, "queue takes queue_max records");
     is_int(full, 3, "then refuses with EAGAIN");
-    is_int(mt_redis_push(r, "bad id", "{}", 2), APR_EINVAL, "unsafe id refused");
-    is_int(mt_redis_push(r, "x\r\nFLUSHALL", "{}", 2), APR_EINVAL,
+    is_int(mt_redis_push(r, "bad id", 1, "{}", 2), APR_EINVAL, "unsafe id refused");
+    is_int(mt_redis_push(r, "x\r\nFLUSHALL", 1, "{}", 2), APR_EINVAL,
            "CRLF id refused");
-    is_int(mt_redis_push(r, "ok", "\n", 1), APR_EINVAL, "empty line refused");
+    is_int(mt_redis_push(r, "ok", 1, "\n", 1), APR_EINVAL, "empty line refused");
     mt_redis_stats(r, &st);
     is_int(st.pending, 5, "5 pending");
     is_int(st.dropped_full, 3, "3 counted as full");
@@ -364,7 +364,7 @@ static void test_write(server_t *s)
     for (i = 0; i < 200; i++) {
         snprintf(id, sizeof(id), "w-%d", i);
         snprintf(line, sizeof(line), "{\"request_id\":\"%s\",\"n\":%d}\n", id, i);
-        mt_redis_push(r, id, line, strlen(line));
+        mt_redis_push(r, id, 1, line, strlen(line));
     }
     ok(wait_written(r, 200, 5000) >= 0, "200 records written");
     c = client(s);
@@ -410,7 +410,7 @@ static void test_batch_bytes(server_t *s)
     line[sizeof(line) - 1] = '\n';
     for (i = 0; r && i < 40; i++) {
         snprintf(id, sizeof(id), "bb-%d", i);
-        mt_redis_push(r, id, line, sizeof(line));
+        mt_redis_push(r, id, 1, line, sizeof(line));
     }
     ok(r && mt_redis_start(r) == APR_SUCCESS, "writer started");
     ok(wait_written(r, 40, 5000) >= 0, "40 records of 8 KiB written");
@@ -438,7 +438,7 @@ static void test_linger(server_t *s)
     for (i = 0; r && i < 60; i++) {
         snprintf(id, sizeof(id), "lg-%d", i);
         snprintf(line, sizeof(line), "{\"n\":%d}\n", i);
-        mt_redis_push(r, id, line, strlen(line));
+        mt_redis_push(r, id, 1, line, strlen(line));
         usleep(1000);
     }
     ok(wait_written(r, 60, 5000) >= 0, "60 records written");
@@ -463,12 +463,12 @@ static void test_outage(server_t *s)
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d", s->port);
     r = make_sink(url, 100, 100);
     mt_redis_start(r);
-    mt_redis_push(r, "before", "{}", 2);
+    mt_redis_push(r, "before", 1, "{}", 2);
     ok(wait_written(r, 1, 3000) >= 0, "written before the outage");
     server_stop(s, SIGKILL);
     for (i = 0; i < 500; i++) {
         apr_time_t p0 = apr_time_now(), d;
-        mt_redis_push(r, "during", "{}", 2);
+        mt_redis_push(r, "during", 1, "{}", 2);
         d = apr_time_now() - p0;
         slow += d > apr_time_from_msec(5);
         if (d > worst)
@@ -490,7 +490,7 @@ static void test_outage(server_t *s)
     ok(!st.connected, "not connected");
     ok(server_start(s, NULL), "redis restarted on the same port");
     t0 = apr_time_now();
-    mt_redis_push(r, "after", "{}", 2);
+    mt_redis_push(r, "after", 1, "{}", 2);
     mt_redis_stats(r, &st);
     ms = wait_written(r, st.written + 1, 5000);
     ok(ms >= 0, "writing resumed %ld ms after the restart",
@@ -510,7 +510,7 @@ static void test_unreachable(void)
     mt_redis_start(r);
     for (i = 0; i < 2000; i++) {
         apr_time_t p0 = apr_time_now();
-        mt_redis_push(r, "x", "{}", 2);
+        mt_redis_push(r, "x", 1, "{}", 2);
         if (apr_time_now() - p0 > worst)
             worst = apr_time_now() - p0;
     }
@@ -534,7 +534,7 @@ static void test_auth(server_t *s)
              s->port);
     r = make_sink(url, 100, 100);
     mt_redis_start(r);
-    mt_redis_push(r, "auth-bad", "{}", 2);
+    mt_redis_push(r, "auth-bad", 1, "{}", 2);
     usleep(300000);
     mt_redis_stats(r, &st);
     ok(st.written == 0 && st.errors > 0 && st.connects == 0,
@@ -547,7 +547,7 @@ static void test_auth(server_t *s)
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d", s->port);
     r = make_sink(url, 100, 100);
     mt_redis_start(r);
-    mt_redis_push(r, "auth-none", "{}", 2);
+    mt_redis_push(r, "auth-none", 1, "{}", 2);
     usleep(300000);
     mt_redis_stop(r);
     mt_redis_stats(r, &st);
@@ -557,7 +557,7 @@ static void test_auth(server_t *s)
     snprintf(url, sizeof(url), "redis://:%s@127.0.0.1:%d", secret, s->port);
     r = make_sink(url, 100, 100);
     mt_redis_start(r);
-    mt_redis_push(r, "auth-good", "{}", 2);
+    mt_redis_push(r, "auth-good", 1, "{}", 2);
     ok(wait_written(r, 1, 3000) >= 0, "right password: written");
     mt_redis_stop(r);
     ok(!strstr(logged, "hunter2"), "still no password in any message");
@@ -573,7 +573,7 @@ static void test_unix_db(server_t *s)
     snprintf(url, sizeof(url), "unix:%s?db=3", s->sock);
     r = make_sink(url, 100, 100);
     mt_redis_start(r);
-    mt_redis_push(r, "unix-1", "{\"u\":1}\n", 8);
+    mt_redis_push(r, "unix-1", 1, "{\"u\":1}\n", 8);
     ok(wait_written(r, 1, 3000) >= 0, "written over the unix socket");
     mt_redis_stop(r);
     c = client(s);
@@ -588,11 +588,14 @@ static void test_unix_db(server_t *s)
     redisFree(c);
 }
 
-/* SET ... NX: a record never replaces another with the same id. */
+/* SET ... NX for a client's id: a record never replaces another with the
+ * same id. Without NX for an id the server made: it replaces what a client
+ * put there first (a squat), and keeps its expiry. */
 static void test_nx(server_t *s)
 {
     char url[64];
     const char *first = "{\"n\":1}\n", *second = "{\"n\":2}\n";
+    const char *own = "{\"n\":3}\n";
     mt_redis_stats_t st;
     mt_redis_t *r;
     redisContext *c;
@@ -601,10 +604,10 @@ static void test_nx(server_t *s)
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d", s->port);
     r = make_sink(url, 100, 100);
     ok(r && mt_redis_start(r) == APR_SUCCESS, "nx: writer started");
-    mt_redis_push(r, "same-id", first, strlen(first));
+    mt_redis_push(r, "same-id", 0, first, strlen(first));
     ok(wait_written(r, 1, 5000) >= 0, "nx: the first record is written");
-    mt_redis_push(r, "same-id", second, strlen(second));
-    mt_redis_push(r, "other-id", second, strlen(second));
+    mt_redis_push(r, "same-id", 0, second, strlen(second));
+    mt_redis_push(r, "other-id", 0, second, strlen(second));
     ok(wait_written(r, 2, 5000) >= 0, "nx: the next id's record is written");
     mt_redis_stats(r, &st);
     ok(st.dropped_dup == 1 && st.dropped_lost == 1,
@@ -614,6 +617,21 @@ static void test_nx(server_t *s)
     rep = cmd(c, "GET memtrack:req:same-id");
     is_str(rep && rep->type == REDIS_REPLY_STRING ? rep->str : NULL,
            "{\"n\":1}", "nx: the first record stays");
+    freeReplyObject(rep);
+    mt_redis_push(r, "same-id", 1, own, strlen(own));
+    ok(wait_written(r, 3, 5000) >= 0, "squat: a server-made id's record is "
+       "written over a client's");
+    mt_redis_stats(r, &st);
+    ok(st.dropped_dup == 1 && st.dropped_lost == 1 && st.errors == 0,
+       "squat: nothing more refused (dup %u, lost %u, errors %u)",
+       st.dropped_dup, st.dropped_lost, st.errors);
+    rep = cmd(c, "GET memtrack:req:same-id");
+    is_str(rep && rep->type == REDIS_REPLY_STRING ? rep->str : NULL,
+           "{\"n\":3}", "squat: the key holds the server-made id's record");
+    freeReplyObject(rep);
+    rep = cmd(c, "TTL memtrack:req:same-id");
+    ok(rep && rep->integer > 90 && rep->integer <= 100, "squat: TTL %lld",
+       rep ? rep->integer : -1);
     freeReplyObject(rep);
     redisFree(c);
     mt_redis_stop(r);
@@ -647,7 +665,7 @@ static void test_big_reply(void)
     r = make_sink(url, 100, 100);
     ok(r && mt_redis_start(r) == APR_SUCCESS, "big: writer started");
     logged[0] = '\0';
-    mt_redis_push(r, "big-1", "{}\n", 3);
+    mt_redis_push(r, "big-1", 1, "{}\n", 3);
     for (i = 0; i < 300; i++) {
         mt_redis_stats(r, &st);
         if (st.dropped_lost >= 1)
