@@ -216,19 +216,26 @@
 #define MT_SPOOL_KEEP             2 /* count: chunks a half keeps for reuse; more
                                      * are given back after a burst */
 
-/* Redis (mt_redis.c, mt_redis_addr.c, mt_redis_blob.c) */
+/* Redis (mt_redis.c, mt_redis_addr.c, mt_redis_blob.c, mt_redis_reply.c) */
 #define MT_REDIS_LINE_MAX     65536  /* bytes: longest record accepted */
 #define MT_REDIS_LOG_EVERY    apr_time_from_sec(60) /* µs: a writer's
                                       * trouble is logged once a minute */
 #define MT_REDIS_IDLE_WAIT    apr_time_from_sec(1)  /* µs: the writer's sleep
                                       * with nothing queued */
-/* The writer needs status replies only (+OK, nil, an error, a stream id):
- * a reply longer than this, or an array of more elements, is no answer to
- * what it sent, and the connection goes. hiredis alone would buffer any
+/* The writers (mt_redis.c, mt_redis_blob.c) need status replies only (+OK,
+ * nil, an integer, an error, a stream id): a reply longer than this, or an
+ * array of more elements, is no answer to what they sent, and the
+ * connection goes. hiredis alone would buffer any
  * reply whole (a 1 GiB one made a child grow to 425 MB) and allocate an
  * array of any announced size. */
 #define MT_REDIS_REPLY_MAX    (64 * 1024) /* bytes */
 #define MT_REDIS_REPLY_ITEMS  16     /* count: elements of a reply array */
+/* ... and one reply in all (mt_redis_reply.c): nested arrays (hiredis
+ * allows 7 deep) would be millions of objects under the caps above. */
+#define MT_REDIS_REPLY_OBJECTS 64    /* count: objects of one reply */
+#define MT_REDIS_REPLY_BYTES  (128 * 1024) /* bytes: of one reply's objects
+                                      * (strings, element arrays, the
+                                      * objects themselves) */
 #define MT_REDIS_ID_MAX       128    /* characters: longest request id used
                                       * in a key (and ACL user name) */
 #define MT_REDIS_DEFAULT_PORT 6379   /* port: Redis's own */

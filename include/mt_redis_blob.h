@@ -7,7 +7,8 @@
  * sent in 1 MiB pieces, SET key.partial EX ttl, then APPEND, then RENAME to
  * key, so that a reader never sees half a snapshot and a copy cut short by
  * a failure expires by itself. Connect and command timeouts apply to every
- * step; messages name the address with its password hidden.
+ * step, and replies are read within the limits of mt_redis_reply.h;
+ * messages name the address with its password hidden.
  */
 #ifndef MT_REDIS_BLOB_H
 #define MT_REDIS_BLOB_H

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
 #include <sys/time.h>
 
 #include <apr_strings.h>
@@ -21,14 +20,14 @@
 #include <apr_thread_cond.h>
 
 #include <hiredis.h>
-#include <read.h>
 
 #include "mt_redis.h"
+#include "mt_redis_reply.h"
 #include "mt_limits.h"
 #include "mt_util.h"
 
-/* MT_REDIS_LOG_EVERY, MT_REDIS_IDLE_WAIT, MT_REDIS_REPLY_MAX and
- * MT_REDIS_REPLY_ITEMS (why a reply is capped): mt_limits.h. */
+/* MT_REDIS_LOG_EVERY, MT_REDIS_IDLE_WAIT: mt_limits.h. Replies are read
+ * within the limits of mt_redis_reply.h. */
 
 /* One queued record: key and value side by side in one allocation, so a
  * push costs one malloc and the writer one free. */
@@ -62,6 +61,7 @@ struct mt_redis_t {
     apr_time_t         stop_deadline;    /* guarded by mu */
 
     redisContext      *ctx;              /* writer thread only */
+    mt_redis_budget_t  budget;           /* writer only: ctx's replies */
     int                down_logged;      /* writer only: outage reported */
     apr_time_t         last_log;         /* writer only: rate limit */
     apr_uint32_t       quiet;            /* writer only: messages held back */
@@ -128,83 +128,6 @@ static void complain(mt_redis_t *r, const char *what, const char *detail)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Replies (writer thread): bounded                                       */
-
-/* hiredis's own reply constructors, wrapped with the limits above. Filled
- * once from a reader's defaults; the same for every context. */
-static redisReplyObjectFunctions mt_reply_default;
-static redisReplyObjectFunctions mt_reply_capped;
-static pthread_once_t mt_reply_once = PTHREAD_ONCE_INIT;
-
-static void *capped_string(const redisReadTask *task, char *str, size_t len)
-{
-    return len > MT_REDIS_REPLY_MAX ? NULL
-           : mt_reply_default.createString(task, str, len);
-}
-
-static void *capped_array(const redisReadTask *task, int elements)
-{
-    return elements < 0 || elements > MT_REDIS_REPLY_ITEMS ? NULL
-           : mt_reply_default.createArray(task, elements);
-}
-
-static void reply_fns_init(void)
-{
-    redisReader *rd = redisReaderCreate();
-
-    if (rd) {
-        mt_reply_default = *rd->fn;
-        redisReaderFree(rd);
-    }
-    mt_reply_capped = mt_reply_default;
-    mt_reply_capped.createString = capped_string;
-    mt_reply_capped.createArray = capped_array;
-}
-
-/* Make the context's reader refuse replies the writer never asked for. */
-static void reply_limits(redisContext *c)
-{
-    pthread_once(&mt_reply_once, reply_fns_init);
-    if (c->reader && mt_reply_default.createString)
-        c->reader->fn = &mt_reply_capped;
-}
-
-static int reply_error(redisContext *c, const char *why)
-{
-    c->err = REDIS_ERR_PROTOCOL;
-    snprintf(c->errstr, sizeof(c->errstr), "%s", why);
-    return REDIS_ERR;
-}
-
-/* redisGetReply(), but never more than MT_REDIS_REPLY_MAX (and one read,
- * 16 KiB) of one reply in memory: what was appended is sent, then replies
- * are read until one is whole. */
-static int get_reply(mt_redis_t *r, redisReply **rep)
-{
-    redisContext *c = r->ctx;
-    void *aux = NULL;
-    int done = 0;
-
-    *rep = NULL;
-    while (!done)
-        if (redisBufferWrite(c, &done) != REDIS_OK)
-            return REDIS_ERR;
-    if (redisReaderGetReply(c->reader, &aux) != REDIS_OK)
-        return reply_error(c, c->reader->errstr);
-    while (aux == NULL) {
-        if (c->reader->len - c->reader->pos > MT_REDIS_REPLY_MAX)
-            return reply_error(c, "reply too long for a status reply");
-        if (redisBufferRead(c) != REDIS_OK)
-            return REDIS_ERR;
-        if (redisReaderGetReply(c->reader, &aux) != REDIS_OK)
-            return reply_error(c, c->reader->errstr[0] ? c->reader->errstr
-                                  : "reply refused");
-    }
-    *rep = aux;
-    return REDIS_OK;
-}
-
-/* ---------------------------------------------------------------------- */
 /* Connection (writer thread)                                             */
 
 static struct timeval ms_tv(int ms)
@@ -234,7 +157,7 @@ static const char *conn_setup_cmd(mt_redis_t *r, const char *what, int argc,
     const char *why = NULL;
 
     if (redisAppendCommandArgv(r->ctx, argc, argv, NULL) != REDIS_OK
-        || get_reply(r, &rep) != REDIS_OK)
+        || mt_redis_reply_get(r->ctx, &rep) != REDIS_OK)
         rep = NULL;
     if (!rep)
         why = r->ctx->errstr[0] ? r->ctx->errstr : "no reply";
@@ -274,7 +197,7 @@ static const char *conn_auth_select(mt_redis_t *r)
 /* A fresh context: bounded replies, the command timeout. */
 static const char *conn_prepare(mt_redis_t *r)
 {
-    reply_limits(r->ctx);
+    mt_redis_reply_limit(r->ctx, &r->budget);
     if (redisSetTimeout(r->ctx, ms_tv(r->o.command_timeout_ms)) != REDIS_OK)
         return "cannot set the command timeout";
     return NULL;
@@ -433,7 +356,7 @@ static int batch_reply(mt_redis_t *r, const char *cmd)
     redisReply *rep = NULL;
     int ok = 1;
 
-    if (get_reply(r, &rep) != REDIS_OK || !rep)
+    if (mt_redis_reply_get(r->ctx, &rep) != REDIS_OK || !rep)
         return -1;
     if (rep->type == REDIS_REPLY_ERROR) {
         apr_atomic_inc32(&r->errors);

@@ -12,9 +12,11 @@
 #include <hiredis.h>
 
 #include "mt_redis_blob.h"
+#include "mt_redis_reply.h"
 
 typedef struct {
     redisContext *ctx;
+    mt_redis_budget_t budget;          /* ctx's replies */
     const mt_redis_addr_t *addr;
     char *err;
     apr_size_t errlen;
@@ -36,13 +38,19 @@ static apr_status_t fail(mt_blob_t *b, const char *what, const char *why)
     return APR_EGENERAL;
 }
 
-/* One command; APR_SUCCESS when it did not answer an error. */
+/* One command; APR_SUCCESS when it did not answer an error. Its reply is
+ * read within the limits of mt_redis_reply.h: the answers are statuses
+ * and integers. */
 static apr_status_t cmd(mt_blob_t *b, const char *what, int argc,
                         const char **argv, const size_t *lens)
 {
-    redisReply *rep = redisCommandArgv(b->ctx, argc, argv, lens);
+    redisReply *rep = NULL;
     apr_status_t rv = APR_SUCCESS;
 
+    if (redisAppendCommandArgv(b->ctx, argc, argv, lens) != REDIS_OK
+        || mt_redis_reply_get(b->ctx, &rep) != REDIS_OK) {
+        rep = NULL;
+    }
     if (!rep) {
         rv = fail(b, what, b->ctx->errstr);
     }
@@ -67,6 +75,7 @@ static apr_status_t connect_to(mt_blob_t *b, int connect_ms, int command_ms)
     if (redisSetTimeout(b->ctx, ms_tv(command_ms)) != REDIS_OK) {
         return fail(b, "connect", "cannot set the command timeout");
     }
+    mt_redis_reply_limit(b->ctx, &b->budget);
     if (a->password) {
         const char *argv[3] = { "AUTH", a->username ? a->username : a->password,
                                 a->password };
@@ -122,7 +131,7 @@ apr_status_t mt_redis_blob_put(const mt_redis_addr_t *addr, int connect_ms,
                                const volatile apr_uint32_t *cancel,
                                char *err, apr_size_t errlen)
 {
-    mt_blob_t b = { NULL, addr, err, errlen };
+    mt_blob_t b = { NULL, { 0 }, addr, err, errlen };
     char partial[512];
     apr_status_t rv;
     int fd;

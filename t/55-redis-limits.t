@@ -11,6 +11,10 @@
 #   array holding a 64 MiB value) does not make the child buffer it: the
 #   writer reads at most 64 KiB of a reply, lets the connection go and
 #   counts the record lost. Before, the child grew by the reply (twice).
+# - Nor does one of many small objects: a fake Redis answers arrays of 16
+#   nested 7 deep (each array within the 16-element cap); the writer stops
+#   at 64 objects of one reply, lets the connection go and says why. Before,
+#   it built every object sent (4.5 MB of it: over a million objects).
 use strict;
 use warnings;
 use FindBin;
@@ -18,11 +22,50 @@ use lib "$FindBin::Bin/lib";
 use MTTest;
 use MTRedis;
 use Test::More;
-use Time::HiRes qw(sleep);
+use Time::HiRes qw(sleep time);
+use IO::Socket::INET;
+use IO::Select;
+use POSIX ();
 
 sub peak_kb {
     my ($pid) = @_;
     return MTTest::_slurp("/proc/$pid/status") =~ /^VmHWM:\s+(\d+) kB/m ? $1 : undef;
+}
+
+# A fake Redis on a free loopback port, served by a child of ours (stopped
+# by its pid; it ends by itself after 60 s): every connection, once it has
+# sent something, gets "*16" nested 7 deep with integers at the bottom,
+# about 4.5 MB of it (1.1 million objects for hiredis), and then nothing
+# until it hangs up. Returns (port, pid).
+sub bomb_server {
+    my $l = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
+        or die "listen: $!";
+    my $port = $l->sockport;
+    my $pid = fork() // die "fork: $!";
+    return ($port, $pid) if $pid;
+    $SIG{PIPE} = 'IGNORE';
+    alarm 60;
+    my $level = "*16\r\n" . (":1\r\n" x 16);             # depth 7
+    $level = "*16\r\n" . ($level x 16) for 1 .. 4;          # depths 6 to 3
+    my $bomb = "*16\r\n*16\r\n" . $level;                   # 1 and 2
+    while (my $c = $l->accept) {
+        my $sel = IO::Select->new($c);
+        if ($sel->can_read(10) && sysread($c, my $cmd, 65536)) {
+            my $off = 0;
+            while ($off < length $bomb) {
+                my $n = syswrite($c, $bomb, 65536, $off);
+                last unless $n;
+                $off += $n;
+            }
+            my $until = time + 5;            # until the client hangs up
+            while (time < $until && $sel->can_read($until - time)) {
+                last unless sysread($c, my $more, 65536);
+            }
+        }
+        close $c;
+    }
+    POSIX::_exit(0);
 }
 
 subtest 'a trusted client id never overwrites another vhost\'s record' => sub {
@@ -118,6 +161,40 @@ subtest 'a reply far beyond a status reply is not buffered' => sub {
            . '(the reply is 64 MiB)');
     $h->stop;
     ok($h->error_log =~ /reply too long for a status reply/, 'the log says why');
+    is($h->sanitizer_log, '', 'no sanitizer reports');
+};
+
+subtest 'a reply of many small objects is not built' => sub {
+    my ($port, $bomb) = bomb_server();
+    my $h = MTTest->start(mpm => 'prefork', log => 'none',
+                          mpm_conf => "StartServers 1\nMinSpareServers 1\n"
+                                    . "MaxSpareServers 1\nMaxRequestWorkers 1\n",
+                          conf => join("\n", "MemTrackRedis redis://127.0.0.1:$port/0",
+                                       'MemTrackRedisStreamMaxLen 0', ''));
+    my ($child) = $h->child_pids;
+    sleep 0.5;                        # the writer has connected
+    my $before = peak_kb($child);
+    my ($ok, $slowest) = (0, 0);
+    for my $i (1 .. 5) {
+        my $t0 = time;
+        $ok++ if $h->get("/static.txt?bomb=$i")->{status} == 200;
+        $slowest = time - $t0 if time - $t0 > $slowest;
+        sleep 0.3;
+    }
+    sleep 1.5;
+    my $after = peak_kb($child);
+    is($ok, 5, sprintf('the requests are answered (slowest %.3f s)', $slowest));
+    cmp_ok($slowest, '<', 1, 'none waits for the writer');
+    ok(defined $before && defined $after, "peak of child $child: $before kB -> $after kB");
+    cmp_ok($after - $before, '<', 16 * 1024, 'the child\'s peak grew by less than 16 MiB '
+           . '(the reply is over a million objects)');
+    $h->stop;
+    kill 'TERM', $bomb;
+    waitpid($bomb, 0);
+    like($h->error_log, qr/connection lost: reply too large for a status reply \(over 64 objects/,
+         'the log says why');
+    like($h->error_log, qr/memtrack: redis \S+: dropped \d+ records/,
+         'the records are told as dropped');
     is($h->sanitizer_log, '', 'no sanitizer reports');
 };
 

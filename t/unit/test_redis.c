@@ -1,8 +1,9 @@
 /* Unit tests of the Redis sink's core (src/mt_redis.c): address parsing and
  * password hiding, key safety, the queue bound, and, against a real
  * redis-server started here on a free loopback port in a temp dir (stopped
- * by its pid), writing, AUTH, SELECT over a unix socket, an outage and an
- * unreachable address. The server parts are skipped when redis-server is
+ * by its pid), writing, AUTH, SELECT over a unix socket, an outage, an
+ * unreachable address, and a hostile server's huge reply (to the writer
+ * and to the heap snapshot copy, mt_redis_blob.c). The server parts are skipped when redis-server is
  * not installed. */
 #include <errno.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 
 #include "mt_tap.h"
 #include "mt_redis.h"
+#include "mt_redis_blob.h"
 #include "mt_util.h"
 
 static apr_pool_t *pool;
@@ -637,6 +639,32 @@ static void test_nx(server_t *s)
     mt_redis_stop(r);
 }
 
+/* The heap snapshot copy reads its replies within the same limits: its
+ * SET gets the 8 MiB array too, and fails saying so (before, it took the
+ * array as an answer and failed later at RENAME, having buffered it). */
+static void test_blob_big_reply(const server_t *h)
+{
+    char url[64], path[300], err[256];
+    mt_redis_addr_t *a;
+    const char *perr;
+    FILE *f;
+
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", h->port);
+    snprintf(path, sizeof(path), "%s/blob.txt", tmpdir);
+    if (!ok((f = fopen(path, "w")) != NULL, "blob: a file to send"))
+        return;
+    fputs("a heap snapshot\n", f);
+    fclose(f);
+    if (!ok(mt_redis_addr_parse(&a, &perr, url, pool) == APR_SUCCESS,
+            "blob: address"))
+        return;
+    ok(mt_redis_blob_put(a, 200, 500, "memtrack:heap:1:1", path, 60, NULL,
+                         err, sizeof(err)) != APR_SUCCESS,
+       "blob: the copy fails");
+    ok(strstr(err, "SET: reply too long for a status reply") != NULL,
+       "blob: and says why (%s)", err);
+}
+
 /* A Redis that answers with far more than a status reply: its MGET is
  * renamed SET, so the writer's SET gets an array holding an 8 MiB value
  * back. The writer reads at most 64 KiB of it and lets the connection go,
@@ -677,6 +705,7 @@ static void test_big_reply(void)
     ok(strstr(logged, "reply too long") != NULL,
        "and the log says why (reply too long)");
     mt_redis_stop(r);
+    test_blob_big_reply(&h);
     server_stop(&h, SIGTERM);
 }
 
