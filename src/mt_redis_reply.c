@@ -39,8 +39,9 @@ static int budget_take(const redisReadTask *task, size_t bytes)
 {
     mt_redis_budget_t *b = task->privdata;
 
-    if (!b)
+    if (!b) {
         return 1;
+    }
     if (!task->parent) {
         b->objects = 0;
         b->bytes = 0;
@@ -49,8 +50,9 @@ static int budget_take(const redisReadTask *task, size_t bytes)
     b->objects++;
     b->bytes += sizeof(redisReply) + bytes;
     if (b->objects <= MT_REDIS_REPLY_OBJECTS
-        && b->bytes <= MT_REDIS_REPLY_BYTES)
+        && b->bytes <= MT_REDIS_REPLY_BYTES) {
         return 1;
+    }
     refuse(task, "reply too large for a status reply (over %d objects or "
            "%d bytes in all)", MT_REDIS_REPLY_OBJECTS, MT_REDIS_REPLY_BYTES);
     return 0;
@@ -58,21 +60,25 @@ static int budget_take(const redisReadTask *task, size_t bytes)
 
 static void *capped_string(const redisReadTask *task, char *str, size_t len)
 {
-    if (len > MT_REDIS_REPLY_MAX)
+    if (len > MT_REDIS_REPLY_MAX) {
         return refuse(task, "reply too long for a status reply (a string "
                       "of %zu bytes)", len);
-    if (!budget_take(task, len + 1))
+    }
+    if (!budget_take(task, len + 1)) {
         return NULL;
+    }
     return mt_reply_default.createString(task, str, len);
 }
 
 static void *capped_array(const redisReadTask *task, int elements)
 {
-    if (elements < 0 || elements > MT_REDIS_REPLY_ITEMS)
+    if (elements < 0 || elements > MT_REDIS_REPLY_ITEMS) {
         return refuse(task, "reply too long for a status reply (an array "
                       "of %d elements)", elements);
-    if (!budget_take(task, (size_t)elements * sizeof(redisReply *)))
+    }
+    if (!budget_take(task, (size_t)elements * sizeof(redisReply *))) {
         return NULL;
+    }
     return mt_reply_default.createArray(task, elements);
 }
 
@@ -106,8 +112,9 @@ void mt_redis_reply_limit_reader(redisReader *rd, mt_redis_budget_t *b)
 {
     pthread_once(&mt_reply_once, reply_fns_init);
     if (!rd || !mt_reply_default.createString || !mt_reply_default.createArray
-        || !mt_reply_default.createInteger || !mt_reply_default.createNil)
+        || !mt_reply_default.createInteger || !mt_reply_default.createNil) {
         return;
+    }
     memset(b, 0, sizeof(*b));
     rd->fn = &mt_reply_capped;
     rd->privdata = b;
@@ -124,8 +131,9 @@ static int reply_error(redisContext *c, const char *why)
     const mt_redis_budget_t *b = c->reader->fn == &mt_reply_capped
                                  ? c->reader->privdata : NULL;
 
-    if (b && b->why[0])
+    if (b && b->why[0]) {
         why = b->why;
+    }
     c->err = REDIS_ERR_PROTOCOL;
     snprintf(c->errstr, sizeof(c->errstr), "%s",
              why && *why ? why : "reply refused");
@@ -138,18 +146,24 @@ int mt_redis_reply_get(redisContext *c, redisReply **rep)
     int done = 0;
 
     *rep = NULL;
-    while (!done)
-        if (redisBufferWrite(c, &done) != REDIS_OK)
+    while (!done) {
+        if (redisBufferWrite(c, &done) != REDIS_OK) {
             return REDIS_ERR;
-    if (redisReaderGetReply(c->reader, &aux) != REDIS_OK)
+        }
+    }
+    if (redisReaderGetReply(c->reader, &aux) != REDIS_OK) {
         return reply_error(c, c->reader->errstr);
+    }
     while (aux == NULL) {
-        if (c->reader->len - c->reader->pos > MT_REDIS_REPLY_MAX)
+        if (c->reader->len - c->reader->pos > MT_REDIS_REPLY_MAX) {
             return reply_error(c, "reply too long for a status reply");
-        if (redisBufferRead(c) != REDIS_OK)
+        }
+        if (redisBufferRead(c) != REDIS_OK) {
             return REDIS_ERR;
-        if (redisReaderGetReply(c->reader, &aux) != REDIS_OK)
+        }
+        if (redisReaderGetReply(c->reader, &aux) != REDIS_OK) {
             return reply_error(c, c->reader->errstr);
+        }
     }
     *rep = aux;
     return REDIS_OK;

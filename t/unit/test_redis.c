@@ -639,6 +639,38 @@ static void test_nx(server_t *s)
     mt_redis_stop(r);
 }
 
+/* The heap snapshot copy (mt_redis_blob.c), through the bounded reader:
+ * SET, APPEND (an integer reply) and RENAME; the key holds the file. */
+static void test_blob(server_t *s)
+{
+    char url[64], path[300], err[256];
+    mt_redis_addr_t *a;
+    const char *perr;
+    redisContext *c;
+    redisReply *rep;
+    FILE *f;
+    int i;
+
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", s->port);
+    snprintf(path, sizeof(path), "%s/blob-ok.txt", tmpdir);
+    if (!ok((f = fopen(path, "w")) != NULL, "blob ok: a file to send"))
+        return;
+    for (i = 0; i < 300000; i++)          /* 2.1 MB: three pieces */
+        fputs("snapshot", f);
+    fclose(f);
+    if (!ok(mt_redis_addr_parse(&a, &perr, url, pool) == APR_SUCCESS,
+            "blob ok: address"))
+        return;
+    is_int(mt_redis_blob_put(a, 200, 2000, "memtrack:heap:1:ok", path, 60,
+                             NULL, err, sizeof(err)), APR_SUCCESS,
+           "blob ok: copied");
+    c = client(s);
+    rep = cmd(c, "STRLEN memtrack:heap:1:ok");
+    is_int(rep ? rep->integer : -1, 2400000, "blob ok: the key holds the file");
+    freeReplyObject(rep);
+    redisFree(c);
+}
+
 /* The heap snapshot copy reads its replies within the same limits: its
  * SET gets the 8 MiB array too, and fails saying so (before, it took the
  * array as an answer and failed later at RENAME, having buffered it). */
@@ -732,6 +764,7 @@ int main(void)
     if (ok(server_start(&s, NULL), "redis-server started on port %d", s.port)) {
         test_write(&s);
         test_nx(&s);
+        test_blob(&s);
         test_batch_bytes(&s);
         test_linger(&s);
         test_unix_db(&s);
