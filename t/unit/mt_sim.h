@@ -71,6 +71,7 @@ typedef struct {
     double probe_kept;           /* what the probed request kept */
     double probe_started_at;
     double last_probe_at;
+    double last_at;              /* when its last request ended */
 } sim_proc_t;
 
 typedef struct {
@@ -89,6 +90,10 @@ typedef struct {
     long       restart_every;    /* replace a process every N requests */
     double     late_p;           /* a note comes after 1..late_max later */
     int        late_max;
+    double     drift_bps[SIM_PROCS]; /* growth outside requests (bytes a
+                                  * second, on average: a background thread
+                                  * that allocates in random amounts), by
+                                  * process position */
     apr_uint64_t rng;
     /* running */
     double     now;
@@ -326,6 +331,10 @@ static void sim_step(sim_t *s)
         p->probe_token = ++s->next_token;
         in.probe_started = p->probe_token;
     }
+    if (s->drift_bps[pi] > 0 && p->last_at > 0) {
+        /* between its requests: no request's doing */
+        p->base += s->drift_bps[pi] * (s->now - p->last_at) * 2 * sim_unif(s);
+    }
     before = sim_rss(p);
     kept = sim_kept(s, p, ei);
     sim_memory(s, p, kept, e);
@@ -338,6 +347,7 @@ static void sim_step(sim_t *s)
     p->allocated += e->alloc_objects;
     in.duration_us = 2000;
     sim_deliver(s, &in);
+    p->last_at = s->now;
     p->requests++;
     s->ep_requests[ei]++;
     s->done++;

@@ -426,6 +426,183 @@ static void test_coverage(apr_pool_t *p, apr_pool_t *keep)
        "in %d of %d runs (95%% nominal)", covered, named);
 }
 
+/* Caches that fill above the leak floor: 8 KB and 32 KB on each of the
+ * first CACHE_CALLS calls per process, then nothing. While they fill, no
+ * one can tell them from a leak (docs/analysis.md); once every process's
+ * cache is full, they must stop being called leaks within CACHE_AFTER of
+ * the endpoint's calls, end as bloat, and the true leak beside them stays
+ * a leak with an interval that holds its rate. */
+#define CACHE_CALLS 600
+#define CACHE_AFTER 1000
+
+typedef struct {
+    long full_at;          /* endpoint requests when every process was full */
+    long leak_after;       /* latest leak verdict after that, in its calls
+                            * (-1: none) */
+    int  filling_leak;     /* called a leak while it filled */
+    long probes_full;      /* its steady probes when full ... */
+    long probes_after;     /* ... and after it at its last leak verdict */
+} cache_watch_t;
+
+static void cache_check(sim_t *s, cache_watch_t *cw, int *falses, apr_pool_t *p)
+{
+    mt_an_report_t *r;
+    int i, j;
+
+    mt_analysis_report(&r, &s->st, (apr_time_t)(s->now * 1e6) + 1, p);
+    for (i = 0; i < s->n_ep; i++) {
+        const mt_an_endpoint_t *a = sim_find(r, s->ep[i].name);
+        int full = 1;
+        if (s->ep[i].fill_calls == 0 || s->ep[i].fill_bytes <= 4096) {
+            if (a && a->verdict == MT_VERDICT_LEAK
+                && sim_true_leak(&s->ep[i]) <= 0 && !(*falses)++) {
+                printf("# false leak %s at %ld: %s\n", a->name, s->done,
+                       a->evidence);
+            }
+            continue;
+        }
+        for (j = 0; j < s->n_proc; j++) {
+            full &= s->proc[j].calls[i] >= s->ep[i].fill_calls;
+        }
+        if (full && !cw[i].full_at) {
+            cw[i].full_at = s->ep_requests[i];
+            cw[i].probes_full = a ? a->probes : 0;
+        }
+        if (a && a->verdict == MT_VERDICT_LEAK) {
+            if (cw[i].full_at) {
+                cw[i].leak_after = s->ep_requests[i] - cw[i].full_at;
+                cw[i].probes_after = a->probes - cw[i].probes_full;
+            }
+            else {
+                cw[i].filling_leak = 1;
+            }
+        }
+    }
+    apr_pool_clear(p);
+}
+
+static void test_cache_fill(apr_pool_t *p, apr_pool_t *keep)
+{
+    int seed, runs = 16, late = 0, bloat = 0, named = 0, covered = 0;
+    int falses = 0, unfull = 0, filling = 0, settled = 0;
+    long worst = -1;
+
+    for (seed = 0; seed < runs; seed++) {
+        sim_t s;
+        cache_watch_t cw[SIM_EPS];
+        mt_an_report_t *r;
+        const mt_an_endpoint_t *l;
+        int i;
+
+        memset(cw, 0, sizeof(cw));
+        for (i = 0; i < SIM_EPS; i++) cw[i].leak_after = -1;
+        sim_defaults(&s, 900 + (apr_uint64_t)seed);
+        s.n_proc = 2 + seed % 2;
+        sim_add(&s, "Leak#x", 0.10)->leak_bytes = 51200;
+        sim_add(&s, "Cache#8k", 0.15)->fill_bytes = 8192;
+        s.ep[1].fill_calls = CACHE_CALLS;
+        sim_add(&s, "Cache#32k", 0.15)->fill_bytes = 32768;
+        s.ep[2].fill_calls = CACHE_CALLS;
+        background(&s, 0.6);
+        s.total = 40000;
+        sim_start(&s);
+        while (s.done < s.total) {
+            sim_step(&s);
+            if (s.done % 250 == 0) cache_check(&s, cw, &falses, p);
+        }
+        mt_analysis_report(&r, &s.st, (apr_time_t)(s.now * 1e6) + 1, keep);
+        for (i = 1; i <= 2; i++) {
+            const mt_an_endpoint_t *c = sim_find(r, s.ep[i].name);
+            unfull += cw[i].full_at == 0;
+            filling += cw[i].filling_leak;
+            if (cw[i].leak_after > CACHE_AFTER) late++;
+            if (cw[i].leak_after > worst) worst = cw[i].leak_after;
+            bloat += c && c->verdict == MT_VERDICT_BLOAT;
+            settled += c && (c->verdict == MT_VERDICT_BLOAT
+                             || c->verdict == MT_VERDICT_FLAT);
+            if (getenv("SIM_DEBUG")) {
+                printf("#  seed %d %s: full at %ld, leak %s, until +%ld "
+                       "(+%ld probes); %s %s\n", seed, s.ep[i].name,
+                       cw[i].full_at,
+                       cw[i].filling_leak ? "while filling" : "never filling",
+                       cw[i].leak_after, cw[i].probes_after,
+                       c ? mt_verdict_name(c->verdict) : "-",
+                       c ? c->evidence : "");
+            }
+        }
+        l = sim_find(r, "Leak#x");
+        if (l && l->verdict == MT_VERDICT_LEAK) {
+            named++;
+            covered += l->leak_low <= 51200 && 51200 <= l->leak_high;
+        }
+        sim_free(&s);
+        apr_pool_clear(keep);
+    }
+    is_int(unfull, 0, "filling caches: every process's cache filled");
+    ok(late == 0, "filling caches: no leak verdict later than %d calls "
+       "after the caches are full (the latest: %ld)", CACHE_AFTER, worst);
+    ok(filling >= runs, "filling caches: called a leak while filling in %d "
+       "of %d (the case to tell apart)", filling, 2 * runs);
+    ok(settled == 2 * runs, "filling caches: 8 KB and 32 KB fills end as "
+       "bloat or flat in all %d runs (bloat in %d of %d)", runs, bloat,
+       2 * runs);
+    is_int(named, runs, "filling caches: the true leak named in every run");
+    is_int(covered, runs, "filling caches: its interval holds 51200 B");
+    is_int(falses, 0, "filling caches: nothing else called a leak");
+}
+
+/* Drift: a process whose memory grows between its requests (a background
+ * thread allocating 20 KB a second on average, in random amounts), beside
+ * one that does not. The first's drift must be within 10% of 20 KB/s with
+ * an interval that holds it; the second's within 1 KB/s of zero (a page
+ * now and then is the simulator's only noise there). The leak and the rest
+ * of the traffic are as usual; drift is no request's, so it is no
+ * endpoint's either. */
+#define DRIFT_BPS 20480.0
+
+static void test_drift(apr_pool_t *p, apr_pool_t *keep)
+{
+    int seed, runs = 4, close = 0, held = 0, zero = 0, seen = 0;
+
+    for (seed = 0; seed < runs; seed++) {
+        sim_t s;
+        watch_t w;
+        mt_an_report_t *r;
+        unsigned int i;
+
+        sim_defaults(&s, 1300 + (apr_uint64_t)seed);
+        sim_add(&s, "Leak#x", 0.10)->leak_bytes = 51200;
+        background(&s, 0.9);
+        s.drift_bps[0] = DRIFT_BPS;
+        s.total = 20000;
+        r = run(&s, &w, p, keep);
+        for (i = 0; i < r->n_procs; i++) {
+            const mt_an_process_t *a = &r->procs[i];
+            const mt_estimate_t *d = &a->drift;
+            if (!d->ok) continue;
+            seen++;
+            if (a->pid == s.proc[0].pid) {
+                close += fabs(d->value - DRIFT_BPS) <= 0.10 * DRIFT_BPS;
+                held += d->low <= DRIFT_BPS && DRIFT_BPS <= d->high;
+            }
+            else {
+                zero += fabs(d->value) <= 1024;
+            }
+            if (getenv("SIM_DEBUG")) {
+                printf("#  seed %d pid %d: drift %.0f B/s (95%% %.0f to %.0f)"
+                       " over %lu gaps\n", seed, a->pid, d->value, d->low,
+                       d->high, (unsigned long)d->n);
+            }
+        }
+        sim_free(&s);
+        apr_pool_clear(keep);
+    }
+    is_int(seen, 2 * runs, "drift: measured for every process");
+    is_int(close, runs, "drift: 20 KB/s between requests read within 10%");
+    is_int(held, runs, "drift: and its interval holds 20 KB/s");
+    is_int(zero, runs, "drift: none where there is none (within 1 KB/s)");
+}
+
 static void test_stats(void)
 {
     double x[20], s[200], y[20];
@@ -464,6 +641,8 @@ int main(void)
     test_passive_only(p, keep, 1);
     test_passive_only(p, keep, 0);
     test_coverage(p, keep);
+    test_cache_fill(p, keep);
+    test_drift(p, keep);
     apr_pool_destroy(root);
     apr_terminate();
     return done_testing();
