@@ -19,15 +19,17 @@
  *              request and growth counters, first calls, large single
  *              steps, allocation, and the last MT_EP_PROBES probe results.
  *
- * Every update is O(1) (an endpoint lookup is a hash probe; history
- * compaction is amortised) and never blocks a request: each slot has a
- * lock word taken with a bounded number of compare-and-swap attempts; a
- * writer that cannot get it skips the update (counted), a reader that
- * cannot get it answers "busy". A lock held by a child that died is broken
- * after MT_STATE_LOCK_STALE seconds. Verdicts are not kept here: mt_analysis
- * computes them from copies of slots (mt_state_copy_*), except two small
- * things cached per endpoint when a probe result arrives: when its leak
- * was first seen (since) and how much the probe selection wants it.
+ * Every update is O(1) (an endpoint or a process lookup is a hash probe;
+ * history compaction is amortised; a new process's claim of a slot walks
+ * the slots once, under a lock, to find a free or the oldest one) and
+ * never blocks a request: each slot has a lock word taken with a bounded
+ * number of compare-and-swap attempts; a writer that cannot get it skips
+ * the update (counted), a reader that cannot get it answers "busy". A
+ * lock held by a child that died is broken after MT_STATE_LOCK_STALE
+ * seconds. Verdicts are not kept here: mt_analysis computes them from
+ * copies of slots (mt_state_copy_*), except two small things cached per
+ * endpoint when a probe result arrives: when its leak was first seen
+ * (since) and how much the probe selection wants it.
  */
 #ifndef MT_STATE_H
 #define MT_STATE_H
@@ -210,6 +212,9 @@ typedef struct mt_state_hdr_t {
     volatile apr_uint32_t calm;      /* every live process flat or bloat:
                                       * probes at a tenth of the rate */
     volatile apr_uint32_t calm_sec;  /* when calm was last judged (seconds) */
+    volatile apr_uint32_t pid_seq;   /* +1 before and after each move in the
+                                      * pid index (odd: one is under way) */
+    apr_uint32_t          reserved;
 } mt_state_hdr_t;
 
 typedef struct mt_state_t {
@@ -221,6 +226,8 @@ typedef struct mt_state_t {
     volatile apr_uint32_t *index;    /* hash -> endpoint index + 1 */
     unsigned int    index_mask;
     volatile apr_uint32_t *hints;    /* route hints */
+    volatile apr_uint32_t *pids;     /* pid hash -> process slot + 1 */
+    unsigned int    pids_mask;
 } mt_state_t;
 
 /* Bytes needed for these parameters. */

@@ -15,8 +15,10 @@
 #define MT_STATE_MAGIC_BASE 0x6d74737400000000ULL   /* "mtst" */
 /* 5: endpoint hashes a word at a time (mt_endpoint_hash); the tables of a
  * module before it, kept over a graceful restart, hold FNV-1a hashes.
- * 6: each process slot keeps its last first calls (mt_first_t). */
-#define MT_STATE_LAYOUT     6
+ * 6: each process slot keeps its last first calls (mt_first_t).
+ * 7: an index of the process slots by pid after the route hints, and
+ * hdr->pid_seq (a process was found by walking every slot). */
+#define MT_STATE_LAYOUT     7
 
 typedef char mt_ep_name_fits[MT_EP_NAME_MAX == MT_ENDPOINT_MAX ? 1 : -1];
 
@@ -29,7 +31,8 @@ void mt_state_params_default(mt_state_params_t *p)
 }
 
 /* The endpoint index has twice as many buckets as endpoints, rounded up to
- * a power of two, so that probing stays short. */
+ * a power of two, so that probing stays short; the pid index as many for
+ * the process slots. */
 static unsigned int index_size(unsigned int endpoints)
 {
     unsigned int n = 16;
@@ -49,7 +52,8 @@ apr_size_t mt_state_bytes(const mt_state_params_t *p)
            + (apr_size_t)p->procs * sizeof(mt_proc_slot_t)
            + (apr_size_t)(p->endpoints + 1) * sizeof(mt_ep_slot_t)
            + (apr_size_t)index_size(p->endpoints) * sizeof(apr_uint32_t)
-           + (apr_size_t)MT_STATE_HINTS * sizeof(apr_uint32_t);
+           + (apr_size_t)MT_STATE_HINTS * sizeof(apr_uint32_t)
+           + (apr_size_t)index_size(p->procs) * sizeof(apr_uint32_t);
 }
 
 static apr_uint64_t magic_of(const mt_state_params_t *p)
@@ -87,6 +91,9 @@ void mt_state_init(mt_state_t *st, void *mem, const mt_state_params_t *params,
     st->index_mask = index_size(params->endpoints) - 1;
     p += (apr_size_t)index_size(params->endpoints) * sizeof(apr_uint32_t);
     st->hints = (volatile apr_uint32_t *)(void *)p;
+    p += (apr_size_t)MT_STATE_HINTS * sizeof(apr_uint32_t);
+    st->pids = (volatile apr_uint32_t *)(void *)p;
+    st->pids_mask = index_size(params->procs) - 1;
     if (!same) {
         apr_cpystrn(st->eps[0].name, MT_ENDPOINT_OTHER, MT_EP_NAME_MAX + 1);
         st->eps[0].hash = mt_endpoint_hash(MT_ENDPOINT_OTHER);
@@ -133,16 +140,89 @@ static void lock_give(volatile apr_uint32_t *word)
 
 /* ---- processes ---- */
 
+/* The pid index: open addressing with linear probing, as the endpoint
+ * index, holding slot + 1; an entry counts only when its slot holds the
+ * pid. Writers (claim) hold the claim lock; readers take no lock. Unlike
+ * endpoints, a slot changes hands, so an entry is deleted, and deletion
+ * moves later entries of the run back into the hole (no tombstones: a
+ * run never grows past what the live pids need). A reader that passed
+ * the hole before an entry moved into it could miss that entry: moves
+ * happen between two increments of hdr->pid_seq, and a reader that
+ * missed looks again until it misses with the count even and unchanged
+ * over its look (a hit needs no count: its slot holds the pid). */
+#define MT_PID_LOOKS 4
+
+static unsigned int pid_home(const mt_state_t *st, int pid)
+{
+    apr_uint32_t h = (apr_uint32_t)pid * 0x9E3779B1u;
+
+    return (h ^ (h >> 16)) & st->pids_mask;
+}
+
+/* The slot of pid, or NULL; *at (may be NULL): its bucket, or the empty
+ * bucket that ends its run. */
+static mt_proc_slot_t *pid_lookup(mt_state_t *st, int pid, unsigned int *at)
+{
+    unsigned int i = pid_home(st, pid), tries;
+
+    for (tries = 0; tries <= st->pids_mask; tries++) {
+        apr_uint32_t v = apr_atomic_read32(&st->pids[i]);
+        if (v == 0 || v > st->n) {
+            break;
+        }
+        if (st->slots[v - 1].pid == pid) {
+            if (at) *at = i;
+            return &st->slots[v - 1];
+        }
+        i = (i + 1) & st->pids_mask;
+    }
+    if (at) *at = i;
+    return NULL;
+}
+
 static mt_proc_slot_t *find(mt_state_t *st, int pid)
 {
-    unsigned int i;
+    mt_proc_slot_t *hit = pid_lookup(st, pid, NULL);
+    unsigned int looks;
 
-    for (i = 0; i < st->n; i++) {
-        if (st->slots[i].pid == pid) {
-            return &st->slots[i];
+    if (hit) {
+        return hit;             /* a hit is its slot's pid: never false */
+    }
+    for (looks = 0; looks < MT_PID_LOOKS; looks++) {
+        apr_uint32_t seq = apr_atomic_read32(&st->hdr->pid_seq);
+        mt_proc_slot_t *slot = pid_lookup(st, pid, NULL);
+        if (slot || (!(seq & 1)
+                     && apr_atomic_read32(&st->hdr->pid_seq) == seq)) {
+            return slot;
         }
     }
-    return NULL;
+    return NULL;            /* the caller's claim looks under the lock */
+}
+
+/* Delete pid's entry (under the claim lock): each later entry of the run
+ * whose home is not between the hole and itself moves into the hole. */
+static void pid_del(mt_state_t *st, int pid)
+{
+    unsigned int i, j, k, mask = st->pids_mask;
+
+    if (!pid_lookup(st, pid, &i)) {
+        return;
+    }
+    apr_atomic_inc32(&st->hdr->pid_seq);
+    for (j = (i + 1) & mask; j != i; j = (j + 1) & mask) {
+        apr_uint32_t v = apr_atomic_read32(&st->pids[j]);
+        if (v == 0 || v > st->n) {
+            break;
+        }
+        k = pid_home(st, st->slots[v - 1].pid);
+        if (i <= j ? (i < k && k <= j) : (i < k || k <= j)) {
+            continue;                   /* reachable where it is */
+        }
+        apr_atomic_set32(&st->pids[i], v);
+        i = j;
+    }
+    apr_atomic_set32(&st->pids[i], 0);
+    apr_atomic_inc32(&st->hdr->pid_seq);
 }
 
 /* Is the process in a slot holding pid the one that started at start_ticks? */
@@ -186,27 +266,46 @@ static void slot_reset(mt_proc_slot_t *slot, int pid)
     slot->hist_width = 1;
 }
 
-/* A slot for a new pid: an empty one, else the least recently seen. Under
- * the claim lock, so two children never claim two slots for one pid. */
+/* An empty slot, else the least recently seen: once per new process. */
+static mt_proc_slot_t *victim(mt_state_t *st)
+{
+    mt_proc_slot_t *oldest = NULL;
+    unsigned int i;
+
+    for (i = 0; i < st->n; i++) {
+        if (st->slots[i].pid == 0) {
+            return &st->slots[i];
+        }
+        if (!oldest || st->slots[i].last_seen < oldest->last_seen) {
+            oldest = &st->slots[i];
+        }
+    }
+    return oldest;
+}
+
+/* A slot for a new pid, published in the pid index once it is reset.
+ * Under the claim lock, so two children never claim two slots for one
+ * pid, and the index has one writer. */
 static mt_proc_slot_t *claim(mt_state_t *st, int pid)
 {
-    mt_proc_slot_t *slot, *oldest = NULL;
-    unsigned int i;
+    mt_proc_slot_t *slot;
+    unsigned int at;
 
     if (!lock_take(&st->hdr->claim)) {
         return NULL;
     }
-    if ((slot = find(st, pid)) == NULL) {
-        for (i = 0; i < st->n; i++) {
-            if (st->slots[i].pid == 0) { oldest = &st->slots[i]; break; }
-            if (!oldest || st->slots[i].last_seen < oldest->last_seen) {
-                oldest = &st->slots[i];
-            }
-        }
-        slot = oldest;
-        if (slot && lock_take(&slot->lock)) {
+    if (apr_atomic_read32(&st->hdr->pid_seq) & 1) {
+        apr_atomic_inc32(&st->hdr->pid_seq);    /* its mover died */
+    }
+    if ((slot = pid_lookup(st, pid, NULL)) == NULL
+        && (slot = victim(st)) != NULL) {
+        if (lock_take(&slot->lock)) {
+            if (slot->pid != 0) pid_del(st, slot->pid);
             slot_reset(slot, pid);
             lock_give(&slot->lock);
+            pid_lookup(st, pid, &at);
+            apr_atomic_set32(&st->pids[at],
+                             (apr_uint32_t)(slot - st->slots) + 1);
         }
         else {
             slot = NULL;

@@ -494,6 +494,226 @@ static void test_threads(apr_pool_t *p)
     free(mem);
 }
 
+/* A state of procs process slots (the pid index's tests). */
+static void *sized_state(mt_state_t *st, unsigned int procs)
+{
+    mt_state_params_t prm;
+    void *mem;
+
+    mt_state_params_default(&prm);
+    prm.procs = procs;
+    prm.endpoints = 16;
+    mem = calloc(1, mt_state_bytes(&prm));
+    mt_state_init(st, mem, &prm, apr_time_now(), NULL);
+    return mem;
+}
+
+/* No two slots hold one pid. */
+static int duplicates(const mt_state_t *st)
+{
+    int d = 0;
+
+    for (unsigned int i = 0; i < st->n; i++) {
+        for (unsigned int j = i + 1; j < st->n && st->slots[i].pid; j++) {
+            d += st->slots[i].pid == st->slots[j].pid;
+        }
+    }
+    return d;
+}
+
+static unsigned int rnd(apr_uint64_t *x)
+{
+    *x ^= *x >> 12; *x ^= *x << 25; *x ^= *x >> 27;
+    return (unsigned int)((*x * 2685821657736338717ULL) >> 33);
+}
+
+/* The default 512 slots full, then 512 new pids: every one found by the
+ * pid index, the least recently seen evicted, a reused pid with a new
+ * start time a new process in its old slot. */
+static void test_many_procs(void)
+{
+    mt_state_t st;
+    void *mem = sized_state(&st, MT_DEFAULT_PROCS);
+    apr_time_t now = apr_time_now();
+    apr_int64_t rss;
+    apr_uint64_t x = 77;
+    int pids[2 * MT_DEFAULT_PROCS], found = 0, gone = 0, kept = 0, i;
+
+    for (i = 0; i < 2 * MT_DEFAULT_PROCS; i++) {
+        pids[i] = 1 + (int)(rnd(&x) % 4194303);     /* Linux's pid_max */
+        for (int j = 0; j < i; j++) {
+            if (pids[j] == pids[i]) { i--; break; }
+        }
+    }
+    for (i = 0; i < MT_DEFAULT_PROCS; i++) {
+        record(&st, pids[i], 7, 1000 + i, 0, 0, now + i);
+    }
+    for (i = 0; i < MT_DEFAULT_PROCS; i++) {
+        found += mt_state_last_rss(&st, pids[i], 7, &rss) == APR_SUCCESS
+                 && rss == 1000 + i;
+    }
+    is_int(found, MT_DEFAULT_PROCS,
+           "512 processes: every one found, its own sample");
+    for (found = 0, i = 0; i < MT_DEFAULT_PROCS; i++) {
+        found += st.slots[i].pid != 0;
+    }
+    is_int(found, MT_DEFAULT_PROCS, "every slot in use");
+    /* the first half seen again; then 256 new ones evict the second half */
+    for (i = 0; i < MT_DEFAULT_PROCS / 2; i++) {
+        record(&st, pids[i], 7, 5000 + i, 0, 0, now + 1000 + i);
+    }
+    for (i = 0; i < MT_DEFAULT_PROCS / 2; i++) {
+        record(&st, pids[MT_DEFAULT_PROCS + i], 7, 9000 + i, 0, 0,
+               now + 2000 + i);
+    }
+    for (found = 0, i = 0; i < MT_DEFAULT_PROCS / 2; i++) {
+        kept += mt_state_last_rss(&st, pids[i], 7, &rss) == APR_SUCCESS
+                && rss == 5000 + i;
+        gone += mt_state_last_rss(&st, pids[MT_DEFAULT_PROCS / 2 + i], 7, &rss)
+                == APR_NOTFOUND;
+        found += mt_state_last_rss(&st, pids[MT_DEFAULT_PROCS + i], 7, &rss)
+                 == APR_SUCCESS && rss == 9000 + i;
+    }
+    is_int(kept, MT_DEFAULT_PROCS / 2, "slots full: the recently seen kept");
+    is_int(gone, MT_DEFAULT_PROCS / 2, "the least recently seen evicted");
+    is_int(found, MT_DEFAULT_PROCS / 2, "the new ones found in their slots");
+    is_int(duplicates(&st), 0, "no pid in two slots");
+    /* pid reused by a newer process: the same slot, started over */
+    {
+        mt_proc_slot_t *old = NULL;
+        for (unsigned int k = 0; k < st.n; k++) {
+            if (st.slots[k].pid == pids[3]) old = &st.slots[k];
+        }
+        record(&st, pids[3], 8, 4242, 0, 0, now + 3000);
+        ok(old && old->pid == pids[3] && old->start_ticks == 8
+           && old->requests == 1, "pid reused, new start time: its slot "
+           "starts over");
+        ok(mt_state_last_rss(&st, pids[3], 7, &rss) == APR_NOTFOUND,
+           "the old process is gone");
+        ok(mt_state_last_rss(&st, pids[3], 8, &rss) == APR_SUCCESS
+           && rss == 4242, "the new one found");
+        is_int(duplicates(&st), 0, "still no pid in two slots");
+    }
+    free(mem);
+}
+
+/* Many evictions through a small index, checked against a model of the
+ * slots (least recently seen out): deletions that move entries back
+ * never lose one. */
+static void test_pid_churn(void)
+{
+    enum { N = 16, POOL = 200, OPS = 30000 };
+    mt_state_t st;
+    void *mem = sized_state(&st, N);
+    apr_time_t now = apr_time_now(), seen[POOL];
+    apr_int64_t rss, last[POOL];
+    apr_uint64_t x = 5;
+    int in[POOL], n_in = 0, bad = 0, op;
+
+    memset(in, 0, sizeof(in));
+    for (op = 0; op < OPS; op++) {
+        int k = (int)(rnd(&x) % POOL), pid = 100 + k * 4099;
+        if (!in[k] && n_in == N) {
+            int old = -1;
+            for (int j = 0; j < POOL; j++) {
+                if (in[j] && (old < 0 || seen[j] < seen[old])) old = j;
+            }
+            in[old] = 0;
+            n_in--;
+        }
+        if (!in[k]) n_in++;
+        in[k] = 1;
+        seen[k] = now + op;
+        last[k] = 4096 + op;
+        record(&st, pid, 0, last[k], 0, 0, seen[k]);
+        if (op % 97 == 0 || op > OPS - 50) {
+            for (int j = 0; j < POOL; j++) {
+                apr_status_t rv = mt_state_last_rss(&st, 100 + j * 4099, 0,
+                                                    &rss);
+                bad += in[j] ? rv != APR_SUCCESS || rss != last[j]
+                             : rv != APR_NOTFOUND;
+            }
+        }
+    }
+    is_int(bad, 0, "30,000 notes of 200 pids through 16 slots: every "
+           "lookup as the model says");
+    is_int(duplicates(&st), 0, "no pid in two slots");
+    free(mem);
+}
+
+typedef struct {
+    mt_state_t *st;
+    int base, hot;
+    int misses;              /* the hot pid not found, though in its slot */
+    int evicted;             /* not found: really evicted meanwhile */
+} churn_t;
+
+/* The slot holding pid, by walking them (the old way), and its gen. */
+static int walk(const mt_state_t *st, int pid, apr_uint32_t *gen)
+{
+    for (unsigned int i = 0; i < st->n; i++) {
+        if (st->slots[i].pid == pid) {
+            *gen = st->slots[i].gen;
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* Threads: new pids evicting each other, and one hot pid looked up all
+ * along. It can be evicted for real (its thread preempted while the others
+ * claim every slot); it must never be missed while it stays in its slot,
+ * as a reader racing a deletion that moves its entry could. */
+static void *APR_THREAD_FUNC churner(apr_thread_t *t, void *data)
+{
+    churn_t *c = data;
+    apr_int64_t rss;
+    apr_uint32_t g0 = 0, g1 = 0;
+
+    for (int i = 0; i < 20000; i++) {
+        if (c->hot) {
+            int s0, s1;
+            record(c->st, 7, 0, 4096, 0, 0, apr_time_now());
+            s0 = walk(c->st, 7, &g0);
+            if (mt_state_last_rss(c->st, 7, 0, &rss) == APR_NOTFOUND) {
+                s1 = walk(c->st, 7, &g1);
+                if (s0 >= 0 && s0 == s1 && g0 == g1) c->misses++;
+                else c->evicted++;
+            }
+        }
+        else {
+            record(c->st, c->base + i % 64, 0, 4096, 0, 0, apr_time_now());
+        }
+    }
+    /* a return, not apr_thread_exit(): pthread_exit from this frame leaves
+     * record()'s inlined scopes poisoned for ASan's thread teardown */
+    (void)t;
+    return NULL;
+}
+
+static void test_pid_threads(apr_pool_t *p)
+{
+    mt_state_t st;
+    void *mem = sized_state(&st, 8);
+    apr_thread_t *th[4];
+    churn_t c[4];
+    apr_status_t trv;
+
+    for (int i = 0; i < 4; i++) {
+        c[i].st = &st;
+        c[i].base = 1000 + 1000 * i;
+        c[i].hot = i == 0;
+        c[i].misses = c[i].evicted = 0;
+        apr_thread_create(&th[i], NULL, churner, &c[i], p);
+    }
+    for (int i = 0; i < 4; i++) apr_thread_join(&trv, th[i]);
+    ok(c[0].misses == 0, "threads evicting pids: the hot pid never missed "
+       "in its slot (%d misses; %d times evicted for real)", c[0].misses,
+       c[0].evicted);
+    is_int(duplicates(&st), 0, "threads evicting pids: no pid in two slots");
+    free(mem);
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -510,6 +730,9 @@ int main(void)
     test_pick();
     test_reinit();
     test_threads(p);
+    test_many_procs();
+    test_pid_churn();
+    test_pid_threads(p);
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();
