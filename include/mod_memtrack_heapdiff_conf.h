@@ -22,8 +22,9 @@
         (void *)"requests", RSRC_CONF, "Requests of the endpoint in the " \
         "process between two snapshots (default 200)"), \
     AP_INIT_TAKE1("MemTrackHeapDiffInterval", mt_heapdiff_cmd_num, \
-        (void *)"interval", RSRC_CONF, "Seconds between two automatic " \
-        "diffs of one app (default 3600; 0: no limit)"), \
+        (void *)"interval", RSRC_CONF, "Seconds between two diffs of " \
+        "one app, automatic or on demand (default 3600; 0: no limit; " \
+        "force=1 on demand overrides it)"), \
     AP_INIT_TAKE1("MemTrackHeapDiffTimeout", mt_heapdiff_cmd_num, \
         (void *)"timeout", RSRC_CONF, "Seconds a snapshot or the requests " \
         "between two may take before the attempt is given up (default 900)"), \

@@ -25,8 +25,10 @@
  *
  * Every outcome (done, failed, cancelled) is kept in a ring of results
  * with its message; the status page shows the latest per endpoint. At most
- * one attempt runs at a time; per app (its Passenger app root) an
- * automatic one starts at most once per interval. A process that ends
+ * one attempt runs at a time; per app (its Passenger app root) one starts
+ * at most once per interval, automatic or on demand, unless forced (on
+ * demand with force=1, which also allows the only process of its app;
+ * an attempt counts from when its process is named). A process that ends
  * mid-way (Passenger replaced it; the pid and its start time say so), a
  * process that never answers, an error the companion reports (no space,
  * no permission, a snapshot too large) end the attempt with a message.
@@ -98,7 +100,8 @@ typedef struct mt_heapctl_attempt_t {
                                   * last one taken */
     apr_int32_t  outcome;        /* mt_heapctl_outcome_e */
     apr_int32_t  trigger;        /* mt_heapctl_trigger_e */
-    apr_int32_t  forced;         /* may dump the only process of its app */
+    apr_int32_t  forced;         /* may dump the only process of its app,
+                                  * and within the app's interval */
     apr_int32_t  pid;            /* the process, 0 while ARMED */
     apr_uint64_t start_ticks;    /* its start time: pid + this = one process */
     apr_int32_t  endpoint;       /* endpoint index (mt_state) */
@@ -173,8 +176,9 @@ typedef struct mt_heapctl_begin_t {
 } mt_heapctl_begin_t;
 
 /* Start an attempt. APR_SUCCESS, or APR_EBUSY (one runs), APR_EAGAIN
- * (this app's interval), APR_EINVAL (the only process of its app, not
- * forced; no directory), with why (whylen bytes) in words. now_mono is
+ * (this app's interval, not forced), APR_EINVAL (the only process of its
+ * app, not forced; no directory), with why (whylen bytes) in words. With
+ * pid 0 the checks of the process wait for mt_heapctl_target. now_mono is
  * mt_mono_now(), now apr_time_now(). */
 apr_status_t mt_heapctl_begin(mt_heapctl_t *hc, const mt_heapctl_begin_t *b,
                               apr_time_t now, apr_time_t now_mono,
@@ -190,7 +194,9 @@ int mt_heapctl_may_start(mt_heapctl_t *hc, const char *app_root,
  * process is not titled so. */
 apr_status_t mt_heapctl_app_root(int pid, char *buf, apr_size_t len);
 
-/* ARMED: the process a request of the endpoint came from. Same results. */
+/* ARMED: the process a request of the endpoint came from. APR_EINVAL
+ * (the only process of its app, or its app's interval, not forced) ends
+ * the attempt, failed, with why. */
 apr_status_t mt_heapctl_target(mt_heapctl_t *hc, int pid,
                                apr_uint64_t start_ticks, const char *app_root,
                                int app_processes, apr_time_t now_mono,

@@ -150,8 +150,10 @@
                                                 * snapshots */
 #define MT_MIN_HEAPDIFF_REQUESTS        1      /* requests */
 #define MT_MAX_HEAPDIFF_REQUESTS        1000000 /* requests */
-#define MT_HEAPCTL_DEFAULT_INTERVAL     3600   /* seconds between automatic
-                                                * diffs of one app: an hour */
+#define MT_HEAPCTL_DEFAULT_INTERVAL     3600   /* seconds between two diffs
+                                                * of one app (automatic or on
+                                                * demand, unless forced): an
+                                                * hour */
 #define MT_HEAPCTL_DEFAULT_TIMEOUT      900    /* seconds a step may take */
 #define MT_DEFAULT_HEAPDIFF_REDIS_TTL_SEC 0    /* seconds: 0 = not kept */
 #define MT_MIN_HEAPDIFF_SECS            0      /* seconds (interval, timeout,

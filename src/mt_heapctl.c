@@ -180,9 +180,12 @@ static mt_heapctl_app_t *app_of(mt_heapctl_shm_t *s, const char *root,
     return oldest;
 }
 
-/* May this process of this app be dumped now? NULL, or why not. */
+/* May this process of this app be dumped now? NULL, or why not. Forced
+ * (on demand, force=1) overrides both refusals: the only process of its
+ * app, and the app's MemTrackHeapDiffInterval, which every other attempt,
+ * automatic or on demand, keeps. */
 static const char *refuse_target(mt_heapctl_shm_t *s, int pid, int forced,
-                                 int rate_limited, const char *root,
+                                 int trigger, const char *root,
                                  int app_processes, apr_time_t now_mono,
                                  char *why, apr_size_t whylen)
 {
@@ -191,16 +194,18 @@ static const char *refuse_target(mt_heapctl_shm_t *s, int pid, int forced,
 
     if (app_processes <= 1 && !forced) {
         apr_snprintf(why, whylen, "process %d is the only process of its app "
-                     "(%s): a snapshot would stop the whole app; ask on demand "
-                     "with force to do it anyway", pid,
+                     "(%s): a snapshot would stop the whole app; force=1 on "
+                     "demand does it anyway", pid,
                      root && *root ? root : "app root unknown");
         return why;
     }
-    if (rate_limited && app && interval > 0
+    if (!forced && app && interval > 0
         && (ago = apr_time_sec(now_mono - app->last_start)) < interval) {
         apr_snprintf(why, whylen, "app %s had a heap diff %" APR_INT64_T_FMT
                      " s ago; MemTrackHeapDiffInterval is %" APR_INT64_T_FMT
-                     " s", root && *root ? root : "(unknown)", ago, interval);
+                     " s%s", root && *root ? root : "(unknown)", ago, interval,
+                     trigger == MT_HEAPCTL_DEMAND ? " (force=1 starts one "
+                     "anyway)" : "");
         return why;
     }
     return NULL;
@@ -231,8 +236,7 @@ static apr_status_t begin_checks(mt_heapctl_shm_t *s,
                      mt_heapctl_state_name(s->cur.state));
         return APR_EBUSY;
     }
-    if (b->pid > 0 && refuse_target(s, b->pid, b->forced,
-                                    b->trigger == MT_HEAPCTL_VERDICT,
+    if (b->pid > 0 && refuse_target(s, b->pid, b->forced, b->trigger,
                                     b->app_root, b->app_processes, now_mono,
                                     why, whylen)) {
         return b->app_processes <= 1 ? APR_EINVAL : APR_EAGAIN;
@@ -337,8 +341,8 @@ apr_status_t mt_heapctl_target(mt_heapctl_t *hc, int pid,
     if (s->cur.state != MT_HEAPCTL_ARMED) {
         rv = APR_NOTFOUND;
     }
-    else if (refuse_target(s, pid, s->cur.forced, 0, app_root, app_processes,
-                           now_mono, why, whylen)) {
+    else if (refuse_target(s, pid, s->cur.forced, s->cur.trigger, app_root,
+                           app_processes, now_mono, why, whylen)) {
         end_attempt(s, MT_HEAPCTL_FAILED, why, 0, apr_time_now(), now_mono);
         rv = APR_EINVAL;
     }

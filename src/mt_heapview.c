@@ -390,8 +390,10 @@ static void html_forms(mt_buf_t *b, const mt_heapctl_view_t *v)
                 "0\"><b>Diff on demand</b>: endpoint <input name=\"endpoint\" "
                 "size=\"40\" required> process id (empty: the next that "
                 "serves it) <input name=\"pid\" size=\"8\"> <label><input "
-                "type=\"checkbox\" name=\"force\" value=\"1\"> even if it is "
-                "the only process of its app</label> <input type=\"hidden\" "
+                "type=\"checkbox\" name=\"force\" value=\"1\"> force: even "
+                "if it is the only process of its app, or its app had a diff "
+                "within MemTrackHeapDiffInterval</label> <input "
+                "type=\"hidden\" "
                 "name=\"action\" value=\"start\"><input type=\"hidden\" "
                 "name=\"confirm\" value=\"");
     mt_buf_puts(b, confirm);

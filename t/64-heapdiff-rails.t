@@ -10,7 +10,8 @@
 # requests that process served between snapshots 1 and 2; bloat and churn
 # are not above it. Then a diff on demand (a POST to the status page) of
 # the flat endpoint in the other process, under a load without the leak:
-# (nearly) nothing kept. No request fails, nothing is served from the
+# (nearly) nothing kept; it is of the same app within
+# MemTrackHeapDiffInterval, so it is refused until forced. No request fails, nothing is served from the
 # snapshot directory, the snapshots are gone afterwards.
 use strict;
 use warnings;
@@ -122,6 +123,9 @@ is($first->{site}, "app/controllers/heap_controller.rb:$HOARD_LINE",
    'the first row is the hoard line, relative to the app root')
     or diag(explain([@top[0 .. 4]]));
 is($first->{class}, 'String', 'String objects');
+note(join "\n", 'the first rows:', map {
+    sprintf '  %d. %s %s %d objects %d bytes', $_->{rank}, $_->{class} // $_->{type},
+            $_->{site} // '(untraced)', $_->{count}, $_->{bytes} } @top[0 .. ($#top < 2 ? $#top : 2)]);
 cmp_ok(abs(($first->{count} // 0) - $between), '<=', 2,
        "$first->{count} of them: the $between hoard requests between 1 and 2");
 cmp_ok($first->{bytes} // 0, '>=', 20_000 * ($first->{count} // 0),
@@ -147,6 +151,7 @@ like($page, qr{app/controllers/heap_controller\.rb:$HOARD_LINE}, 'HTML: the site
 # Files: the result kept, the snapshots gone, nothing served from there.
 my $file = "$heap_dir/memtrack-heapdiff-$result->{token}.json";
 ok(-f $file, 'the result document beside the snapshots');
+note("the result file: " . (-s $file // 0) . " bytes");
 my @left = glob("$heap_dir/memtrack-heap-*");
 is_deeply(\@left, [], 'the snapshots are removed');
 like($h->error_log, qr/memtrack: heap diff of \Q$HOARD\E in process $pid: kept/,
@@ -160,7 +165,15 @@ my $post = $h->request('POST', '/memtrack-status', {
     'Content-Type' => 'application/x-www-form-urlencoded' },
     "action=start&endpoint=ItemsController%23index&pid=$other"
     . "&confirm=$hd->{confirm}");
-is($post->{status}, 202, 'POST start on demand: 202') or diag($post->{content});
+is($post->{status}, 409, 'POST start on demand within the app\'s interval: 409')
+    or diag($post->{content});
+like($post->{content}, qr/had a heap diff \d+ s ago; MemTrackHeapDiffInterval is 3600 s \(force=1 starts one anyway\)/,
+     'the interval, and how to force');
+$post = $h->request('POST', '/memtrack-status', {
+    'Content-Type' => 'application/x-www-form-urlencoded' },
+    "action=start&endpoint=ItemsController%23index&pid=$other&force=1"
+    . "&confirm=" . heap_diff()->{confirm});
+is($post->{status}, 202, 'POST start on demand, force=1: 202') or diag($post->{content});
 my %FLAT = ('/items' => 70, '/churn' => 30);
 my $demand;
 $sent = 0;
@@ -176,6 +189,7 @@ ok($demand, "the diff on demand ended after $sent requests")
 $demand //= {};
 is($demand->{outcome}, 'done', 'done') or diag($demand->{message});
 is($demand->{pid}, $other, 'in the process asked for');
+ok($demand->{forced}, 'and says it was forced');
 my $kept = $demand->{diff}{kept_bytes} // 1e12;
 cmp_ok($kept, '<', 256 * 1024, "a process with no leak kept $kept bytes: nearly nothing")
     or diag(explain([@{ $demand->{diff}{top} || [] }[0 .. 4]]));

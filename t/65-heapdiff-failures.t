@@ -13,6 +13,8 @@
 #   - a directory the app's user may not write in
 #   - a full disk: a small tmpfs mounted over the directory
 #   - cancel: the process stops tracing and removes its snapshot
+#   - on demand again within MemTrackHeapDiffInterval: refused, unless
+#     forced (force=1)
 #   - bad POSTs; directives configtest refuses; the only process of an app
 #     is dumped only when forced
 use strict;
@@ -74,17 +76,23 @@ sub post {
     return ($res->{status}, $json);
 }
 
-sub start_on {
-    my ($pid, $endpoint) = @_;
-    $endpoint //= 'MTTestApp%23leak';
-    # after a failure the process is asked to stop tracing: until it did
-    # (its next request), a new attempt waits
+# after a failure the process is asked to stop tracing: until it did (its
+# next request), a new attempt waits
+sub until_idle {
     my $until = time + 60;
     while (heap_diff()->{current} && time < $until) {
         $bad += MTAnalysis::load($h, mix => { '/hello' => 1 }, requests => 10,
                                  clients => 2);
     }
-    my ($status, $j) = post("action=start&endpoint=$endpoint&pid=$pid");
+}
+
+# Forced: the cases follow one another within MemTrackHeapDiffInterval
+# (3600 s) of the one app, which refuses a second diff otherwise.
+sub start_on {
+    my ($pid, $endpoint) = @_;
+    $endpoint //= 'MTTestApp%23leak';
+    until_idle();
+    my ($status, $j) = post("action=start&endpoint=$endpoint&pid=$pid&force=1");
     is($status, 202, "started on demand in process $pid") or diag(explain($j));
     return $j->{token};
 }
@@ -155,6 +163,16 @@ my $doc = eval { decode_json($rd->cmd('GET', $rk // 'none')) } || {};
 is($doc->{token}, $token, 'the result document in Redis');
 is_deeply([snapshots_in($DIR)], [], 'the snapshot files are removed');
 
+# ---- on demand again within the interval: refused unless forced ----
+
+until_idle();
+my ($status, $j) = post("action=start&endpoint=MTTestApp%23leak&pid=$pids[1]");
+is($status, 409, 'a second diff of the app within MemTrackHeapDiffInterval: 409')
+    or diag(explain($j));
+like($j->{message} // '', qr/^app \S+ had a heap diff \d+ s ago; MemTrackHeapDiffInterval is 3600 s \(force=1 starts one anyway\)$/,
+     "clearly: $j->{message}");
+ok(!heap_diff()->{current}, 'nothing started');
+
 # ---- Redis down: done all the same ----
 
 $rd->stop;
@@ -224,7 +242,7 @@ $token = start_on($pids[1]);
 ok(until_result($token, sub { my $c = $_[0]{current} || {};
                               ($c->{state} // '') eq 'waiting' }),
    'snapshot 1 taken');
-my ($status, $j) = post('action=cancel');
+($status, $j) = post('action=cancel');
 is($status, 200, 'cancel: 200') or diag(explain($j));
 $r = until_result($token) || {};
 is($r->{outcome}, 'cancelled', 'cancelled');

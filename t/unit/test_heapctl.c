@@ -49,13 +49,14 @@ static mt_heapctl_t *fresh(mt_heapctl_params_t *params)
     return &hc;
 }
 
-static apr_status_t begin(mt_heapctl_t *hc, int trigger, int pid, int procs,
-                          const char *root, char *why)
+static apr_status_t begin_ex(mt_heapctl_t *hc, int trigger, int pid,
+                             int procs, const char *root, int forced, char *why)
 {
     mt_heapctl_begin_t b;
 
     memset(&b, 0, sizeof(b));
     b.trigger = trigger;
+    b.forced = forced;
     b.token = 77;
     b.endpoint = EP;
     b.endpoint_name = "HeapController#hoard";
@@ -64,6 +65,12 @@ static apr_status_t begin(mt_heapctl_t *hc, int trigger, int pid, int procs,
     b.app_root = root;
     b.app_processes = procs;
     return mt_heapctl_begin(hc, &b, apr_time_now(), now_mono, why, 300);
+}
+
+static apr_status_t begin(mt_heapctl_t *hc, int trigger, int pid, int procs,
+                          const char *root, char *why)
+{
+    return begin_ex(hc, trigger, pid, procs, root, 0, why);
 }
 
 /* One recorded request of process pid and endpoint ep. */
@@ -175,7 +182,9 @@ static void test_a_whole_attempt(void)
     ok(strstr(want, "heap_step=0") != NULL, "step 0: stop, remove");
     ack(hc, 0, 3, NULL, msg);
     is_int(state(hc), MT_HEAPCTL_IDLE, "idle once it did");
-    begin(hc, MT_HEAPCTL_DEMAND, PID, 2, "/srv/app", why);
+    /* the same app again within its interval: forced (test_interval) */
+    is_int(begin_ex(hc, MT_HEAPCTL_DEMAND, PID, 2, "/srv/app", 1, why),
+           APR_SUCCESS, "on demand, forced");
     for (i = 1; i <= 3; i++) {
         int k;
         ack(hc, i, EP, NULL, msg);
@@ -218,8 +227,17 @@ static void test_refusals(void)
     is_int(begin(hc, MT_HEAPCTL_VERDICT, PID, 2, "/srv/app", why), APR_EAGAIN,
            "a verdict within the interval");
     ok(strstr(why, "MemTrackHeapDiffInterval is 3600 s") != NULL, "%s", why);
-    is_int(begin(hc, MT_HEAPCTL_DEMAND, PID, 2, "/srv/app", why), APR_SUCCESS,
-           "on demand: no interval");
+    ok(strstr(why, "force=1") == NULL, "no force for an automatic one: %s", why);
+    is_int(begin_ex(hc, MT_HEAPCTL_VERDICT, PID, 2, "/srv/app", 0, why),
+           APR_EAGAIN, "a verdict within the interval");
+    is_int(begin(hc, MT_HEAPCTL_DEMAND, PID, 2, "/srv/app", why), APR_EAGAIN,
+           "on demand within the interval too");
+    is_str(why, "app /srv/app had a heap diff 0 s ago; MemTrackHeapDiffInterval "
+           "is 3600 s (force=1 starts one anyway)", "says so, and how to force");
+    is_int(state(hc), MT_HEAPCTL_IDLE, "nothing started");
+    is_int(begin_ex(hc, MT_HEAPCTL_DEMAND, PID, 2, "/srv/app", 1, why),
+           APR_SUCCESS, "on demand with force: within the interval");
+    ok(hc->shm->cur.forced, "forced");
     mt_heapctl_cancel(hc, "test", 1, now_mono);
     ack(hc, 0, 0, NULL, why);
     now_mono += 3601 * SEC;
@@ -297,6 +315,41 @@ static void test_failures(void)
     is_int(state(hc), MT_HEAPCTL_IDLE, "the companion cleaned up itself");
     is_str(mt_heapctl_error_words("bogus"), "an error the module does not know",
            "an unknown code");
+}
+
+/* On demand without a process named: the interval is checked when a
+ * request names it. */
+static void test_interval_armed(void)
+{
+    mt_heapctl_t *hc = fresh(NULL);
+    char why[300], msg[600];
+
+    begin(hc, MT_HEAPCTL_VERDICT, PID, 2, "/srv/app", why);
+    mt_heapctl_cancel(hc, "test", 1, now_mono);
+    ack(hc, 0, 0, NULL, msg);
+    now_mono += 600 * SEC;
+    is_int(begin(hc, MT_HEAPCTL_DEMAND, 0, 0, NULL, why), APR_SUCCESS,
+           "armed: the app is not known yet");
+    is_int(mt_heapctl_target(hc, PID, TICKS, "/srv/app", 2, now_mono, why, 300),
+           APR_EINVAL, "its process is of an app within its interval");
+    is_str(why, "app /srv/app had a heap diff 600 s ago; "
+           "MemTrackHeapDiffInterval is 3600 s (force=1 starts one anyway)",
+           "says so");
+    is_int(state(hc), MT_HEAPCTL_IDLE, "the attempt ends");
+    is_str(last_message(hc), why, "failed, with that message");
+    is_int(begin_ex(hc, MT_HEAPCTL_DEMAND, 0, 0, NULL, 1, why), APR_SUCCESS,
+           "armed, forced");
+    is_int(mt_heapctl_target(hc, PID, TICKS, "/srv/app", 2, now_mono, why, 300),
+           APR_SUCCESS, "forced: the interval does not apply");
+    is_int(state(hc), MT_HEAPCTL_ASK, "asking");
+    now_mono += 3599 * SEC;
+    mt_heapctl_cancel(hc, "test", 1, now_mono);
+    ack(hc, 0, 0, NULL, msg);
+    is_int(begin(hc, MT_HEAPCTL_DEMAND, PID, 2, "/srv/app", why), APR_EAGAIN,
+           "a forced attempt counts for the interval too");
+    now_mono += 1 * SEC;
+    is_int(begin(hc, MT_HEAPCTL_DEMAND, PID, 2, "/srv/app", why), APR_SUCCESS,
+           "after the interval, on demand: fine");
 }
 
 static void test_diff_owner_dies(void)
@@ -387,6 +440,7 @@ int main(void)
     test_a_whole_attempt();
     test_refusals();
     test_failures();
+    test_interval_armed();
     test_diff_owner_dies();
     test_demand_cancel_confirm();
     test_names_and_paths();
