@@ -323,6 +323,14 @@
 #define MT_HEAPCTL_STOP_SECS  60     /* seconds: STOP, how long to ask */
 #define MT_HEAPCTL_DIFF_TRIES 2      /* count: children that may start a
                                       * diff */
+#define MT_HEAPCTL_RESULT_FILES 64   /* count: result documents
+                                      * (memtrack-heapdiff-<token>.json)
+                                      * kept in MemTrackHeapDiffDir, the
+                                      * newest by time; the child that
+                                      * writes one removes the older ones.
+                                      * As many as memtrack-report shows
+                                      * (MT_REPORT_HD_KEEP); one of 20 rows
+                                      * is under 20 KB, so all under 1.3 MB */
 #define MT_HC_LOCK_TRIES      64     /* count: as MT_STATE_LOCK_TRIES */
 #define MT_HC_LOCK_YIELDS     4      /* count: as MT_STATE_LOCK_YIELDS; then
                                       * the caller gives up (busy) */

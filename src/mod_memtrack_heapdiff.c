@@ -23,7 +23,8 @@
  *               thread of its own, never on a request thread: reading
  *               hundreds of MB takes seconds. The thread removes the
  *               snapshots, writes the result to MemTrackHeapDiffDir/
- *               memtrack-heapdiff-TOKEN.json and into the shared results.
+ *               memtrack-heapdiff-TOKEN.json (removing all but the newest
+ *               MT_HEAPCTL_RESULT_FILES there) and into the shared results.
  *               A child that exits meanwhile stops its thread, and another
  *               child takes the diff over.
  *   the page    a POST to the status handler starts (action=start,
@@ -32,8 +33,9 @@
  *               (confirm=); mt_heapdiff_view gives the page its copy.
  *
  * The snapshots never leave MemTrackHeapDiffDir and no client ever sees one:
- * nothing here serves a file. File names are made of numbers the module
- * chose (pid, token, step).
+ * nothing here serves a file, and check_config refuses a MemTrackHeapDiffDir
+ * inside any server's DocumentRoot. File names are made of numbers the
+ * module chose (pid, token, step).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -64,6 +66,7 @@
 #include "mod_memtrack_target.h"
 #include "mt_analysis.h"
 #include "mt_buf.h"
+#include "mt_heapfiles.h"
 #include "mt_heapview.h"
 #include "mt_status.h"          /* MT_STATUS_HANDLER */
 #include "mt_limits.h"
@@ -102,17 +105,49 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return OK;
 }
 
+/* A snapshot holds every string of the app: MemTrackHeapDiffDir at or
+ * under the DocumentRoot of any server (the main one or a virtual host,
+ * each merged with the main's by now) would let clients fetch them. */
+static int dir_served(const char *dir, server_rec *s, apr_pool_t *ptemp)
+{
+    server_rec *v;
+
+    for (v = s; v; v = v->next) {
+        const core_server_config *core = ap_get_core_module_config(v->module_config);
+        const char *root = core ? core->ap_document_root : NULL;
+
+        if (root && mt_heapfiles_inside(dir, root, ptemp)) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_ERR, 0, s,
+                         "memtrack: MemTrackHeapDiffDir %s is inside the "
+                         "DocumentRoot %s of %s: heap snapshots hold every "
+                         "string of the app and must never be served; choose "
+                         "a directory outside every DocumentRoot", dir, root,
+                         v->is_virtual && v->defn_name
+                         ? apr_psprintf(ptemp, "the virtual host %s (%s:%d)",
+                                        v->server_hostname ? v->server_hostname
+                                                           : "?",
+                                        v->defn_name, v->defn_line_number)
+                         : "the main server");
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Runs in `apachectl configtest` too. */
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
                         apr_pool_t *ptemp, server_rec *s)
 {
     const mt_heapctl_params_t *params = mt_heapdiff_conf_params();
 
-    (void)pconf; (void)plog; (void)ptemp;
+    (void)pconf; (void)plog;
     if (params->auto_on && !params->dir[0]) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_ERR, 0, s,
                      "memtrack: MemTrackHeapDiff On needs MemTrackHeapDiffDir "
                      "(where the app processes write their heap snapshots)");
+        return !OK;
+    }
+    if (params->dir[0] && dir_served(params->dir, s, ptemp)) {
         return !OK;
     }
     return OK;
@@ -253,6 +288,31 @@ static const char *store_redis(const mt_hd_job_t *job, apr_pool_t *p)
                         job->params.redis_ttl_sec);
 }
 
+/* Only the newest MT_HEAPCTL_RESULT_FILES result files stay: this child
+ * just made one in the directory, so it may remove the others (mode 0700
+ * or 2770 without the sticky bit: whoever may create there may remove). */
+static void prune_results(const mt_hd_job_t *job, const char *written)
+{
+    mt_heapfiles_prune_t out;
+    apr_status_t rv;
+
+    rv = mt_heapfiles_prune_results(job->params.dir, MT_HEAPCTL_RESULT_FILES,
+                                    written, &out);
+    if (rv != APR_SUCCESS || out.failed) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv != APR_SUCCESS ? rv
+                     : APR_FROM_OS_ERROR(out.err), mt_hd_server, "memtrack: "
+                     "heap diff %" APR_UINT64_T_FMT ": cannot remove %d of the "
+                     "older result files in %s (%d are kept)", job->a.token,
+                     out.failed, job->params.dir, MT_HEAPCTL_RESULT_FILES);
+    }
+    else if (out.removed) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, mt_hd_server, "memtrack: heap "
+                     "diff %" APR_UINT64_T_FMT ": removed %d older result "
+                     "files (%d are kept)", job->a.token, out.removed,
+                     MT_HEAPCTL_RESULT_FILES);
+    }
+}
+
 /* The result document, beside the snapshots (best effort: logged). */
 static void write_result(const mt_hd_job_t *job, apr_pool_t *p)
 {
@@ -268,15 +328,17 @@ static void write_result(const mt_hd_job_t *job, apr_pool_t *p)
     mt_buf_init(&b, 16384, p);
     mt_heapview_result_json(&b, &v->results[i]);
     mt_buf_putc(&b, '\n');
-    apr_snprintf(path, sizeof(path), "%s/memtrack-heapdiff-%" APR_UINT64_T_FMT
-                 ".json", job->params.dir, job->a.token);
+    mt_heapfiles_result_path(path, sizeof(path), job->params.dir, job->a.token);
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (fd < 0 || write(fd, b.data, b.len) != (ssize_t)b.len) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, errno, mt_hd_server, "memtrack: "
                      "heap diff %" APR_UINT64_T_FMT ": cannot write %s (the "
                      "result is on the status page)", job->a.token, path);
     }
-    if (fd >= 0) close(fd);
+    if (fd >= 0) {
+        close(fd);
+        prune_results(job, strrchr(path, '/') + 1);
+    }
     if (fd >= 0 && mt_hd_redis && job->params.redis_ttl_sec > 0) {
         char err[300];
         if (mt_redis_blob_put(mt_hd_redis, mt_hd_redis_connect_ms,

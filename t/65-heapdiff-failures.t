@@ -15,8 +15,10 @@
 #   - cancel: the process stops tracing and removes its snapshot
 #   - on demand again within MemTrackHeapDiffInterval: refused, unless
 #     forced (force=1)
-#   - bad POSTs; directives configtest refuses; the only process of an app
-#     is dumped only when forced
+#   - only the newest 64 result files (MT_HEAPCTL_RESULT_FILES) stay
+#   - bad POSTs; directives configtest refuses (a MemTrackHeapDiffDir
+#     inside a DocumentRoot too); the only process of an app is dumped only
+#     when forced
 use strict;
 use warnings;
 use FindBin;
@@ -118,6 +120,7 @@ sub until_result {
 }
 
 sub snapshots_in { my ($d) = @_; return glob("$d/memtrack-heap-*") }
+sub results_in { my ($d) = @_; return glob("$d/memtrack-heapdiff-*.json") }
 
 # ---- a client cannot ask ----
 
@@ -140,9 +143,32 @@ is_deeply([grep { $_->{heap_snapshot} } $h->records], [],
 
 # ---- Redis up: the snapshots kept there ----
 
+# 70 result files of earlier diffs, a day old and older: with the first
+# result written, the newest 64 of the 71 stay (MT_HEAPCTL_RESULT_FILES).
+my $KEEP = 64;
+my @OLD = map { 1000 + $_ } 1 .. 70;               # tokens, oldest first
+for my $i (0 .. $#OLD) {
+    my $f = "$DIR/memtrack-heapdiff-$OLD[$i].json";
+    open my $fh, '>', $f or die "$f: $!";
+    print $fh "{}\n";
+    close $fh;
+    chown @APP_USER, $f;
+    utime time - 86400 - 100 + $i, time - 86400 - 100 + $i, $f;
+}
+open my $other_fh, '>', "$DIR/notes.txt" or die "$DIR/notes.txt: $!";
+close $other_fh;
+
 my $token = start_on($pids[0]);
 my $r = until_result($token) || {};
 is($r->{outcome}, 'done', 'a diff on demand is done') or diag(explain($r));
+my %left = map { m{memtrack-heapdiff-(\d+)\.json$} ? ($1 => 1) : () } results_in($DIR);
+is(scalar keys %left, $KEEP, "$KEEP result files stay") or diag(join ' ', sort keys %left);
+ok($left{$token}, 'the new one among them');
+is_deeply([grep { $left{$_} } @OLD[0 .. 6]], [], 'the 7 oldest removed');
+is(scalar(grep { $left{$_} } @OLD[7 .. $#OLD]), 63, 'the 63 newer kept');
+ok(-e "$DIR/notes.txt", 'another file is not touched');
+like($h->error_log, qr/heap diff $token: removed 7 older result files \($KEEP are kept\)/,
+     'the error log says so');
 like($r->{message}, qr/snapshots kept in Redis as memtrack:heap:\S+-$pids[0]-\d+:1\.\.3 for 600 s/,
      'the snapshots kept in Redis');
 my $top = ($r->{diff}{top} || [])->[0] || {};
@@ -183,6 +209,8 @@ like($r->{message}, qr{not kept in Redis: Redis at redis://127\.0\.0\.1:\d+/0: c
      'and says why the snapshots are not in Redis') or diag($r->{message});
 like($h->error_log, qr{snapshot 1 not kept in Redis: Redis at redis://127\.0\.0\.1:\d+/0: connect},
      'the error log too');
+is(scalar(my @res = results_in($DIR)), $KEEP, "a second result: still $KEEP files");
+ok(-e "$DIR/memtrack-heapdiff-$token.json", 'the newest among them');
 
 # ---- the process killed between snapshots ----
 
@@ -295,12 +323,21 @@ for my $case (["MemTrackHeapDiff On\n", qr/MemTrackHeapDiff On needs MemTrackHea
               ["MemTrackHeapDiffDir /a/../b\n", qr/without \.\./],
               ["MemTrackHeapDiffRequests 0\n", qr/MemTrackHeapDiffRequests: '0' is not a whole number from 1/],
               ["MemTrackHeapDiffMaxSize 10K\n", qr/MemTrackHeapDiffMaxSize: '10K' is not a size of 1M or more/],
-              ["MemTrackHeapDiff maybe\n", qr/MemTrackHeapDiff: 'maybe' is neither On nor Off/]) {
+              ["MemTrackHeapDiff maybe\n", qr/MemTrackHeapDiff: 'maybe' is neither On nor Off/],
+              # where a client could fetch the snapshots
+              ["MemTrackHeapDiffDir \"\@DIR\@/htdocs/heap\"\n",
+               qr{MemTrackHeapDiffDir \S+/htdocs/heap is inside the DocumentRoot \S+/htdocs of the main server: heap snapshots hold every string of the app and must never be served}],
+              ["<VirtualHost 127.0.0.1:\@PORT\@>\nServerName site.test\n"
+               . "DocumentRoot \"\@DIR\@/site\"\n</VirtualHost>\n"
+               . "MemTrackHeapDiffDir \"\@DIR\@/site/private/heap\"\n",
+               qr{MemTrackHeapDiffDir \S+/site/private/heap is inside the DocumentRoot \S+/site of the virtual host site\.test \(\S+httpd\.conf:\d+\)}]) {
     my ($rc, $out) = MTTest::configtest(conf => $case->[0]);
     isnt($rc, 0, "configtest refuses: $case->[0]");
     like($out, $case->[1], 'naming it');
 }
 my ($rc, $out) = MTTest::configtest(conf => "MemTrackHeapDiff On\nMemTrackHeapDiffDir /var/tmp/x\n");
 is($rc, 0, 'On with a directory is fine') or diag($out);
+($rc, $out) = MTTest::configtest(conf => "MemTrackHeapDiffDir \"\@DIR\@/htdocs-heap\"\n");
+is($rc, 0, 'beside the DocumentRoot, sharing its first letters: fine') or diag($out);
 
 done_testing();
