@@ -110,17 +110,37 @@ __attribute__((constructor)) static void layout_keys(void)
     }
 }
 
-static int same_bytes(const unsigned char *a, const char *b, apr_size_t n)
+/* a[0..n) == b[0..n). Whole words, the last one overlapping the one
+ * before it, so a key or a literal (4 to 26 bytes) costs two to four
+ * compares and no loop over its tail; the caller has checked that a holds
+ * n bytes. */
+static inline int same_bytes(const unsigned char *a, const char *b,
+                             apr_size_t n)
 {
     apr_uint64_t x, y;
+    apr_uint32_t u, v;
+    apr_size_t i;
 
-    for (; n >= 8; a += 8, b += 8, n -= 8) {
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y) return 0;
+    if (n >= 8) {
+        for (i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y) return 0;
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
     }
-    for (; n > 0; n--) {
-        if (*a++ != (unsigned char)*b++) return 0;
+    if (n >= 4) {
+        memcpy(&u, a, 4);
+        memcpy(&v, b, 4);
+        if (u != v) return 0;
+        memcpy(&u, a + n - 4, 4);
+        memcpy(&v, b + n - 4, 4);
+        return u == v;
+    }
+    for (i = 0; i < n; i++) {
+        if (a[i] != (unsigned char)b[i]) return 0;
     }
     return 1;
 }
@@ -223,6 +243,23 @@ static int expect(ps_t *s, unsigned char c, const char *what)
 
 #define ONES  0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+/* The bytes of the 16 at p that are '"', '\\', below 0x20 or above 0x7f,
+ * as a bit mask (bit i: byte i): one signed compare takes both the control
+ * bytes and the non-ASCII ones. */
+static inline unsigned int special16(const unsigned char *p)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i m = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                     _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+        _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+
+    return (unsigned int)_mm_movemask_epi8(m);
+}
+#endif
 
 /* Nonzero when one of the 8 bytes is '"', '\\', below 0x20 or above 0x7f. */
 static apr_uint64_t special8(const unsigned char *p)
@@ -348,6 +385,17 @@ static int string(ps_t *s, sout_t *o)
     for (;;) {
         run = s->p;
         for (;;) {
+#ifdef __SSE2__
+            if (s->end - s->p >= 16) {
+                unsigned int m16 = special16(s->p);
+                if (m16 == 0) {
+                    s->p += 16;
+                    continue;
+                }
+                s->p += __builtin_ctz(m16);
+                break;
+            }
+#endif
             if (s->end - s->p >= 8) {
                 if ((m = special8(s->p)) == 0) {
                     s->p += 8;
@@ -421,6 +469,46 @@ typedef struct num_t {
     double      dv;
 } num_t;
 
+/* Where the first byte of the 8 at p that is not a decimal digit is
+ * (0 to 7), or 8 when all are. A byte is a digit when its high nibble is
+ * 3 and adding 6 leaves it 3; a carry out of a byte only reaches the
+ * bytes above it, never the first non-digit's verdict. */
+static inline unsigned int digits8(const unsigned char *p)
+{
+    apr_uint64_t x, m;
+
+    memcpy(&x, p, 8);
+    m = ((x & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL)
+        | (((x + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL)
+           ^ 0x3030303030303030ULL);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return m ? (unsigned int)__builtin_ctzll(m) >> 3 : 8;
+#else
+    {
+        unsigned int i;
+        for (i = 0; i < 8 && (unsigned)(p[i] - '0') < 10; i++) {}
+        return m ? i : 8;
+    }
+#endif
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* The value of the k digits (1 to 8) at p, the first the highest: moved
+ * up to the top of the word behind zeros, then added in pairs, fours and
+ * eights (three multiplies instead of eight). */
+static inline apr_uint64_t value8(const unsigned char *p, unsigned int k)
+{
+    apr_uint64_t x;
+
+    memcpy(&x, p, 8);
+    x = (x - 0x3030303030303030ULL) << (8 * (8 - k));
+    x = (x * 10 + (x >> 8)) & 0x00FF00FF00FF00FFULL;
+    x = (x * 100 + (x >> 16)) & 0x0000FFFF0000FFFFULL;
+    return (x * 10000 + (x >> 32)) & 0xFFFFFFFFULL;
+}
+#define MT_VALUE8 1
+#endif
+
 /* Decimal digits into *acc; *over when they do not fit 64 bits. Up to 19
  * digits cannot overflow, so only longer runs are checked. */
 static int digits(ps_t *s, apr_uint64_t *acc, int *over, int *count)
@@ -428,6 +516,19 @@ static int digits(ps_t *s, apr_uint64_t *acc, int *over, int *count)
     const unsigned char *from = s->p;
     apr_uint64_t v = *acc;
 
+#ifdef MT_VALUE8
+    if (s->end - s->p >= 8) {           /* the first (up to) 8 at once */
+        unsigned int k = digits8(s->p);
+        if (k > 0) {
+            static const apr_uint64_t scale[9] = {
+                1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+                100000000
+            };
+            v = v * scale[k] + value8(s->p, k);
+            s->p += k;
+        }
+    }
+#endif
     while (s->p < s->end && (unsigned)(*s->p - '0') < 10) {
         v = v * 10 + (unsigned)(*s->p++ - '0');
     }
@@ -502,7 +603,7 @@ static int number(ps_t *s, num_t *v)
     return 1;
 }
 
-static int literal_n(ps_t *s, const char *w, apr_size_t n)
+static inline int literal_n(ps_t *s, const char *w, apr_size_t n)
 {
     if ((apr_size_t)(s->end - s->p) < n || !same_bytes(s->p, w, n)) {
         return fail_byte(s, "not JSON: unexpected byte");
@@ -513,6 +614,17 @@ static int literal_n(ps_t *s, const char *w, apr_size_t n)
 
 #define literal(s, w) literal_n(s, w, sizeof(w) - 1)
 
+/* Past a run of digits, eight at a time while they last. */
+static inline void skip_digits(ps_t *s)
+{
+    while (s->end - s->p >= 8) {
+        unsigned int k = digits8(s->p);
+        s->p += k;
+        if (k < 8) return;
+    }
+    while (s->p < s->end && (unsigned)(*s->p - '0') < 10) s->p++;
+}
+
 /* A number checked by the grammar, its value not wanted. */
 static int skip_number(ps_t *s)
 {
@@ -521,10 +633,10 @@ static int skip_number(ps_t *s)
         return fail(s, "not JSON: a bad number", 0);
     }
     if (*s->p == '0') s->p++;
-    else while (s->p < s->end && (unsigned)(*s->p - '0') < 10) s->p++;
+    else skip_digits(s);
     if (s->p < s->end && *s->p == '.') {
         const unsigned char *f = ++s->p;
-        while (s->p < s->end && (unsigned)(*s->p - '0') < 10) s->p++;
+        skip_digits(s);
         if (s->p == f) return fail(s, "not JSON: a bad number", 0);
     }
     if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
@@ -708,6 +820,7 @@ static int gc_field(ps_t *s, int key, apr_int64_t *allocated, int *present)
         else if (!value(s)) {
             return 0;
         }
+        if (s->p < s->end && *s->p == ',') { s->p++; continue; }
         ws(s);
         if (s->p < s->end && *s->p == ',') { s->p++; continue; }
         return expect(s, '}', "not JSON: expected ',' or '}'");
@@ -836,6 +949,7 @@ static int next_key(ps_t *s, apr_size_t *pos, int *key)
 {
     const unsigned char *k;
 
+    ws(s);
     if (*pos < LAYOUT_N
         && (apr_size_t)(s->end - s->p) > layout[*pos].len
         && same_bytes(s->p, layout[*pos].text, layout[*pos].len)) {
@@ -862,11 +976,11 @@ static int members(ps_t *s, mt_report_rec_t *rec, sout_t *server,
     int key = K_OTHER;
 
     for (;;) {
-        ws(s);
         if (!next_key(s, &pos, &key)) return 0;
         ws(s);
         if (!field(s, key, rec, server)) return 0;
         *seen |= 1u << key;
+        if (s->p < s->end && *s->p == ',') { s->p++; continue; }
         ws(s);
         if (s->p < s->end && *s->p == ',') { s->p++; continue; }
         return expect(s, '}', "not JSON: expected ',' or '}'");
