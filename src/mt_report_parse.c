@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "mt_record.h"
 #include "mt_report_parse.h"
@@ -97,8 +100,13 @@ static const layout_t gc_layout[] = { MT_RECORD_GC_KEYS(AS_GC_LAYOUT) };
 #undef AS_GC_LAYOUT
 #define GC_LAYOUT_N (sizeof(gc_layout) / sizeof(gc_layout[0]))
 
-/* The field of each layout key, looked up once when the program starts. */
+/* The field of each layout key, looked up once when the program starts,
+ * and each key's text in 32 bytes (zeros after it) for whole-vector
+ * compares. */
+#define PAD 32
 static int layout_key[LAYOUT_N];
+static unsigned char layout_pad[LAYOUT_N][PAD] __attribute__((aligned(16)));
+static unsigned char gc_pad[GC_LAYOUT_N][PAD] __attribute__((aligned(16)));
 
 __attribute__((constructor)) static void layout_keys(void)
 {
@@ -107,6 +115,14 @@ __attribute__((constructor)) static void layout_keys(void)
     for (i = 0; i < LAYOUT_N; i++) {
         layout_key[i] = key_of((const unsigned char *)layout[i].text + 1,
                                layout[i].len - 3);
+        if (layout[i].len <= PAD) {
+            memcpy(layout_pad[i], layout[i].text, layout[i].len);
+        }
+    }
+    for (i = 0; i < GC_LAYOUT_N; i++) {
+        if (gc_layout[i].len <= PAD) {
+            memcpy(gc_pad[i], gc_layout[i].text, gc_layout[i].len);
+        }
     }
 }
 
@@ -143,6 +159,33 @@ static inline int same_bytes(const unsigned char *a, const char *b,
         if (a[i] != (unsigned char)b[i]) return 0;
     }
     return 1;
+}
+
+/* Whether the line at p..end goes on with the layout key l (its text
+ * padded in pad): the line holds more than the key (its value follows).
+ * With 32 bytes to read, one or two vector compares. */
+static inline int layout_at(const unsigned char *p, const unsigned char *end,
+                            const layout_t *l, const unsigned char *pad)
+{
+#ifdef __SSE2__
+    if (end - p > PAD && l->len <= PAD) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned int eq = (unsigned int)_mm_movemask_epi8(
+            _mm_cmpeq_epi8(a, _mm_load_si128((const __m128i *)(const void *)pad)));
+        unsigned int want = l->len >= 32 ? 0xFFFFFFFFu
+                                         : (1u << l->len) - 1;
+        if (l->len > 16) {
+            __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+            eq |= (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(
+                b, _mm_load_si128((const __m128i *)(const void *)(pad + 16))))
+                  << 16;
+        }
+        return (~eq & want) == 0;
+    }
+#else
+    (void)pad;
+#endif
+    return (apr_size_t)(end - p) > l->len && same_bytes(p, l->text, l->len);
 }
 
 /* ---- errors ---- */
@@ -245,7 +288,6 @@ static int expect(ps_t *s, unsigned char c, const char *what)
 #define HIGHS 0x8080808080808080ULL
 
 #ifdef __SSE2__
-#include <emmintrin.h>
 /* The bytes of the 16 at p that are '"', '\\', below 0x20 or above 0x7f,
  * as a bit mask (bit i: byte i): one signed compare takes both the control
  * bytes and the non-ASCII ones. */
@@ -690,15 +732,13 @@ static int container(ps_t *s, unsigned char close)
     }
 }
 
-/* Any value, checked and skipped. */
-static int value(ps_t *s)
+/* Any value, checked and skipped; value_at: at s->p, the whitespace
+ * before it already skipped. */
+static int value_at(ps_t *s)
 {
-    sout_t none = { NULL, 0, 0 };
-
-    ws(s);
     if (s->p >= s->end) return expect(s, '"', "");
     switch (*s->p) {
-    case '"': return string(s, &none);
+    case '"': return string(s, &(sout_t){ NULL, 0, 0 });
     case '{': return container(s, '}');
     case '[': return container(s, ']');
     case 't': return literal(s, "true");
@@ -710,7 +750,13 @@ static int value(ps_t *s)
     }
 }
 
-static int is_null(ps_t *s)
+static int value(ps_t *s)
+{
+    ws(s);
+    return value_at(s);
+}
+
+static inline int is_null(ps_t *s)
 {
     if (s->p < s->end && *s->p == 'n') {
         return literal(s, "null") ? 1 : -1;
@@ -718,15 +764,60 @@ static int is_null(ps_t *s)
     return 0;
 }
 
+#ifdef MT_VALUE8
+/* The usual integer, 1 to 15 plain digits (no sign, fraction, exponent or
+ * leading zero), at once, s->p moved past it; 0 (s->p unmoved) for
+ * anything else, which number() then takes by the grammar. */
+static inline int plain_int(ps_t *s, apr_int64_t *out)
+{
+    unsigned int k, k2;
+    apr_uint64_t v;
+    const unsigned char *e;
+
+    if (s->end - s->p <= 16 || (k = digits8(s->p)) == 0
+        || (k > 1 && *s->p == '0')) {
+        return 0;
+    }
+    if (k < 8) {
+        v = value8(s->p, k);
+        e = s->p + k;
+    }
+    else {
+        static const apr_uint64_t scale[8] = {
+            1, 10, 100, 1000, 10000, 100000, 1000000, 10000000
+        };
+        if ((k2 = digits8(s->p + 8)) == 8) return 0;
+        v = value8(s->p, 8);
+        if (k2 > 0) v = v * scale[k2] + value8(s->p + 8, k2);
+        e = s->p + 8 + k2;
+    }
+    if (*e == '.' || (*e | 0x20) == 'e') return 0;
+    s->p = e;
+    *out = (apr_int64_t)v;
+    return 1;
+}
+#endif
+
 /* An integer field: *out stays as it is for null. min: the smallest value
  * allowed. */
 static int int_field(ps_t *s, int key, apr_int64_t *out, apr_int64_t min,
                      apr_int64_t max)
 {
     num_t v = { 0, 0, 0 };
-    int null = is_null(s);
+    int null;
 
-    if (null) return null > 0;
+#ifdef MT_VALUE8
+    const unsigned char *at = s->p;
+
+    if (plain_int(s, &v.iv)) {
+        if (v.iv >= min && v.iv <= max) {
+            *out = v.iv;
+            return 1;
+        }
+        s->p = at;                      /* out of range: said below */
+    }
+#endif
+    if ((null = is_null(s)) != 0) return null > 0;
     if (s->p >= s->end || (*s->p != '-' && (*s->p < '0' || *s->p > '9'))) {
         return fail_type(s, key, "an integer");
     }
@@ -797,8 +888,8 @@ static int gc_field(ps_t *s, int key, apr_int64_t *allocated, int *present)
     if (s->p < s->end && *s->p == '}') { s->p++; return 1; }
     for (;;) {
         ws(s);
-        if (pos < GC_LAYOUT_N && (apr_size_t)(s->end - s->p) > gc_layout[pos].len
-            && same_bytes(s->p, gc_layout[pos].text, gc_layout[pos].len)) {
+        if (pos < GC_LAYOUT_N
+            && layout_at(s->p, s->end, &gc_layout[pos], gc_pad[pos])) {
             k = s->p + 1;               /* the writer's next key */
             kl = (ptrdiff_t)gc_layout[pos].len - 2;
             s->p += gc_layout[pos++].len;
@@ -817,7 +908,7 @@ static int gc_field(ps_t *s, int key, apr_int64_t *allocated, int *present)
         if (kl == 24 && !memcmp(k, "total_allocated_objects", 23)) {
             if (!int_field(s, key, allocated, 0, APR_INT64_MAX)) return 0;
         }
-        else if (!value(s)) {
+        else if (!value_at(s)) {
             return 0;
         }
         if (s->p < s->end && *s->p == ',') { s->p++; continue; }
@@ -924,7 +1015,7 @@ static int field(ps_t *s, int key, mt_report_rec_t *rec, sout_t *server)
     case K_PROBE_US:
         return int_field(s, key, &rec->probe_us, 0, APR_INT64_MAX);
     default:
-        return value(s);
+        return value_at(s);             /* members skipped the whitespace */
     }
 }
 
@@ -951,8 +1042,7 @@ static int next_key(ps_t *s, apr_size_t *pos, int *key)
 
     ws(s);
     if (*pos < LAYOUT_N
-        && (apr_size_t)(s->end - s->p) > layout[*pos].len
-        && same_bytes(s->p, layout[*pos].text, layout[*pos].len)) {
+        && layout_at(s->p, s->end, &layout[*pos], layout_pad[*pos])) {
         s->p += layout[*pos].len;
         *key = layout_key[(*pos)++];
         return 1;

@@ -200,6 +200,53 @@ static void test_bad(void)
     }
 }
 
+/* The same bad lines with more than 32 bytes after the bad value (before
+ * the last '}'): the parser's whole-word paths (keys, digits, literals)
+ * read ahead only where a line that long allows it, and must refuse the
+ * same things with the same message. */
+static void test_bad_long(void)
+{
+    static const char pad[] = ",\"zz\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"";
+    mt_report_rec_t r;
+    char server[MT_REPORT_SERVER_MAX + 1], why[200];
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *line = bad[i].line, *last = strrchr(line, '}');
+        char *longer;
+        if (!last || strstr(bad[i].why, "not closed")) continue;   /* the pad would close it */
+        longer = apr_pstrcat(pool, apr_pstrndup(pool, line, (apr_size_t)(last - line)),
+                             pad, last, NULL);
+        why[0] = '\0';
+        ok(parse(&r, server, longer, strlen(longer), why) == APR_EGENERAL
+           && strstr(why, bad[i].why), "refused: %s -> %s", longer, why);
+    }
+}
+
+/* Integers of every length, each followed by enough of the line for the
+ * eight-at-a-time paths, and one at the line's very end. */
+static void test_integers(void)
+{
+    static const char *const v[] = {
+        "0", "7", "42", "4096", "1234567", "12345678", "123456789",
+        "123456789012345", "1234567890123456", "9223372036854775807"
+    };
+    mt_report_rec_t r;
+    char server[MT_REPORT_SERVER_MAX + 1], why[200];
+    size_t i;
+
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        char *line = apr_psprintf(pool, "{" REQ ",\"memory_before\":%s,"
+                                  "\"host\":\"a-long-enough-host-name\"}", v[i]);
+        char *end = apr_psprintf(pool, "{" REQ ",\"memory_before\":%s}", v[i]);
+        why[0] = '\0';
+        ok(parse(&r, server, line, strlen(line), why) == APR_SUCCESS
+           && r.memory_before == apr_atoi64(v[i]), "memory_before %s mid-line %s", v[i], why);
+        ok(parse(&r, server, end, strlen(end), why) == APR_SUCCESS
+           && r.memory_before == apr_atoi64(v[i]), "memory_before %s at the end", v[i]);
+    }
+}
+
 static void test_nul_and_cuts(void)
 {
     mt_record_t rec;
@@ -280,6 +327,8 @@ int main(void)
     test_roundtrip();
     test_self();
     test_bad();
+    test_bad_long();
+    test_integers();
     test_nul_and_cuts();
     test_strings();
     test_times();
