@@ -60,7 +60,10 @@ static void id_after(char *out, apr_size_t n, const char *id)
     unsigned long long ms = 0, seq = 0;
 
     if (sscanf(id, "%llu-%llu", &ms, &seq) == 2) {
-        apr_snprintf(out, n, "%llu-%llu", ms, seq + 1);
+        /* APR's formatter has no %llu (it writes "%lu" itself): its own
+         * 64-bit format */
+        apr_snprintf(out, n, "%" APR_UINT64_T_FMT "-%" APR_UINT64_T_FMT,
+                     (apr_uint64_t)ms, (apr_uint64_t)seq + 1);
     }
 }
 
@@ -170,7 +173,8 @@ static void range_end(mt_report_input_t *in, rs_t *rs, apr_time_t until)
                                          ((until + MT_REPORT_REDIS_LAG) / 1000);
         if (strcmp(rs->end, "+") == 0 || (sscanf(rs->end, "%llu", &ms) == 1
                                           && ms > cap)) {
-            apr_snprintf(rs->end, sizeof(rs->end), "%llu", cap);
+            apr_snprintf(rs->end, sizeof(rs->end), "%" APR_UINT64_T_FMT,
+                         (apr_uint64_t)cap);
         }
     }
 }
