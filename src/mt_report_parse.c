@@ -100,29 +100,36 @@ static const layout_t gc_layout[] = { MT_RECORD_GC_KEYS(AS_GC_LAYOUT) };
 #undef AS_GC_LAYOUT
 #define GC_LAYOUT_N (sizeof(gc_layout) / sizeof(gc_layout[0]))
 
-/* The field of each layout key, looked up once when the program starts,
- * and each key's text in 32 bytes (zeros after it) for whole-vector
- * compares. */
+/* Each layout key as the parser compares it, made once when the program
+ * starts: its text in 32 bytes (zeros after it) for whole-vector
+ * compares, the bits of the bytes that count, and its field. */
 #define PAD 32
-static int layout_key[LAYOUT_N];
-static unsigned char layout_pad[LAYOUT_N][PAD] __attribute__((aligned(16)));
-static unsigned char gc_pad[GC_LAYOUT_N][PAD] __attribute__((aligned(16)));
+typedef struct pad_t {
+    unsigned char text[PAD];
+    unsigned int  want;                 /* bit i: byte i is the key's */
+    int           key;                  /* K_... */
+} __attribute__((aligned(16))) pad_t;  /* text: aligned vector loads */
+static pad_t layout_pad[LAYOUT_N];
+static pad_t gc_pad[GC_LAYOUT_N];
+
+static void pad_make(pad_t *out, const layout_t *l, int key)
+{
+    if (l->len <= PAD) memcpy(out->text, l->text, l->len);
+    out->want = l->len >= 32 ? 0xFFFFFFFFu : (1u << l->len) - 1;
+    out->key = key;
+}
 
 __attribute__((constructor)) static void layout_keys(void)
 {
     apr_size_t i;
 
     for (i = 0; i < LAYOUT_N; i++) {
-        layout_key[i] = key_of((const unsigned char *)layout[i].text + 1,
-                               layout[i].len - 3);
-        if (layout[i].len <= PAD) {
-            memcpy(layout_pad[i], layout[i].text, layout[i].len);
-        }
+        pad_make(&layout_pad[i], &layout[i],
+                 key_of((const unsigned char *)layout[i].text + 1,
+                        layout[i].len - 3));
     }
     for (i = 0; i < GC_LAYOUT_N; i++) {
-        if (gc_layout[i].len <= PAD) {
-            memcpy(gc_pad[i], gc_layout[i].text, gc_layout[i].len);
-        }
+        pad_make(&gc_pad[i], &gc_layout[i], K_OTHER);
     }
 }
 
@@ -161,26 +168,24 @@ static inline int same_bytes(const unsigned char *a, const char *b,
     return 1;
 }
 
-/* Whether the line at p..end goes on with the layout key l (its text
- * padded in pad): the line holds more than the key (its value follows).
+/* Whether the line at p..end goes on with the layout key l (pad: its
+ * padded form): the line holds more than the key (its value follows).
  * With 32 bytes to read, one or two vector compares. */
 static inline int layout_at(const unsigned char *p, const unsigned char *end,
-                            const layout_t *l, const unsigned char *pad)
+                            const layout_t *l, const pad_t *pad)
 {
 #ifdef __SSE2__
     if (end - p > PAD && l->len <= PAD) {
         __m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
-        unsigned int eq = (unsigned int)_mm_movemask_epi8(
-            _mm_cmpeq_epi8(a, _mm_load_si128((const __m128i *)(const void *)pad)));
-        unsigned int want = l->len >= 32 ? 0xFFFFFFFFu
-                                         : (1u << l->len) - 1;
+        unsigned int eq = (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(
+            a, _mm_load_si128((const __m128i *)(const void *)pad->text)));
         if (l->len > 16) {
             __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
             eq |= (unsigned int)_mm_movemask_epi8(_mm_cmpeq_epi8(
-                b, _mm_load_si128((const __m128i *)(const void *)(pad + 16))))
+                b, _mm_load_si128((const __m128i *)(const void *)(pad->text + 16))))
                   << 16;
         }
-        return (~eq & want) == 0;
+        return (~eq & pad->want) == 0;
     }
 #else
     (void)pad;
@@ -889,7 +894,7 @@ static int gc_field(ps_t *s, int key, apr_int64_t *allocated, int *present)
     for (;;) {
         ws(s);
         if (pos < GC_LAYOUT_N
-            && layout_at(s->p, s->end, &gc_layout[pos], gc_pad[pos])) {
+            && layout_at(s->p, s->end, &gc_layout[pos], &gc_pad[pos])) {
             k = s->p + 1;               /* the writer's next key */
             kl = (ptrdiff_t)gc_layout[pos].len - 2;
             s->p += gc_layout[pos++].len;
@@ -1042,9 +1047,9 @@ static int next_key(ps_t *s, apr_size_t *pos, int *key)
 
     ws(s);
     if (*pos < LAYOUT_N
-        && layout_at(s->p, s->end, &layout[*pos], layout_pad[*pos])) {
+        && layout_at(s->p, s->end, &layout[*pos], &layout_pad[*pos])) {
         s->p += layout[*pos].len;
-        *key = layout_key[(*pos)++];
+        *key = layout_pad[(*pos)++].key;
         return 1;
     }
     *pos = LAYOUT_N;                    /* off the layout: the general way */
