@@ -931,11 +931,12 @@ static int word_field(ps_t *s, int key, mt_report_rec_t *rec)
 
     if (!str_field(s, key, w, sizeof(w), &present)) return 0;
     if (key == K_BEFORE_SRC) {
-        rec->before_own = present && (strcmp(w, "app") == 0
-                                      || strcmp(w, "module") == 0);
+        /* w is zeroed past the string: fixed-size compares with its NUL */
+        rec->before_own = present && (memcmp(w, "app", 4) == 0
+                                      || memcmp(w, "module", 7) == 0);
         return 1;
     }
-    if (!present || (strcmp(w, "self") != 0 && strcmp(w, "backend") != 0)) {
+    if (!present || (memcmp(w, "self", 5) != 0 && memcmp(w, "backend", 8) != 0)) {
         s->p--;
         return fail(s, "neither \"self\" nor \"backend\"", key);
     }

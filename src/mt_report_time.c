@@ -84,9 +84,41 @@ static apr_status_t civil(apr_time_t *t, const char *s, apr_size_t n,
     return APR_SUCCESS;
 }
 
+/* Two digits at s, or -1. */
+static int d2(const char *s)
+{
+    unsigned int a = (unsigned int)(s[0] - '0'), b = (unsigned int)(s[1] - '0');
+
+    return a < 10 && b < 10 ? (int)(a * 10 + b) : -1;
+}
+
+/* The module's own form, "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" (27 bytes), in
+ * straight-line code: every record's time is one. APR_EINVAL for any other
+ * form (civil then decides), or a bad date or time. */
+static apr_status_t module_time(apr_time_t *t, const char *s)
+{
+    int c = d2(s), y = d2(s + 2), mo = d2(s + 5), d = d2(s + 8), h = d2(s + 11),
+        mi = d2(s + 14), se = d2(s + 17), u1 = d2(s + 20), u2 = d2(s + 22),
+        u3 = d2(s + 24);
+
+    if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':'
+        || s[16] != ':' || s[19] != '.' || s[26] != 'Z' || c < 0 || y < 0
+        || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59
+        || se < 0 || se > 60 || u1 < 0 || u2 < 0 || u3 < 0) {
+        return APR_EINVAL;
+    }
+    y += c * 100;
+    if (y < 1970 || d > month_days(y, mo)) return APR_EINVAL;
+    *t = apr_time_from_sec(days_from_civil(y, mo, d) * 86400 + h * 3600
+                           + mi * 60 + se) + u1 * 10000 + u2 * 100 + u3;
+    return APR_SUCCESS;
+}
+
 apr_status_t mt_report_parse_time(apr_time_t *t, const char *s, apr_size_t n)
 {
     apr_size_t used = 0;
+
+    if (n == 27 && module_time(t, s) == APR_SUCCESS) return APR_SUCCESS;
 
     if (civil(t, s, n, 0, &used) != APR_SUCCESS || used + 1 != n
         || s[used] != 'Z') {

@@ -308,6 +308,33 @@ static void test_times(void)
        "not a leap year");
     ok(mt_report_parse_time(&t, "2026-11-22T04:00:00", 19) != APR_SUCCESS,
        "no Z");
+    /* the module's own 27-byte form has a straight-line path of its own:
+     * the same answers as the general one */
+    ok(mt_report_parse_time(&t, "2024-02-29T23:59:59.999999Z", 27) == APR_SUCCESS
+       && t == apr_time_from_sec(1709251199) + 999999, "a leap day, 27 bytes");
+    ok(mt_report_parse_time(&t, "2026-11-22T04:00:00.123456Z", 27) == APR_SUCCESS
+       && t == apr_time_from_sec(1795305600 + 4 * 3600) + 123456, "a record's time");
+    ok(mt_report_parse_time(&t, "2026-11-22 04:00:00.123456Z", 27) == APR_SUCCESS
+       && t == apr_time_from_sec(1795305600 + 4 * 3600) + 123456,
+       "a space for the T: the general path");
+    ok(mt_report_parse_time(&t, "2026-11-22T04:00:00.1234567Z", 28) == APR_SUCCESS
+       && t == apr_time_from_sec(1795305600 + 4 * 3600) + 123456,
+       "seven decimals: the general path");
+    {
+        static const char *const no[] = {
+            "2023-02-29T00:00:00.000000Z", "2026-13-01T00:00:00.000000Z",
+            "2026-00-01T00:00:00.000000Z", "2026-04-31T00:00:00.000000Z",
+            "2026-11-22T24:00:00.000000Z", "2026-11-22T04:60:00.000000Z",
+            "2026-11-22T04:00:61.000000Z", "1969-12-31T23:59:59.000000Z",
+            "2026-11-22T04:00:00.00000xZ", "2026-11-22T04:00:00.000000z",
+            "2026-11-22T04:00:00,000000Z", "2026-1a-22T04:00:00.000000Z",
+            "-026-11-22T04:00:00.000000Z", "2026-11-22T04:00:00.000000 "
+        };
+        size_t i;
+        for (i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+            ok(mt_report_parse_time(&t, no[i], 27) != APR_SUCCESS, "refused: %s", no[i]);
+        }
+    }
     ok(mt_report_parse_when(&t, "2026-11-22", now) == APR_SUCCESS
        && t == apr_time_from_sec(1795305600), "--since a date");
     ok(mt_report_parse_when(&t, "2026-11-22 04:08", now) == APR_SUCCESS
