@@ -1,6 +1,7 @@
 /* mt_state: processes and endpoints across requests. httpd-free; see
  * include/mt_state.h. */
 #include <sched.h>
+#include <stddef.h>
 #include <string.h>
 #include <apr_atomic.h>
 #include <apr_strings.h>
@@ -254,13 +255,20 @@ apr_status_t mt_state_last_rss(mt_state_t *st, int pid,
 }
 
 /* A new process in slot (under its lock): everything but the lock and the
- * generation starts over. */
+ * generation starts over. The pid goes from the old one to the new in one
+ * store, never through 0: victim(), pid_del()'s re-homing and the lock-free
+ * readers look at it without this slot's lock, and a 0 there would read as
+ * an empty slot (evicted from under a live process, or an index entry
+ * moved where it cannot be found). */
+_Static_assert(offsetof(mt_proc_slot_t, pid) == sizeof(apr_uint32_t),
+               "slot_reset keeps what precedes the pid: the lock alone");
+
 static void slot_reset(mt_proc_slot_t *slot, int pid)
 {
+    const apr_size_t rest = offsetof(mt_proc_slot_t, pid) + sizeof(slot->pid);
     apr_uint32_t gen = slot->gen + 1;
 
-    memset((char *)slot + sizeof(slot->lock), 0,
-           sizeof(*slot) - sizeof(slot->lock));
+    memset((char *)slot + rest, 0, sizeof(*slot) - rest);
     slot->pid = pid;
     slot->gen = gen;
     slot->hist_width = 1;

@@ -114,9 +114,25 @@ sub until_result {
         return 1 if $until && $until->($hd);
         my ($r) = grep { $_->{token} == $token && $_->{outcome} ne 'running' }
                   @{ $hd->{results} };
-        return $r if $r && !$until;
+        return written($r) if $r && !$until;
     }
     return;
+}
+
+# A result is on the status page before its file is written and the older
+# ones pruned (the file is made from the page's copy); the notice that ends
+# each diff's writing is the sign (up to 10 s; one notice a diff).
+my $NOTICES = 0;
+sub written {
+    my ($r) = @_;
+    my $deadline = time + 10;
+    my $n;
+    while (($n = () = $h->error_log =~ /memtrack: heap diff of \S+ in process \d+:/g) <= $NOTICES
+           && time < $deadline) {
+        select undef, undef, undef, 0.05;
+    }
+    $NOTICES = $n;
+    return $r;
 }
 
 sub snapshots_in { my ($d) = @_; return glob("$d/memtrack-heap-*") }

@@ -37,7 +37,9 @@ my $h = MTTest->start(mpm => 'prefork', mpm_conf =>
     "StartServers 2\nMinSpareServers 2\nMaxSpareServers 2\n"
     . "ServerLimit 2\nMaxRequestWorkers 2\nMaxConnectionsPerChild $CONNS\n",
     conf => "MaxKeepAliveRequests $PER_CONN\nMemTrackProbeRate 10\n$LOCS"
-          . MTAnalysis::status_location());
+          # not recorded: a status request served last by a child that then
+          # ends would move that child's figures past the last look at them
+          . (MTAnalysis::status_location() =~ s{</Location>}{  MemTrack Off\n</Location>}r));
 my @first = $h->child_pids;
 
 sub httpd_procs {
