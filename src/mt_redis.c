@@ -6,10 +6,12 @@
  * are apr_atomic so that the status page and the tests can read them any
  * time.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <apr_strings.h>
@@ -260,9 +262,8 @@ static void count_lost(mt_redis_t *r, apr_uint32_t n, apr_status_t rv)
  * argument with sdscatfmt and grows its buffer per command, which was most
  * of the writer's 14,000 instructions per record. A batch's commands are
  * known in advance, so they go into one buffer of the writer's own with
- * their constant parts as literals, and into hiredis's output buffer in one
- * redisAppendFormattedCommand (synchronous hiredis only sends what it is
- * given, and the replies are read one per command as before). */
+ * their constant parts as literals, and from there straight to the socket
+ * (batch_send); hiredis reads the replies, one per command as before. */
 static char *resp_bulk(char *p, const char *s, apr_size_t len)
 {
     *p++ = '$';
@@ -324,9 +325,35 @@ static char *resp_record(const mt_redis_t *r, char *p,
     return resp_bulk(p, it->data + it->key_len, it->val_len);
 }
 
-/* Every command of the batch into hiredis's output buffer; 0 when memory
- * for it cannot be had. */
-static int batch_append(mt_redis_t *r, const mt_redis_item_t *batch)
+/* len bytes at buf to the connection's socket, all of them; NULL, or why
+ * not. hiredis's output buffer is empty between batches (every reply of the
+ * last one was read, which flushed it), so the commands go out in order
+ * without being copied there first: redisAppendFormattedCommand copied each
+ * batch into it, 2 bytes of copy per byte of record. The socket is blocking
+ * with the command timeout (SO_SNDTIMEO, redisSetTimeout); MSG_NOSIGNAL: a
+ * closed connection is an error here, not a SIGPIPE. */
+static const char *batch_send(mt_redis_t *r, const char *buf, apr_size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(r->ctx->fd, buf, len, MSG_NOSIGNAL);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0 || errno == EAGAIN || errno == EWOULDBLOCK)
+                return "the write timed out";
+            snprintf(r->errbuf, sizeof(r->errbuf), "write: %s",
+                     strerror(errno));
+            return r->errbuf;
+        }
+        buf += n;
+        len -= (apr_size_t)n;
+    }
+    return NULL;
+}
+
+/* Every command of the batch, written out; NULL, or why not. */
+static const char *batch_append(mt_redis_t *r, const mt_redis_item_t *batch)
 {
     const mt_redis_item_t *it;
     apr_size_t need = 0;
@@ -338,14 +365,13 @@ static int batch_append(mt_redis_t *r, const mt_redis_item_t *batch)
         free(r->resp);
         r->resp_size = 0;
         if ((r->resp = malloc(need)) == NULL)
-            return 0;
+            return "out of memory for a batch";
         r->resp_size = need;
     }
     p = r->resp;
     for (it = batch; it; it = it->next)
         p = resp_record(r, p, it);
-    return redisAppendFormattedCommand(r->ctx, r->resp,
-                                       (size_t)(p - r->resp)) == REDIS_OK;
+    return batch_send(r, r->resp, (apr_size_t)(p - r->resp));
 }
 
 /* Read one reply: 1 fine (SET's +OK, XADD's id), 0 error reply (counted)
@@ -377,10 +403,10 @@ static void batch_write(mt_redis_t *r, mt_redis_item_t *batch, apr_uint32_t n)
 {
     mt_redis_item_t *it;
     apr_uint32_t done = 0, ok = 0, lost = 0;
-    int rc = 1;
+    const char *why = batch_append(r, batch);
+    int rc = why ? -1 : 1;
 
     apr_atomic_inc32(&r->batches);
-    rc = batch_append(r, batch) ? 1 : -1;
     for (it = batch; it && rc >= 0; it = it->next, done++) {
         rc = batch_reply(r, "SET refused");
         if (rc < 0)
@@ -399,7 +425,7 @@ static void batch_write(mt_redis_t *r, mt_redis_item_t *batch, apr_uint32_t n)
         /* The connection broke: the rest of the batch may or may not have
          * reached Redis; it is counted lost, never sent twice. */
         apr_atomic_inc32(&r->errors);
-        complain(r, "connection lost", r->ctx->errstr);
+        complain(r, "connection lost", why ? why : r->ctx->errstr);
         r->down_logged = 1;
         lost += n - done;
         conn_close(r);
