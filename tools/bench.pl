@@ -22,7 +22,7 @@ use FindBin;
 use lib "$FindBin::Bin/../t/lib";
 use MTTest;
 use MTPassenger;
-use MTBench qw(median cpu_secs pin_cores pin_tree wrk_command record_costs
+use MTBench qw(median cpu_secs tree_cpu pin_cores pin_tree wrk_command record_costs
                probe_cost_line);
 
 $| = 1;
@@ -32,17 +32,6 @@ my $SECS   = $ENV{BENCH_SECS}   // ($PIN ? 2 : 5);
 my $WRK    = wrk_command();
 my $CONNS  = $ENV{BENCH_CONNS}  // 16;
 my $ONLY   = $ENV{BENCH_ONLY}   // '';
-
-# CPU time (user + system, in seconds) of a server's whole process tree:
-# httpd, its children, the Passenger agents and apps. Throughput on a small
-# shared machine swings with scheduling; CPU per request is steadier.
-sub tree_cpu {
-    my ($root) = @_;
-    my $sum = 0;
-    $sum += cpu_secs($_)
-        for $root, map { $_->[0] } MTPassenger::descendants($root);
-    return $sum;
-}
 
 sub wrk {
     my ($h, $path) = @_;

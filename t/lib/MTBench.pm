@@ -11,7 +11,7 @@ use POSIX ();
 use Exporter 'import';
 our @EXPORT_OK = qw(median cpu_secs callgrind_total ab_serial pin_tree
                     pin_cores load_cores load_prefix wrk_command
-                    record_costs probe_cost_line);
+                    record_costs probe_cost_line tree_cpu);
 use MTTest ();    # stat_fields only; no import, no skip
 
 my $TICK = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
@@ -27,6 +27,18 @@ sub cpu_secs {
     my ($pid) = @_;
     my @f = MTTest::stat_fields($pid) or return 0;
     return ($f[12] + $f[13]) / $TICK;
+}
+
+# CPU time (user + system, in seconds) of a server's whole process tree:
+# httpd, its children, the Passenger agents and apps. Throughput on a small
+# shared machine swings with scheduling; CPU per request is steadier.
+sub tree_cpu {
+    my ($root) = @_;
+    require MTPassenger;
+    my $sum = 0;
+    $sum += cpu_secs($_)
+        for $root, map { $_->[0] } MTPassenger::descendants($root);
+    return $sum;
 }
 
 # The instructions a callgrind output file counted in all.
