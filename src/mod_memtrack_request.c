@@ -236,9 +236,11 @@ static int log_transaction(request_rec *r)
         char *note = apr_palloc(r->pool, MT_DEC_BUF);
 
         mt_dec_format(note, growth);
-        apr_table_setn(r->notes, "memtrack_growth", note);
+        /* set only here, once per request (this hook runs once): added,
+         * not searched for, as memtrack_request_id */
+        apr_table_addn(r->notes, "memtrack_growth", note);
         if (last != r) {
-            apr_table_setn(last->notes, "memtrack_growth", note);
+            apr_table_addn(last->notes, "memtrack_growth", note);
         }
     }
     rec.overhead_us = st->overhead_us + (mt_mono_now() - t0);
