@@ -219,6 +219,9 @@
                                      * are given back after a burst */
 
 /* Redis (mt_redis.c, mt_redis_addr.c, mt_redis_blob.c, mt_redis_reply.c) */
+#define MT_REDIS_QUICK_STR    64     /* bytes: a reply string shorter than
+                                      * this (a status, a stream id) is read
+                                      * without an allocation */
 #define MT_REDIS_LINE_MAX     65536  /* bytes: longest record accepted */
 #define MT_REDIS_LOG_EVERY    apr_time_from_sec(60) /* µs: a writer's
                                       * trouble is logged once a minute */

@@ -169,7 +169,7 @@ static const char *conn_setup_cmd(mt_redis_t *r, const char *what, int argc,
     if (why)
         snprintf(r->errbuf, sizeof(r->errbuf), "%s: %s", what, why);
     if (rep)
-        freeReplyObject(rep);
+        mt_redis_reply_free(rep);
     return why ? r->errbuf : NULL;
 }
 
@@ -394,7 +394,7 @@ static int batch_reply(mt_redis_t *r, const char *cmd)
         complain(r, cmd, "the request id has a record already");
         ok = 0;
     }
-    freeReplyObject(rep);
+    mt_redis_reply_free(rep);
     return ok;
 }
 

@@ -58,14 +58,71 @@ static int budget_take(const redisReadTask *task, size_t bytes)
     return 0;
 }
 
+/* The mark of a short reply (mt_redis_budget_t's quick): its element
+ * pointer, which a reply that is not an array never has. */
+static char mt_quick_mark;
+#define QUICK_MARK ((redisReply **)(void *)&mt_quick_mark)
+
+static int is_quick(const redisReply *r)
+{
+    return r && r->element == QUICK_MARK;
+}
+
+/* A whole reply that is no array and no error, as the budget's one short
+ * reply; NULL when it is not one (a part of an array, or too long). type
+ * is the reply's: a nil comes as a bulk string's task ($-1). */
+static void *quick(const redisReadTask *task, int type, const char *str,
+                   size_t len, long long integer)
+{
+    mt_redis_budget_t *b = task->privdata;
+    redisReply *r;
+
+    if (!b || task->parent || len >= sizeof(b->quick_str)
+        || (type != REDIS_REPLY_STATUS && type != REDIS_REPLY_STRING
+            && type != REDIS_REPLY_INTEGER && type != REDIS_REPLY_NIL)) {
+        return NULL;
+    }
+    r = &b->quick;
+    memset(r, 0, sizeof(*r));
+    r->type = type;
+    r->integer = integer;
+    r->element = QUICK_MARK;
+    if (len) {
+        memcpy(b->quick_str, str, len);
+    }
+    b->quick_str[len] = '\0';
+    r->str = b->quick_str;
+    r->len = len;
+    return r;
+}
+
+static void capped_free(void *obj)
+{
+    if (!is_quick(obj)) {
+        mt_reply_default.freeObject(obj);
+    }
+}
+
+void mt_redis_reply_free(redisReply *rep)
+{
+    if (rep && !is_quick(rep)) {
+        freeReplyObject(rep);
+    }
+}
+
 static void *capped_string(const redisReadTask *task, char *str, size_t len)
 {
+    void *q;
+
     if (len > MT_REDIS_REPLY_MAX) {
         return refuse(task, "reply too long for a status reply (a string "
                       "of %zu bytes)", len);
     }
     if (!budget_take(task, len + 1)) {
         return NULL;
+    }
+    if ((q = quick(task, task->type, str, len, 0)) != NULL) {
+        return q;
     }
     return mt_reply_default.createString(task, str, len);
 }
@@ -84,13 +141,28 @@ static void *capped_array(const redisReadTask *task, int elements)
 
 static void *capped_integer(const redisReadTask *task, long long v)
 {
-    return budget_take(task, 0) ? mt_reply_default.createInteger(task, v)
-                                : NULL;
+    void *q;
+
+    if (!budget_take(task, 0)) {
+        return NULL;
+    }
+    if ((q = quick(task, REDIS_REPLY_INTEGER, NULL, 0, v)) != NULL) {
+        return q;
+    }
+    return mt_reply_default.createInteger(task, v);
 }
 
 static void *capped_nil(const redisReadTask *task)
 {
-    return budget_take(task, 0) ? mt_reply_default.createNil(task) : NULL;
+    void *q;
+
+    if (!budget_take(task, 0)) {
+        return NULL;
+    }
+    if ((q = quick(task, REDIS_REPLY_NIL, NULL, 0, 0)) != NULL) {
+        return q;
+    }
+    return mt_reply_default.createNil(task);
 }
 
 static void reply_fns_init(void)
@@ -106,13 +178,15 @@ static void reply_fns_init(void)
     mt_reply_capped.createArray = capped_array;
     mt_reply_capped.createInteger = capped_integer;
     mt_reply_capped.createNil = capped_nil;
+    mt_reply_capped.freeObject = capped_free;
 }
 
 void mt_redis_reply_limit_reader(redisReader *rd, mt_redis_budget_t *b)
 {
     pthread_once(&mt_reply_once, reply_fns_init);
     if (!rd || !mt_reply_default.createString || !mt_reply_default.createArray
-        || !mt_reply_default.createInteger || !mt_reply_default.createNil) {
+        || !mt_reply_default.createInteger || !mt_reply_default.createNil
+        || !mt_reply_default.freeObject) {
         return;
     }
     memset(b, 0, sizeof(*b));

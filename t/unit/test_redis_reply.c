@@ -3,7 +3,9 @@
  * and so does a small array; one string or array over its cap, a reply
  * over its budget of objects or bytes (arrays of 16 nested 7 deep, the
  * bomb hiredis would build millions of objects for) are refused with a
- * reason; the budget is per reply, so many small replies in a row pass. */
+ * reason; the budget is per reply, so many small replies in a row pass;
+ * and a whole short reply (+OK, a stream id, nil) is built without an
+ * allocation, an array's parts and an error as before. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +40,7 @@ static int feed(const char *text, size_t len)
     if (!rep)
         return 0;
     type = ((redisReply *)rep)->type;
-    freeReplyObject(rep);
+    mt_redis_reply_free(rep);
     return type;
 }
 
@@ -172,6 +174,64 @@ static void test_nested_bomb(void)
        budget.objects);
 }
 
+/* One whole reply: *out, NULL when the reader refused it or needs more. */
+static redisReply *read_one(const char *text)
+{
+    void *rep = NULL;
+
+    if (redisReaderFeed(rd, text, strlen(text)) != REDIS_OK
+        || redisReaderGetReply(rd, &rep) != REDIS_OK)
+        return NULL;
+    return rep;
+}
+
+/* The writers' replies come without an allocation, and read the same. */
+static void test_quick_replies(void)
+{
+    redisReply *a, *b, *arr;
+    char id[200];
+    int bad = 0, i;
+
+    fresh();
+    a = read_one("+OK\r\n");
+    ok(a && a->type == REDIS_REPLY_STATUS && a->len == 2
+       && strcmp(a->str, "OK") == 0, "+OK is a status OK");
+    mt_redis_reply_free(a);
+    b = read_one("$15\r\n1764687000123-0\r\n");
+    ok(b && b->type == REDIS_REPLY_STRING
+       && strcmp(b->str, "1764687000123-0") == 0, "a stream id");
+    ok(b == a, "in the same object, not allocated");
+    mt_redis_reply_free(b);
+    a = read_one("$-1\r\n");
+    ok(a && a->type == REDIS_REPLY_NIL, "a nil bulk is nil");
+    mt_redis_reply_free(a);
+    a = read_one(":42\r\n");
+    ok(a && a->type == REDIS_REPLY_INTEGER && a->integer == 42, "an integer");
+    mt_redis_reply_free(a);
+    a = read_one("-ERR no\r\n");
+    ok(a && a->type == REDIS_REPLY_ERROR && strcmp(a->str, "ERR no") == 0
+       && a != b, "an error, allocated");
+    mt_redis_reply_free(a);
+    memset(id, 'x', sizeof(id));
+    memcpy(id, "$100\r\n", 6);
+    memcpy(id + 106, "\r\n", 3);
+    a = read_one(id);
+    ok(a && a->type == REDIS_REPLY_STRING && a->len == 100 && a != b,
+       "a longer string, allocated");
+    mt_redis_reply_free(a);
+    arr = read_one("*2\r\n+OK\r\n:7\r\n");
+    ok(arr && arr->type == REDIS_REPLY_ARRAY && arr->elements == 2
+       && arr->element[0] != b && arr->element[1]->integer == 7,
+       "an array's elements are its own");
+    mt_redis_reply_free(arr);
+    for (i = 0; i < 1000; i++) {
+        a = read_one(i % 2 ? "+OK\r\n" : "$-1\r\n");
+        bad += !a || a->type != (i % 2 ? REDIS_REPLY_STATUS : REDIS_REPLY_NIL);
+        mt_redis_reply_free(a);
+    }
+    is_int(bad, 0, "1000 in a row, each right");
+}
+
 int main(void)
 {
     test_status_replies();
@@ -179,6 +239,7 @@ int main(void)
     test_caps();
     test_bytes_budget();
     test_nested_bomb();
+    test_quick_replies();
     redisReaderFree(rd);
     return done_testing();
 }
