@@ -67,7 +67,8 @@ struct mt_redis_t {
     int                down_logged;      /* writer only: outage reported */
     apr_time_t         last_log;         /* writer only: rate limit */
     apr_uint32_t       quiet;            /* writer only: messages held back */
-    char               errbuf[256];      /* writer only: last setup error */
+    char               errbuf[256];      /* writer only: the last setup or
+                                          * write error's words */
     char              *resp;             /* writer only: a batch's commands */
     apr_size_t         resp_size;        /* writer only: resp's bytes */
 
@@ -168,8 +169,7 @@ static const char *conn_setup_cmd(mt_redis_t *r, const char *what, int argc,
     /* The reply text is Redis's own ("WRONGPASS ..."), never the password. */
     if (why)
         snprintf(r->errbuf, sizeof(r->errbuf), "%s: %s", what, why);
-    if (rep)
-        mt_redis_reply_free(rep);
+    mt_redis_reply_free(rep);
     return why ? r->errbuf : NULL;
 }
 

@@ -57,7 +57,7 @@ static apr_status_t cmd(mt_blob_t *b, const char *what, int argc,
     else if (rep->type == REDIS_REPLY_ERROR) {
         rv = fail(b, what, rep->str);      /* Redis's words, not the password */
     }
-    if (rep) mt_redis_reply_free(rep);
+    mt_redis_reply_free(rep);
     return rv;
 }
 
